@@ -1,0 +1,118 @@
+import { DEFAULT_MAX_FRAME_BYTES } from './codes.js';
+import { RemotingProtocolError } from './errors.js';
+import { checkTotalLength, decodeFrameBody, type RemotingCommand } from './remoting-command.js';
+
+export interface FrameDecoderOptions {
+  /** Largest frame accepted, counting the 4-byte length prefix. Default 16 MiB. */
+  maxFrameBytes?: number;
+}
+
+/**
+ * Turns a byte stream cut into arbitrary chunks into RemotingCommands.
+ *
+ * A frame that lies wholly inside one chunk is decoded in place (its body is a
+ * view of the chunk). A frame that spans chunks is gathered into one buffer of
+ * exactly its size, allocated once its length is known and checked, so each
+ * byte is copied at most once however the stream is cut, and no allocation
+ * exceeds the maximum frame size.
+ *
+ * After a protocol error the decoder is failed: the stream cannot be
+ * resynchronised, so every later `push` throws the same error.
+ */
+export class FrameDecoder {
+  private readonly maxFrameBytes: number;
+  private readonly prefix = Buffer.alloc(4);
+  private prefixFilled = 0;
+  /** Length field of the frame being collected, or -1 until its 4 bytes arrive. */
+  private pendingTotal = -1;
+  /** Gathers a frame that spans chunks; null while none does. */
+  private partial: Buffer | null = null;
+  private partialFilled = 0;
+  /** Stream offset of the next byte to arrive. */
+  private received = 0;
+  private frameStart = 0;
+  private failure: RemotingProtocolError | null = null;
+
+  constructor(options: FrameDecoderOptions = {}) {
+    this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  }
+
+  /** Bytes received but not yet part of a decoded frame. */
+  get bufferedBytes(): number {
+    return this.prefixFilled + this.partialFilled + (this.pendingTotal >= 0 && this.partial === null ? 4 : 0);
+  }
+
+  get failed(): boolean {
+    return this.failure !== null;
+  }
+
+  /** Feeds a chunk; returns the commands it completed (possibly none). */
+  push(chunk: Buffer): RemotingCommand[] {
+    const out: RemotingCommand[] = [];
+    this.pushTo(chunk, out);
+    return out;
+  }
+
+  /** As `push`, appending to a caller-owned array to spare an allocation per chunk. */
+  pushTo(chunk: Buffer, out: RemotingCommand[]): void {
+    if (this.failure !== null) throw this.failure;
+    const base = this.received;
+    this.received += chunk.length;
+    let pos = 0;
+    try {
+      while (pos < chunk.length) {
+        if (this.pendingTotal < 0) {
+          this.frameStart = base + pos - this.prefixFilled;
+          let total: number;
+          if (this.prefixFilled === 0 && chunk.length - pos >= 4) {
+            total = chunk.readInt32BE(pos);
+            pos += 4;
+          } else {
+            const n = Math.min(4 - this.prefixFilled, chunk.length - pos);
+            chunk.copy(this.prefix, this.prefixFilled, pos, pos + n);
+            this.prefixFilled += n;
+            pos += n;
+            if (this.prefixFilled < 4) return;
+            total = this.prefix.readInt32BE(0);
+            this.prefixFilled = 0;
+          }
+          checkTotalLength(total, this.maxFrameBytes, this.frameStart);
+          this.pendingTotal = total;
+        }
+        const total = this.pendingTotal;
+        if (this.partial === null && chunk.length - pos >= total) {
+          const cmd = decodeFrameBody(chunk, pos, total, this.frameStart);
+          pos += total;
+          this.pendingTotal = -1;
+          out.push(cmd);
+          continue;
+        }
+        if (this.partial === null) {
+          this.partial = Buffer.allocUnsafe(total);
+          this.partialFilled = 0;
+        }
+        const n = Math.min(total - this.partialFilled, chunk.length - pos);
+        chunk.copy(this.partial, this.partialFilled, pos, pos + n);
+        this.partialFilled += n;
+        pos += n;
+        if (this.partialFilled === total) {
+          const frame = this.partial;
+          this.partial = null;
+          this.partialFilled = 0;
+          this.pendingTotal = -1;
+          out.push(decodeFrameBody(frame, 0, total, this.frameStart));
+        }
+      }
+    } catch (error) {
+      this.failure =
+        error instanceof RemotingProtocolError
+          ? error
+          : new RemotingProtocolError(`frame could not be decoded: ${(error as Error).message}`, {
+              streamOffset: this.frameStart,
+              cause: error,
+            });
+      this.partial = null;
+      throw this.failure;
+    }
+  }
+}

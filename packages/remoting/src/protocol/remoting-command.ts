@@ -1,0 +1,245 @@
+import { DEFAULT_MAX_FRAME_BYTES, LanguageCode, ResponseCode, RpcFlag, SerializeType } from './codes.js';
+import { type CustomHeaderClass, decodeCustomHeader, encodeCustomHeader } from './custom-header.js';
+import { RemotingProtocolError } from './errors.js';
+import type { HeaderFields } from './header-fields.js';
+import { decodeJsonHeader, encodeJsonHeader } from './json-header.js';
+import { decodeRocketMqHeader, encodeRocketMqHeader } from './rocketmq-header.js';
+
+let lastOpaque = 0;
+
+/** The next request id of this process. Wraps within int32 as Java's AtomicInteger does. */
+export function nextOpaque(): number {
+  lastOpaque = (lastOpaque + 1) | 0;
+  return lastOpaque;
+}
+
+/** Process-wide defaults for commands this process creates. */
+export const commandDefaults: {
+  language: number;
+  version: number;
+  serializeType: SerializeType;
+} = {
+  language: LanguageCode.NODE_JS,
+  version: 0,
+  serializeType: SerializeType.JSON,
+};
+
+export interface DecodeOptions {
+  /** Largest frame accepted, counting the 4-byte length prefix (Netty's convention). */
+  maxFrameBytes?: number;
+  /** Byte offset of this frame in its stream, for error messages. */
+  streamOffset?: number;
+}
+
+/**
+ * One remoting message: a request or a response, with its header fields and an
+ * optional body. Mirrors RocketMQ's RemotingCommand field for field.
+ */
+export class RemotingCommand implements HeaderFields {
+  code: number;
+  language: number = commandDefaults.language;
+  version: number = commandDefaults.version;
+  opaque: number;
+  flag = 0;
+  remark: string | null = null;
+  extFields: Map<string, string> | null = null;
+  body: Buffer | null = null;
+  /** How this command's header is (or was) serialized on the wire. */
+  serializeType: SerializeType = commandDefaults.serializeType;
+
+  constructor(code: number, opaque: number) {
+    this.code = code;
+    this.opaque = opaque;
+  }
+
+  /** A request with a fresh opaque; a custom header, if given, fills extFields. */
+  static createRequest(code: number, customHeader?: object): RemotingCommand {
+    const cmd = new RemotingCommand(code, nextOpaque());
+    if (customHeader !== undefined) cmd.writeCustomHeader(customHeader);
+    return cmd;
+  }
+
+  /** A response. Its opaque is set when it answers a request (see `answering`). */
+  static createResponse(code: number, remark?: string | null): RemotingCommand {
+    const cmd = new RemotingCommand(code, 0);
+    cmd.markResponse();
+    cmd.remark = remark ?? null;
+    return cmd;
+  }
+
+  /** Builds a response to `request` in one step: its opaque and its serialization. */
+  static responseTo(request: RemotingCommand, code: number, remark?: string | null): RemotingCommand {
+    const cmd = RemotingCommand.createResponse(code, remark);
+    cmd.opaque = request.opaque;
+    cmd.serializeType = request.serializeType;
+    return cmd;
+  }
+
+  isResponse(): boolean {
+    return (this.flag & RpcFlag.RESPONSE) !== 0;
+  }
+
+  isOneway(): boolean {
+    return (this.flag & RpcFlag.ONEWAY) !== 0;
+  }
+
+  isSuccess(): boolean {
+    return this.code === ResponseCode.SUCCESS;
+  }
+
+  markResponse(): this {
+    this.flag |= RpcFlag.RESPONSE;
+    return this;
+  }
+
+  markOneway(): this {
+    this.flag |= RpcFlag.ONEWAY;
+    return this;
+  }
+
+  setBody(body: Buffer | string | null): this {
+    this.body = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    return this;
+  }
+
+  getExtField(key: string): string | undefined {
+    return this.extFields?.get(key);
+  }
+
+  addExtField(key: string, value: string): this {
+    if (this.extFields === null) this.extFields = new Map();
+    this.extFields.set(key, value);
+    return this;
+  }
+
+  /** Copies the decorated fields of `header` into extFields (see `@HeaderField`). */
+  writeCustomHeader(header: object): this {
+    const entries = encodeCustomHeader(header);
+    for (const [key, value] of entries) this.addExtField(key, value);
+    if (this.extFields === null) this.extFields = new Map();
+    return this;
+  }
+
+  /** Builds a typed header from extFields; throws RemotingHeaderError naming a missing or malformed field. */
+  decodeCustomHeader<T extends object>(headerClass: CustomHeaderClass<T>): T {
+    return decodeCustomHeader(headerClass, this.extFields ?? new Map());
+  }
+
+  /** The header bytes alone, in the given serialization. */
+  encodeHeaderBytes(serializeType: SerializeType = this.serializeType): Buffer {
+    return serializeType === SerializeType.ROCKETMQ ? encodeRocketMqHeader(this) : encodeJsonHeader(this);
+  }
+
+  /**
+   * The frame as two buffers: the length prefix, header-length word and header
+   * in the first; the body itself (not a copy) in the second. Written with
+   * writev or cork, the body is never copied into a joined buffer.
+   */
+  encodeParts(serializeType: SerializeType = this.serializeType): [head: Buffer, body: Buffer | null] {
+    const header = this.encodeHeaderBytes(serializeType);
+    const bodyLength = this.body?.length ?? 0;
+    const head = Buffer.allocUnsafe(8 + header.length);
+    head.writeInt32BE(4 + header.length + bodyLength, 0);
+    head.writeInt32BE(((serializeType & 0xff) << 24) | header.length, 4);
+    header.copy(head, 8);
+    return [head, bodyLength > 0 ? (this.body as Buffer) : null];
+  }
+
+  /** The whole frame, 4-byte total length included, in one buffer. */
+  encode(serializeType: SerializeType = this.serializeType): Buffer {
+    const [head, body] = this.encodeParts(serializeType);
+    return body === null ? head : Buffer.concat([head, body], head.length + body.length);
+  }
+
+  /** Decodes one whole frame, 4-byte total length included. The body is a view into `frame`, not a copy. */
+  static decode(frame: Buffer, options: DecodeOptions = {}): RemotingCommand {
+    const streamOffset = options.streamOffset;
+    const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    if (frame.length < 8) {
+      throw new RemotingProtocolError(`frame is ${frame.length} bytes; a frame needs at least 8`, {
+        streamOffset,
+      });
+    }
+    const total = frame.readInt32BE(0);
+    checkTotalLength(total, maxFrameBytes, streamOffset);
+    if (total + 4 !== frame.length) {
+      throw new RemotingProtocolError(
+        `frame length field says ${total} + 4 bytes but the frame is ${frame.length} bytes`,
+        { streamOffset },
+      );
+    }
+    return decodeFrameBody(frame, 4, total, streamOffset);
+  }
+
+  toString(): string {
+    const ext = this.extFields === null ? 'null' : JSON.stringify(Object.fromEntries(this.extFields));
+    return (
+      `RemotingCommand [code=${this.code}, language=${this.language}, version=${this.version}, ` +
+      `opaque=${this.opaque}, flag(B)=${this.flag.toString(2)}, remark=${this.remark}, extFields=${ext}, ` +
+      `serializeTypeCurrentRPC=${this.serializeType === SerializeType.ROCKETMQ ? 'ROCKETMQ' : 'JSON'}, ` +
+      `bodyLength=${this.body?.length ?? 0}]`
+    );
+  }
+}
+
+/** Validates a frame's length field: it counts the header-length word, the header and the body. */
+export function checkTotalLength(total: number, maxFrameBytes: number, streamOffset?: number): void {
+  if (total < 4) {
+    throw new RemotingProtocolError(
+      `frame length ${total} is below 4 (the header-length word alone needs 4)`,
+      {
+        streamOffset,
+      },
+    );
+  }
+  if (total + 4 > maxFrameBytes) {
+    throw new RemotingProtocolError(
+      `frame length ${total} + 4 exceeds the maximum frame size of ${maxFrameBytes} bytes`,
+      { streamOffset },
+    );
+  }
+}
+
+/**
+ * Decodes the part of a frame after its length prefix: `total` bytes of `buf`
+ * starting at `start` (header-length word, header, body).
+ */
+export function decodeFrameBody(
+  buf: Buffer,
+  start: number,
+  total: number,
+  streamOffset?: number,
+): RemotingCommand {
+  const word = buf.readUInt32BE(start);
+  const serializeByte = word >>> 24;
+  const headerLength = word & 0xffffff;
+  if (headerLength > total - 4) {
+    throw new RemotingProtocolError(
+      `header length ${headerLength} does not fit in a frame of length ${total} (at most ${total - 4})`,
+      { streamOffset },
+    );
+  }
+  const headerStart = start + 4;
+  const headerBytes = buf.subarray(headerStart, headerStart + headerLength);
+  let fields: HeaderFields;
+  if (serializeByte === SerializeType.JSON) fields = decodeJsonHeader(headerBytes, streamOffset);
+  else if (serializeByte === SerializeType.ROCKETMQ) fields = decodeRocketMqHeader(headerBytes, streamOffset);
+  else {
+    throw new RemotingProtocolError(`unknown serialize type ${serializeByte} (0 = JSON, 1 = ROCKETMQ)`, {
+      streamOffset,
+    });
+  }
+  const cmd = new RemotingCommand(fields.code, fields.opaque);
+  cmd.language = fields.language;
+  cmd.version = fields.version;
+  cmd.flag = fields.flag;
+  cmd.remark = fields.remark;
+  cmd.extFields = fields.extFields;
+  cmd.serializeType = serializeByte;
+  const bodyLength = total - 4 - headerLength;
+  if (bodyLength > 0) {
+    const bodyStart = headerStart + headerLength;
+    cmd.body = buf.subarray(bodyStart, bodyStart + bodyLength);
+  }
+  return cmd;
+}

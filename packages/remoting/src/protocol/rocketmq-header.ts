@@ -1,0 +1,116 @@
+import { RemotingProtocolError } from './errors.js';
+import type { HeaderFields } from './header-fields.js';
+
+/** code(2) language(1) version(2) opaque(4) flag(4) remarkLength(4) extFieldsLength(4). */
+const FIXED_BYTES = 21;
+
+/**
+ * RocketMQ's binary header (RocketMQSerializable), big-endian. code and version
+ * travel as int16 and read back signed, exactly as Java's short does; an empty
+ * remark or extFields map is written as length 0 and so reads back as null.
+ */
+export function encodeRocketMqHeader(h: HeaderFields): Buffer {
+  const remarkBytes = h.remark ? Buffer.byteLength(h.remark, 'utf8') : 0;
+  let extBytes = 0;
+  if (h.extFields !== null) {
+    for (const [key, value] of h.extFields) {
+      extBytes += 2 + Buffer.byteLength(key, 'utf8') + 4 + Buffer.byteLength(value, 'utf8');
+    }
+  }
+  const out = Buffer.allocUnsafe(FIXED_BYTES + remarkBytes + extBytes);
+  let pos = out.writeInt16BE((h.code << 16) >> 16, 0);
+  pos = out.writeUInt8(h.language & 0xff, pos);
+  pos = out.writeInt16BE((h.version << 16) >> 16, pos);
+  pos = out.writeInt32BE(h.opaque | 0, pos);
+  pos = out.writeInt32BE(h.flag | 0, pos);
+  pos = out.writeInt32BE(remarkBytes, pos);
+  if (remarkBytes > 0) pos += out.write(h.remark as string, pos, 'utf8');
+  pos = out.writeInt32BE(extBytes, pos);
+  if (h.extFields !== null) {
+    for (const [key, value] of h.extFields) {
+      const keyStart = pos + 2;
+      const keyBytes = out.write(key, keyStart, 'utf8');
+      if (keyBytes > 0x7fff) {
+        throw new RangeError(`extFields key is ${keyBytes} bytes; the binary header allows at most 32767`);
+      }
+      out.writeInt16BE(keyBytes, pos);
+      pos = keyStart + keyBytes;
+      const valueStart = pos + 4;
+      const valueBytes = out.write(value, valueStart, 'utf8');
+      out.writeInt32BE(valueBytes, pos);
+      pos = valueStart + valueBytes;
+    }
+  }
+  return out;
+}
+
+export function decodeRocketMqHeader(bytes: Buffer, streamOffset?: number): HeaderFields {
+  const end = bytes.length;
+  const need = (pos: number, count: number, what: string): void => {
+    if (pos + count > end) {
+      throw new RemotingProtocolError(
+        `binary header truncated: ${what} needs ${count} bytes at header offset ${pos} but the header is ${end} bytes`,
+        { streamOffset },
+      );
+    }
+  };
+  need(0, FIXED_BYTES - 8, 'fixed fields');
+  const code = bytes.readInt16BE(0);
+  const language = bytes.readUInt8(2);
+  const version = bytes.readInt16BE(3);
+  const opaque = bytes.readInt32BE(5);
+  const flag = bytes.readInt32BE(9);
+  let pos = 13;
+  need(pos, 4, 'remark length');
+  const remarkLength = bytes.readInt32BE(pos);
+  pos += 4;
+  let remark: string | null = null;
+  if (remarkLength < 0) {
+    throw new RemotingProtocolError(`binary header remark length is negative (${remarkLength})`, {
+      streamOffset,
+    });
+  }
+  if (remarkLength > 0) {
+    need(pos, remarkLength, 'remark');
+    remark = bytes.toString('utf8', pos, pos + remarkLength);
+    pos += remarkLength;
+  }
+  need(pos, 4, 'extFields length');
+  const extLength = bytes.readInt32BE(pos);
+  pos += 4;
+  let extFields: Map<string, string> | null = null;
+  if (extLength < 0 || pos + extLength > end) {
+    throw new RemotingProtocolError(
+      `binary header extFields length ${extLength} overruns the header (${end - pos} bytes left at header offset ${pos})`,
+      { streamOffset },
+    );
+  }
+  if (extLength > 0) {
+    extFields = new Map();
+    const extEnd = pos + extLength;
+    while (pos < extEnd) {
+      if (pos + 2 > extEnd) throw overrun('key length', pos, streamOffset);
+      const keyLength = bytes.readInt16BE(pos);
+      pos += 2;
+      if (keyLength < 0 || pos + keyLength > extEnd) throw overrun('key', pos, streamOffset);
+      const key = bytes.toString('utf8', pos, pos + keyLength);
+      pos += keyLength;
+      if (pos + 4 > extEnd) throw overrun('value length', pos, streamOffset);
+      const valueLength = bytes.readInt32BE(pos);
+      pos += 4;
+      if (valueLength < 0 || pos + valueLength > extEnd) throw overrun('value', pos, streamOffset);
+      extFields.set(key, bytes.toString('utf8', pos, pos + valueLength));
+      pos += valueLength;
+    }
+  }
+  return { code, language, version, opaque, flag, remark, extFields };
+}
+
+function overrun(what: string, pos: number, streamOffset?: number): RemotingProtocolError {
+  return new RemotingProtocolError(
+    `binary header extFields entry ${what} at header offset ${pos} overruns extFields`,
+    {
+      streamOffset,
+    },
+  );
+}
