@@ -1,4 +1,8 @@
 export {
+  RemotingClient,
+  type RemotingClientOptions,
+} from './client.js';
+export {
   DEFAULT_MAX_FRAME_BYTES,
   LanguageCode,
   type LanguageName,
@@ -19,6 +23,12 @@ export {
 } from './protocol/custom-header.js';
 export { RemotingError, RemotingHeaderError, RemotingProtocolError } from './protocol/errors.js';
 export { FrameDecoder, type FrameDecoderOptions } from './protocol/frame-decoder.js';
+export {
+  explainFrame,
+  type FormatExplanationOptions,
+  type FrameExplanationRow,
+  formatExplanation,
+} from './protocol/frame-explainer.js';
 export type { HeaderFields } from './protocol/header-fields.js';
 export {
   commandDefaults,
@@ -26,3 +36,36 @@ export {
   nextOpaque,
   RemotingCommand,
 } from './protocol/remoting-command.js';
+export type { ExecutorOptions } from './remoting/bounded-executor.js';
+export { CountDownLatch } from './remoting/count-down-latch.js';
+export {
+  type InvocationFacts,
+  RemotingCommandError,
+  RemotingSendRequestError,
+  RemotingTimeoutError,
+  RemotingTooMuchRequestError,
+} from './remoting/errors.js';
+export type { ChannelEventListener, RemotingEvents } from './remoting/events.js';
+export type { PermitRelease } from './remoting/permits.js';
+export { Permits } from './remoting/permits.js';
+export type { RequestContext, RequestProcessor, RPCHook } from './remoting/processor.js';
+export { RequestMapping } from './remoting/processor-registry.js';
+export type { EndpointStats, ResponseTableScanOptions } from './remoting/remoting-endpoint.js';
+export { Remarks } from './remoting/remoting-endpoint.js';
+export type { InvokeCallback } from './remoting/response-future.js';
+export {
+  RemotingServer,
+  type RemotingServerOptions,
+  type ServerTlsOptions,
+  type ShutdownOptions,
+  type TlsMode,
+} from './server.js';
+export {
+  Channel,
+  type ChannelEvents,
+  type ChannelOptions,
+  DEFAULT_WRITE_BUFFER_HIGH_WATER_MARK,
+  DEFAULT_WRITE_BUFFER_LOW_WATER_MARK,
+} from './transport/channel.js';
+export { parseAddress } from './transport/connect.js';
+export { ChannelClosedError, RemotingConnectError } from './transport/errors.js';

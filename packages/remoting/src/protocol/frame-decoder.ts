@@ -37,9 +37,9 @@ export class FrameDecoder {
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
   }
 
-  /** Bytes received but not yet part of a decoded frame. */
+  /** Bytes received but not yet part of a decoded frame (a complete length prefix counts as its 4 bytes). */
   get bufferedBytes(): number {
-    return this.prefixFilled + this.partialFilled + (this.pendingTotal >= 0 && this.partial === null ? 4 : 0);
+    return this.pendingTotal >= 0 ? 4 + this.partialFilled : this.prefixFilled;
   }
 
   get failed(): boolean {

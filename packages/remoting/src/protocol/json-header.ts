@@ -77,17 +77,22 @@ export function decodeJsonHeader(bytes: Buffer, streamOffset?: number): HeaderFi
   const obj = parsed as Record<string, unknown>;
   return {
     code: readInt(obj, 'code', 0, streamOffset),
-    language: readLanguage(obj.language, streamOffset),
+    language: readLanguage(own(obj, 'language'), streamOffset),
     version: readInt(obj, 'version', 0, streamOffset),
     opaque: readInt(obj, 'opaque', 0, streamOffset),
     flag: readInt(obj, 'flag', 0, streamOffset),
-    remark: readRemark(obj.remark, streamOffset),
-    extFields: readExtFields(obj.extFields, streamOffset),
+    remark: readRemark(own(obj, 'remark'), streamOffset),
+    extFields: readExtFields(own(obj, 'extFields'), streamOffset),
   };
 }
 
+/** A header field only when the peer sent it: never one inherited from Object.prototype. */
+function own(obj: Record<string, unknown>, name: string): unknown {
+  return Object.hasOwn(obj, name) ? obj[name] : undefined;
+}
+
 function readInt(obj: Record<string, unknown>, name: string, absent: number, streamOffset?: number): number {
-  const value = Object.hasOwn(obj, name) ? obj[name] : undefined;
+  const value = own(obj, name);
   if (value === undefined || value === null) return absent;
   if (typeof value === 'number' && Number.isInteger(value)) return value | 0;
   if (typeof value === 'string' && /^-?\d+$/.test(value)) return Number(value) | 0;

@@ -1,0 +1,250 @@
+import { EventEmitter } from 'node:events';
+import type tls from 'node:tls';
+import type { RemotingCommand } from './protocol/remoting-command.js';
+import type { ExecutorOptions } from './remoting/bounded-executor.js';
+import { RemotingTimeoutError } from './remoting/errors.js';
+import type { ChannelEventListener, RemotingEvents } from './remoting/events.js';
+import type { RequestProcessor, RPCHook } from './remoting/processor.js';
+import {
+  type EndpointStats,
+  RemotingEndpoint,
+  type ResponseTableScanOptions,
+} from './remoting/remoting-endpoint.js';
+import type { InvokeCallback } from './remoting/response-future.js';
+import { Channel } from './transport/channel.js';
+import { connectSocket } from './transport/connect.js';
+
+export interface RemotingClientOptions {
+  /** Time allowed to open a connection (RocketMQ connectTimeoutMillis: 3000). */
+  connectTimeoutMs?: number;
+  /** Async calls in flight at once (RocketMQ clientAsyncSemaphoreValue: 65535). */
+  permitsAsync?: number;
+  /** Oneway calls not yet written (RocketMQ clientOnewaySemaphoreValue: 65535). */
+  permitsOneway?: number;
+  /** Close channels idle (no reads or writes) this long; 0 disables. Default 120. */
+  channelMaxIdleTimeSeconds?: number;
+  /** Close the connection when a sync call times out, so the next call reconnects (RocketMQ clientCloseSocketIfTimeout). */
+  closeSocketIfTimeout?: boolean;
+  maxFrameBytes?: number;
+  writeBufferHighWaterMark?: number;
+  writeBufferLowWaterMark?: number;
+  responseTableScan?: ResponseTableScanOptions;
+  /** Use TLS; the options go to tls.connect (ca, cert, key, rejectUnauthorized, ...). */
+  tls?: tls.ConnectionOptions | true;
+  rpcHooks?: RPCHook[];
+  channelEventListener?: ChannelEventListener;
+}
+
+/**
+ * Calls remoting servers by address ("host:port"). One connection per address,
+ * opened on first use under a per-address lock, shared by every call, and
+ * dropped when it fails so the next call reconnects.
+ */
+export class RemotingClient extends EventEmitter<RemotingEvents> {
+  private readonly options: RemotingClientOptions;
+  private readonly endpoint: RemotingEndpoint;
+  private readonly channelTable = new Map<string, Channel>();
+  private readonly connecting = new Map<string, Promise<Channel>>();
+  private started = false;
+  private stopped = false;
+
+  constructor(options: RemotingClientOptions = {}) {
+    super();
+    this.options = options;
+    this.endpoint = new RemotingEndpoint(
+      {
+        permitsAsync: options.permitsAsync ?? 65535,
+        permitsOneway: options.permitsOneway ?? 65535,
+        responseTableScan: options.responseTableScan,
+        pauseReadWhenUnwritable: false,
+        rpcHooks: options.rpcHooks,
+        channelEventListener: options.channelEventListener,
+      },
+      (event, ...args) => (this.emit as (name: string, ...values: unknown[]) => boolean)(event, ...args),
+    );
+  }
+
+  /** Handles requests the server sends to this client (RocketMQ brokers do: check transaction state, ...). */
+  registerProcessor(code: number, processor: RequestProcessor, executor?: ExecutorOptions): this {
+    this.endpoint.registerProcessor(code, processor, executor);
+    return this;
+  }
+
+  registerDefaultProcessor(processor: RequestProcessor, executor?: ExecutorOptions): this {
+    this.endpoint.registerDefaultProcessor(processor, executor);
+    return this;
+  }
+
+  registerController(controller: object): this {
+    this.endpoint.registerController(controller);
+    return this;
+  }
+
+  registerRPCHook(hook: RPCHook): this {
+    this.endpoint.registerRPCHook(hook);
+    return this;
+  }
+
+  stats(): EndpointStats {
+    return this.endpoint.stats();
+  }
+
+  async invokeSync(address: string, request: RemotingCommand, timeoutMs: number): Promise<RemotingCommand> {
+    const started = performance.now();
+    const channel = await this.getOrCreateChannel(address, timeoutMs);
+    try {
+      return await this.endpoint.invokeSync(channel, request, timeoutMs, started);
+    } catch (error) {
+      if (error instanceof RemotingTimeoutError) {
+        if (this.options.closeSocketIfTimeout) this.closeChannel(address, channel);
+      } else {
+        this.closeChannel(address, channel);
+      }
+      throw error;
+    }
+  }
+
+  invokeAsync(address: string, request: RemotingCommand, timeoutMs: number): Promise<RemotingCommand>;
+  invokeAsync(address: string, request: RemotingCommand, timeoutMs: number, callback: InvokeCallback): void;
+  invokeAsync(
+    address: string,
+    request: RemotingCommand,
+    timeoutMs: number,
+    callback?: InvokeCallback,
+  ): Promise<RemotingCommand> | undefined {
+    const started = performance.now();
+    if (callback !== undefined) {
+      this.invokeAsyncWithCallback(address, request, timeoutMs, callback, started);
+      return undefined;
+    }
+    return new Promise((resolve, reject) => {
+      this.invokeAsyncWithCallback(
+        address,
+        request,
+        timeoutMs,
+        (error, response) => {
+          if (error !== null) reject(error);
+          else resolve(response as RemotingCommand);
+        },
+        started,
+      );
+    });
+  }
+
+  async invokeOneway(address: string, request: RemotingCommand, timeoutMs: number): Promise<void> {
+    const started = performance.now();
+    const channel = await this.getOrCreateChannel(address, timeoutMs);
+    try {
+      await this.endpoint.invokeOneway(channel, request, timeoutMs, started);
+    } catch (error) {
+      if (!(error instanceof RemotingTimeoutError)) this.closeChannel(address, channel);
+      throw error;
+    }
+  }
+
+  /** Closes every connection and fails every call still waiting. */
+  async shutdown(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.endpoint.stopScanner();
+    this.endpoint.failAllCalls('the client shut down before the response arrived');
+    const closing = [...this.channelTable.values()].map(
+      (channel) =>
+        new Promise<void>((resolve) => {
+          if (channel.isClosed) return resolve();
+          channel.once('close', () => resolve());
+          channel.destroy();
+        }),
+    );
+    this.channelTable.clear();
+    await Promise.all(closing);
+  }
+
+  /** Drops the connection to `address` (if it is still `channel`); the next call reconnects. */
+  closeChannel(address: string, channel?: Channel): void {
+    const current = this.channelTable.get(address);
+    if (current === undefined || (channel !== undefined && current !== channel)) return;
+    this.channelTable.delete(address);
+    current.destroy();
+  }
+
+  /** With a live connection this runs synchronously; only the first call to an address waits to connect. */
+  private invokeAsyncWithCallback(
+    address: string,
+    request: RemotingCommand,
+    timeoutMs: number,
+    callback: InvokeCallback,
+    started: number,
+  ): void {
+    const send = (channel: Channel) =>
+      this.endpoint.invokeAsyncCallback(
+        channel,
+        request,
+        timeoutMs,
+        (error, response) => {
+          if (error !== null && isSendFailure(error)) this.closeChannel(address, channel);
+          callback(error, response);
+        },
+        started,
+      );
+    const live = this.liveChannel(address);
+    if (live !== undefined) {
+      send(live);
+      return;
+    }
+    this.getOrCreateChannel(address, timeoutMs).then(send, (error: Error) => callback(error, null));
+  }
+
+  private liveChannel(address: string): Channel | undefined {
+    const channel = this.channelTable.get(address);
+    return channel !== undefined && !channel.isClosed ? channel : undefined;
+  }
+
+  /**
+   * The connection to `address`, opened if there is none. Concurrent callers
+   * share one connect attempt: the pending promise is the lock (RocketMQ takes
+   * a lock around its channel table for the same reason), and every waiter
+   * costs O(1) however many pile up behind a slow connect.
+   */
+  private getOrCreateChannel(address: string, timeoutMs: number): Promise<Channel> {
+    const live = this.liveChannel(address);
+    if (live !== undefined) return Promise.resolve(live);
+    if (this.stopped) return Promise.reject(new Error('the client is shut down'));
+    let pending = this.connecting.get(address);
+    if (pending === undefined) {
+      pending = this.openChannel(address, timeoutMs).finally(() => this.connecting.delete(address));
+      this.connecting.set(address, pending);
+    }
+    return pending;
+  }
+
+  private async openChannel(address: string, timeoutMs: number): Promise<Channel> {
+    const connectTimeoutMs = Math.min(this.options.connectTimeoutMs ?? 3000, Math.max(1, timeoutMs));
+    const tlsOptions = this.options.tls === true ? {} : this.options.tls;
+    const socket = await connectSocket(address, { timeoutMs: connectTimeoutMs, tls: tlsOptions });
+    if (this.stopped) {
+      socket.destroy();
+      throw new Error('the client is shut down');
+    }
+    const channel = new Channel(socket, {
+      maxFrameBytes: this.options.maxFrameBytes,
+      writeBufferHighWaterMark: this.options.writeBufferHighWaterMark,
+      writeBufferLowWaterMark: this.options.writeBufferLowWaterMark,
+      idleTimeoutMs: (this.options.channelMaxIdleTimeSeconds ?? 120) * 1000,
+    });
+    this.channelTable.set(address, channel);
+    channel.on('close', () => {
+      if (this.channelTable.get(address) === channel) this.channelTable.delete(address);
+    });
+    this.endpoint.attachChannel(channel);
+    if (!this.started) {
+      this.started = true;
+      this.endpoint.startScanner();
+    }
+    return channel;
+  }
+}
+
+function isSendFailure(error: unknown): boolean {
+  return (error as { code?: string } | null)?.code === 'REMOTING_SEND_REQUEST';
+}

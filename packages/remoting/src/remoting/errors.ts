@@ -1,0 +1,124 @@
+import { RemotingError } from '../protocol/errors.js';
+import type { RemotingCommand } from '../protocol/remoting-command.js';
+
+/** What a person needs to know about a call that went wrong. */
+export interface InvocationFacts {
+  remoteAddress: string;
+  requestCode: number;
+  opaque: number;
+  elapsedMs: number;
+  timeoutMs: number;
+  /** Whether the request's bytes had been handed to the socket. */
+  written: boolean;
+}
+
+function describe(kind: string, f: InvocationFacts, detail: string): string {
+  return (
+    `${kind} to ${f.remoteAddress} (code ${f.requestCode}, opaque ${f.opaque}) ${detail} ` +
+    `after ${f.elapsedMs} ms of a ${f.timeoutMs} ms timeout; ` +
+    `request ${f.written ? 'was' : 'was not'} written to the socket`
+  );
+}
+
+abstract class InvocationError extends RemotingError implements InvocationFacts {
+  readonly remoteAddress: string;
+  readonly requestCode: number;
+  readonly opaque: number;
+  readonly elapsedMs: number;
+  readonly timeoutMs: number;
+  readonly written: boolean;
+
+  constructor(
+    code: string,
+    message: string,
+    facts: InvocationFacts,
+    options: { cause?: unknown; retriable: boolean },
+  ) {
+    super(code, message, options);
+    this.remoteAddress = facts.remoteAddress;
+    this.requestCode = facts.requestCode;
+    this.opaque = facts.opaque;
+    this.elapsedMs = facts.elapsedMs;
+    this.timeoutMs = facts.timeoutMs;
+    this.written = facts.written;
+  }
+}
+
+/** No response came within the timeout (RocketMQ's RemotingTimeoutException). */
+export class RemotingTimeoutError extends InvocationError {
+  constructor(facts: InvocationFacts, detail = 'got no response', cause?: unknown) {
+    super('REMOTING_TIMEOUT', describe('call', facts, detail), facts, { cause, retriable: true });
+  }
+}
+
+/**
+ * The request could not be sent, or its connection closed before the
+ * response came (RocketMQ's RemotingSendRequestException).
+ */
+export class RemotingSendRequestError extends InvocationError {
+  constructor(facts: InvocationFacts, detail: string, cause?: unknown) {
+    super('REMOTING_SEND_REQUEST', describe('call', facts, detail), facts, { cause, retriable: true });
+  }
+}
+
+/**
+ * No permit for an async or oneway call came in time: too many calls are
+ * already in flight. RocketMQ reports this as a timeout; it is not one, the
+ * request was never sent, and the counts say how crowded it is.
+ */
+export class RemotingTooMuchRequestError extends RemotingError {
+  readonly remoteAddress: string;
+  readonly requestCode: number;
+  readonly mode: 'async' | 'oneway';
+  readonly permitsTotal: number;
+  readonly permitsAvailable: number;
+  readonly permitsWaiting: number;
+  readonly waitedMs: number;
+
+  constructor(args: {
+    remoteAddress: string;
+    requestCode: number;
+    mode: 'async' | 'oneway';
+    permitsTotal: number;
+    permitsAvailable: number;
+    permitsWaiting: number;
+    waitedMs: number;
+  }) {
+    super(
+      'REMOTING_TOO_MUCH_REQUEST',
+      `no ${args.mode} permit for a call to ${args.remoteAddress} (code ${args.requestCode}) within ${args.waitedMs} ms: ` +
+        `${args.permitsTotal - args.permitsAvailable} of ${args.permitsTotal} permits in use, ` +
+        `${args.permitsWaiting} other callers waiting; the request was not sent`,
+      { retriable: true },
+    );
+    this.remoteAddress = args.remoteAddress;
+    this.requestCode = args.requestCode;
+    this.mode = args.mode;
+    this.permitsTotal = args.permitsTotal;
+    this.permitsAvailable = args.permitsAvailable;
+    this.permitsWaiting = args.permitsWaiting;
+    this.waitedMs = args.waitedMs;
+  }
+}
+
+/** The peer answered, but with a non-success code where the caller required success. */
+export class RemotingCommandError extends RemotingError {
+  readonly remoteAddress: string;
+  readonly requestCode: number;
+  readonly responseCode: number;
+  readonly remark: string | null;
+  readonly response: RemotingCommand;
+
+  constructor(remoteAddress: string, requestCode: number, response: RemotingCommand) {
+    super(
+      'REMOTING_COMMAND',
+      `call to ${remoteAddress} (code ${requestCode}) answered with code ${response.code}` +
+        (response.remark ? `: ${response.remark}` : ''),
+    );
+    this.remoteAddress = remoteAddress;
+    this.requestCode = requestCode;
+    this.responseCode = response.code;
+    this.remark = response.remark;
+    this.response = response;
+  }
+}

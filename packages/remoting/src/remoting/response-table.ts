@@ -1,0 +1,61 @@
+import type { Channel } from '../transport/channel.js';
+import type { ResponseFuture } from './response-future.js';
+
+/** In-flight requests by opaque: the one place a response finds its caller. */
+export class ResponseTable {
+  private readonly futures = new Map<number, ResponseFuture>();
+
+  get size(): number {
+    return this.futures.size;
+  }
+
+  put(future: ResponseFuture): void {
+    this.futures.set(future.opaque, future);
+  }
+
+  get(opaque: number): ResponseFuture | undefined {
+    return this.futures.get(opaque);
+  }
+
+  /** Removes and returns the future for `opaque`. */
+  take(opaque: number): ResponseFuture | undefined {
+    const future = this.futures.get(opaque);
+    if (future !== undefined) this.futures.delete(opaque);
+    return future;
+  }
+
+  /** Removes `future` only if it is still the one registered under its opaque. */
+  remove(future: ResponseFuture): void {
+    if (this.futures.get(future.opaque) === future) this.futures.delete(future.opaque);
+  }
+
+  /** Removes and returns every future whose deadline plus `graceMs` has passed. */
+  takeExpired(now: number, graceMs: number): ResponseFuture[] {
+    const expired: ResponseFuture[] = [];
+    for (const [opaque, future] of this.futures) {
+      if (future.isExpired(now, graceMs)) {
+        this.futures.delete(opaque);
+        expired.push(future);
+      }
+    }
+    return expired;
+  }
+
+  /** Removes and returns every future waiting on `channel`. */
+  takeForChannel(channel: Channel): ResponseFuture[] {
+    const taken: ResponseFuture[] = [];
+    for (const [opaque, future] of this.futures) {
+      if (future.channel === channel) {
+        this.futures.delete(opaque);
+        taken.push(future);
+      }
+    }
+    return taken;
+  }
+
+  takeAll(): ResponseFuture[] {
+    const all = [...this.futures.values()];
+    this.futures.clear();
+    return all;
+  }
+}

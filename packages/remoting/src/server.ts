@@ -1,0 +1,243 @@
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import tls from 'node:tls';
+import type { RemotingCommand } from './protocol/remoting-command.js';
+import type { ExecutorOptions } from './remoting/bounded-executor.js';
+import type { ChannelEventListener, RemotingEvents } from './remoting/events.js';
+import type { RequestProcessor, RPCHook } from './remoting/processor.js';
+import {
+  type EndpointStats,
+  RemotingEndpoint,
+  type ResponseTableScanOptions,
+} from './remoting/remoting-endpoint.js';
+import type { InvokeCallback } from './remoting/response-future.js';
+import { Channel, type ChannelOptions } from './transport/channel.js';
+import { sniffTls } from './transport/tls-detect.js';
+
+/** RocketMQ's TlsMode: plain only, both on one port (detected per connection), or TLS only. */
+export type TlsMode = 'disabled' | 'permissive' | 'enforcing';
+
+export interface ServerTlsOptions extends tls.TlsOptions {
+  mode: TlsMode;
+}
+
+export interface RemotingServerOptions {
+  /** Interface to bind; default 127.0.0.1. */
+  host?: string;
+  /** Port to listen on; 0 (the default) lets the OS choose, `address()` tells which. */
+  port?: number;
+  /** Close channels idle (no reads or writes) this long; 0 disables. Default 120 (RocketMQ's). */
+  channelMaxIdleTimeSeconds?: number;
+  /** Server-initiated async calls in flight (RocketMQ serverAsyncSemaphoreValue: 64). */
+  permitsAsync?: number;
+  /** Server-initiated oneway calls not yet written (RocketMQ serverOnewaySemaphoreValue: 256). */
+  permitsOneway?: number;
+  maxFrameBytes?: number;
+  writeBufferHighWaterMark?: number;
+  writeBufferLowWaterMark?: number;
+  /** Bytes of one connection's queued requests before the server stops reading from it. Default 8 MiB. */
+  maxPendingRequestBytesPerChannel?: number;
+  responseTableScan?: ResponseTableScanOptions;
+  tls?: ServerTlsOptions;
+  /** How long a permissive/enforcing server waits for a connection's first byte. Default 10 s. */
+  tlsDetectTimeoutMs?: number;
+  rpcHooks?: RPCHook[];
+  channelEventListener?: ChannelEventListener;
+}
+
+export interface ShutdownOptions {
+  /** How long in-flight requests may take to finish before channels are closed. Default 5000. */
+  graceMs?: number;
+}
+
+/**
+ * Accepts connections and serves requests with registered processors; can also
+ * call its connected clients (brokers call clients too).
+ */
+export class RemotingServer extends EventEmitter<RemotingEvents> {
+  private readonly options: RemotingServerOptions;
+  private readonly endpoint: RemotingEndpoint;
+  private readonly server: net.Server;
+  private readonly tlsServer: tls.Server | null;
+  private readonly channels = new Set<Channel>();
+  private readonly pendingSockets = new Set<net.Socket>();
+  private listening = false;
+  private stopping = false;
+
+  constructor(options: RemotingServerOptions = {}) {
+    super();
+    this.options = options;
+    this.endpoint = new RemotingEndpoint(
+      {
+        permitsAsync: options.permitsAsync ?? 64,
+        permitsOneway: options.permitsOneway ?? 256,
+        responseTableScan: options.responseTableScan,
+        maxPendingRequestBytesPerChannel: options.maxPendingRequestBytesPerChannel,
+        pauseReadWhenUnwritable: true,
+        rpcHooks: options.rpcHooks,
+        channelEventListener: options.channelEventListener,
+      },
+      (event, ...args) => (this.emit as (name: string, ...values: unknown[]) => boolean)(event, ...args),
+    );
+    const mode = options.tls?.mode ?? 'disabled';
+    this.tlsServer = mode === 'disabled' ? null : this.createTlsServer(options.tls as ServerTlsOptions);
+    this.server = net.createServer({ noDelay: true }, (socket) => this.onConnection(socket));
+  }
+
+  registerProcessor(code: number, processor: RequestProcessor, executor?: ExecutorOptions): this {
+    this.endpoint.registerProcessor(code, processor, executor);
+    return this;
+  }
+
+  registerDefaultProcessor(processor: RequestProcessor, executor?: ExecutorOptions): this {
+    this.endpoint.registerDefaultProcessor(processor, executor);
+    return this;
+  }
+
+  /** Registers every `@RequestMapping` method of `controller` as a processor. */
+  registerController(controller: object): this {
+    this.endpoint.registerController(controller);
+    return this;
+  }
+
+  registerRPCHook(hook: RPCHook): this {
+    this.endpoint.registerRPCHook(hook);
+    return this;
+  }
+
+  async start(): Promise<void> {
+    if (this.listening) return;
+    const host = this.options.host ?? '127.0.0.1';
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port ?? 0, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.listening = true;
+    this.endpoint.startScanner();
+  }
+
+  /** Where the server listens; `port` is the OS-assigned one when started with port 0. */
+  address(): { host: string; port: number } {
+    const addr = this.server.address();
+    if (addr === null || typeof addr === 'string') throw new Error('the server is not listening');
+    return { host: addr.address, port: addr.port };
+  }
+
+  /** Connected client channels. */
+  connections(): Channel[] {
+    return [...this.channels];
+  }
+
+  stats(): EndpointStats {
+    return this.endpoint.stats();
+  }
+
+  invokeSync(channel: Channel, request: RemotingCommand, timeoutMs: number): Promise<RemotingCommand> {
+    return this.endpoint.invokeSync(channel, request, timeoutMs);
+  }
+
+  invokeAsync(channel: Channel, request: RemotingCommand, timeoutMs: number): Promise<RemotingCommand>;
+  invokeAsync(channel: Channel, request: RemotingCommand, timeoutMs: number, callback: InvokeCallback): void;
+  invokeAsync(
+    channel: Channel,
+    request: RemotingCommand,
+    timeoutMs: number,
+    callback?: InvokeCallback,
+  ): Promise<RemotingCommand> | undefined {
+    if (callback === undefined) return this.endpoint.invokeAsync(channel, request, timeoutMs);
+    this.endpoint.invokeAsyncCallback(channel, request, timeoutMs, callback);
+    return undefined;
+  }
+
+  invokeOneway(channel: Channel, request: RemotingCommand, timeoutMs: number): Promise<void> {
+    return this.endpoint.invokeOneway(channel, request, timeoutMs);
+  }
+
+  /**
+   * Stops accepting, lets requests already accepted finish (up to `graceMs`),
+   * then closes every connection and fails calls still waiting.
+   */
+  async shutdown(options: ShutdownOptions = {}): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const socket of this.pendingSockets) socket.destroy();
+    const graceMs = options.graceMs ?? 5000;
+    const deadline = performance.now() + graceMs;
+    for (const executor of this.endpoint.registry.executors()) {
+      await executor.drain(Math.max(0, deadline - performance.now()));
+    }
+    this.endpoint.stopScanner();
+    this.endpoint.failAllCalls('the server shut down before the response arrived');
+    const channelsClosed = [...this.channels].map(
+      (channel) =>
+        new Promise<void>((resolve) => {
+          if (channel.isClosed) return resolve();
+          channel.once('close', () => resolve());
+          channel.close();
+        }),
+    );
+    await Promise.all(channelsClosed);
+    if (this.listening) await closed;
+    this.listening = false;
+  }
+
+  private createTlsServer(options: ServerTlsOptions): tls.Server {
+    const { mode: _mode, ...tlsOptions } = options;
+    const server = tls.createServer(tlsOptions, (secureSocket) => this.adopt(secureSocket));
+    // Handshake failures belong to one connection; report them, keep serving.
+    server.on('tlsClientError', (error, socket) => {
+      this.emit('exception', socket.remoteAddress ?? 'unknown', null, error);
+    });
+    return server;
+  }
+
+  private onConnection(socket: net.Socket): void {
+    if (this.stopping) {
+      socket.destroy();
+      return;
+    }
+    const mode = this.options.tls?.mode ?? 'disabled';
+    if (mode === 'disabled' || this.tlsServer === null) {
+      this.adopt(socket);
+      return;
+    }
+    const tlsServer = this.tlsServer;
+    this.pendingSockets.add(socket);
+    socket.on('error', () => socket.destroy());
+    void sniffTls(socket, this.options.tlsDetectTimeoutMs ?? 10_000).then((isTls) => {
+      this.pendingSockets.delete(socket);
+      if (isTls === null || this.stopping) {
+        socket.destroy();
+        return;
+      }
+      if (isTls) {
+        socket.removeAllListeners('error');
+        tlsServer.emit('connection', socket);
+      } else if (mode === 'permissive') {
+        socket.removeAllListeners('error');
+        this.adopt(socket);
+        socket.resume();
+      } else {
+        // Enforcing: a plain-text client is turned away, as RocketMQ's server does.
+        socket.destroy();
+      }
+    });
+  }
+
+  private adopt(socket: net.Socket): void {
+    const channelOptions: ChannelOptions = {
+      maxFrameBytes: this.options.maxFrameBytes,
+      writeBufferHighWaterMark: this.options.writeBufferHighWaterMark,
+      writeBufferLowWaterMark: this.options.writeBufferLowWaterMark,
+      idleTimeoutMs: (this.options.channelMaxIdleTimeSeconds ?? 120) * 1000,
+    };
+    const channel = new Channel(socket, channelOptions);
+    this.channels.add(channel);
+    channel.on('close', () => this.channels.delete(channel));
+    this.endpoint.attachChannel(channel);
+  }
+}

@@ -1,0 +1,230 @@
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { FrameDecoder } from '../protocol/frame-decoder.js';
+import type { RemotingCommand } from '../protocol/remoting-command.js';
+import { ChannelClosedError } from './errors.js';
+
+export interface ChannelOptions {
+  /** Largest frame accepted from the peer, counting the 4-byte prefix. */
+  maxFrameBytes?: number;
+  /** Buffered outbound bytes above which the channel reports itself not writable (Netty: 64 KiB). */
+  writeBufferHighWaterMark?: number;
+  /** Buffered outbound bytes at or below which it becomes writable again (Netty: 32 KiB). */
+  writeBufferLowWaterMark?: number;
+  /** Close-worthy inactivity, reads and writes both counted (Netty's ALL_IDLE); 0 disables. */
+  idleTimeoutMs?: number;
+}
+
+export interface ChannelEvents {
+  command: [command: RemotingCommand];
+  /** The peer sent bytes that are not a frame; the channel closes right after. */
+  protocolError: [error: Error];
+  writabilityChanged: [writable: boolean];
+  idle: [];
+  error: [error: Error];
+  close: [hadError: boolean];
+}
+
+/** The callback a write takes: called once, with an error if the bytes never reached the socket. */
+export type WriteCallback = (error: Error | null) => void;
+
+export const DEFAULT_WRITE_BUFFER_HIGH_WATER_MARK = 64 * 1024;
+export const DEFAULT_WRITE_BUFFER_LOW_WATER_MARK = 32 * 1024;
+
+/**
+ * A connection that speaks remoting frames: it turns inbound bytes into
+ * commands and commands into outbound bytes. It knows nothing of requests,
+ * responses or processors.
+ *
+ * Writes made in the same tick are corked and flushed together on the next
+ * tick (one writev for many small frames); a lone write is flushed on that same
+ * next tick, so nothing waits for company. The outbound buffer is bounded by
+ * watermarks: above the high mark `isWritable()` turns false (and
+ * `writabilityChanged` fires), at or below the low mark it turns true again.
+ */
+export class Channel extends EventEmitter<ChannelEvents> {
+  readonly socket: Socket;
+  readonly remoteAddress: string;
+  readonly localAddress: string;
+  private readonly decoder: FrameDecoder;
+  private readonly highWaterMark: number;
+  private readonly lowWaterMark: number;
+  private writable = true;
+  private corked = false;
+  private closed = false;
+  private readPausedBy = new Set<string>();
+  private readonly decoded: RemotingCommand[] = [];
+  private writableWaiters: Array<(writable: boolean) => void> = [];
+
+  constructor(socket: Socket, options: ChannelOptions = {}) {
+    super();
+    this.socket = socket;
+    this.remoteAddress = formatAddress(socket.remoteAddress, socket.remotePort);
+    this.localAddress = formatAddress(socket.localAddress, socket.localPort);
+    this.decoder = new FrameDecoder({ maxFrameBytes: options.maxFrameBytes });
+    this.highWaterMark = options.writeBufferHighWaterMark ?? DEFAULT_WRITE_BUFFER_HIGH_WATER_MARK;
+    this.lowWaterMark = Math.min(
+      options.writeBufferLowWaterMark ?? DEFAULT_WRITE_BUFFER_LOW_WATER_MARK,
+      this.highWaterMark,
+    );
+    socket.setNoDelay(true);
+    if (options.idleTimeoutMs !== undefined && options.idleTimeoutMs > 0) {
+      socket.setTimeout(options.idleTimeoutMs, () => this.emit('idle'));
+    }
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (error) => this.emit('error', error));
+    socket.on('close', (hadError) => {
+      this.closed = true;
+      this.wakeWritableWaiters(false);
+      this.emit('close', hadError);
+    });
+    socket.on('drain', () => this.updateWritability());
+  }
+
+  get isClosed(): boolean {
+    return this.closed || this.socket.destroyed;
+  }
+
+  /** Whether the outbound buffer is below the high watermark. Callers that can wait should. */
+  isWritable(): boolean {
+    return this.writable && !this.isClosed;
+  }
+
+  /** Bytes written by the application and not yet handed to the kernel. */
+  get bufferedBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  /**
+   * Queues a command for writing, header and body as separate buffers so the
+   * body is never copied. `callback` runs once the bytes are handed to the
+   * kernel, or with an error if they never will be.
+   */
+  write(command: RemotingCommand, callback?: WriteCallback): void {
+    if (this.isClosed) {
+      const error = new ChannelClosedError(this.remoteAddress);
+      if (callback) process.nextTick(callback, error);
+      return;
+    }
+    const [head, body] = command.encodeParts();
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.uncork);
+    }
+    const watch = callback !== undefined || !this.writable;
+    if (body === null) {
+      this.socket.write(head, watch ? (error) => this.afterWrite(error, callback) : undefined);
+    } else {
+      this.socket.write(head);
+      this.socket.write(body, watch ? (error) => this.afterWrite(error, callback) : undefined);
+    }
+    if (this.writable && this.socket.writableLength > this.highWaterMark) {
+      this.writable = false;
+      this.emit('writabilityChanged', false);
+    }
+  }
+
+  /**
+   * Resolves true once the channel is writable, or false when `timeoutMs`
+   * passes or it closes first. Waiters are kept in a queue and woken together,
+   * so thousands of them cost one pass, not one listener each.
+   */
+  waitWritable(timeoutMs: number): Promise<boolean> {
+    if (this.isWritable()) return Promise.resolve(true);
+    if (this.isClosed) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      let settled = false;
+      const wake = (writable: boolean) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(writable);
+      };
+      const timer = setTimeout(wake, Math.max(0, timeoutMs), false);
+      this.writableWaiters.push(wake);
+    });
+  }
+
+  private wakeWritableWaiters(writable: boolean): void {
+    const waiters = this.writableWaiters;
+    if (waiters.length === 0) return;
+    this.writableWaiters = [];
+    for (const wake of waiters) wake(writable);
+  }
+
+  /**
+   * Stops reading for `reason` until `resumeReading(reason)`; reading resumes
+   * only when no reason is left (slow outbound, a full executor queue, ...).
+   * This is Netty's autoRead, keyed so that independent causes don't undo each other.
+   */
+  pauseReading(reason: string): void {
+    if (this.readPausedBy.size === 0) this.socket.pause();
+    this.readPausedBy.add(reason);
+  }
+
+  resumeReading(reason: string): void {
+    if (!this.readPausedBy.delete(reason)) return;
+    if (this.readPausedBy.size === 0 && !this.isClosed) this.socket.resume();
+  }
+
+  get isReadPaused(): boolean {
+    return this.readPausedBy.size > 0;
+  }
+
+  /** Closes gracefully: queued writes are flushed first. */
+  close(): void {
+    if (this.socket.destroyed) return;
+    this.socket.end();
+    // A peer that never reads would keep a half-closed socket forever.
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+  }
+
+  /** Closes at once, dropping queued writes. */
+  destroy(error?: Error): void {
+    this.socket.destroy(error);
+  }
+
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
+
+  private onData(chunk: Buffer): void {
+    const out = this.decoded;
+    try {
+      this.decoder.pushTo(chunk, out);
+    } catch (error) {
+      // Commands decoded before the bad frame are still delivered.
+      this.deliver(out);
+      this.emit('protocolError', error as Error);
+      this.socket.destroy();
+      return;
+    }
+    this.deliver(out);
+  }
+
+  private deliver(out: RemotingCommand[]): void {
+    for (let i = 0; i < out.length; i++) this.emit('command', out[i] as RemotingCommand);
+    out.length = 0;
+  }
+
+  private afterWrite(error: Error | null | undefined, callback: WriteCallback | undefined): void {
+    if (!this.writable) this.updateWritability();
+    callback?.(error ?? null);
+  }
+
+  private updateWritability(): void {
+    if (!this.writable && this.socket.writableLength <= this.lowWaterMark) {
+      this.writable = true;
+      this.emit('writabilityChanged', true);
+      this.wakeWritableWaiters(true);
+    }
+  }
+}
+
+export function formatAddress(host: string | undefined, port: number | undefined): string {
+  if (host === undefined) return 'unknown';
+  const bare = host.startsWith('::ffff:') ? host.slice(7) : host;
+  return bare.includes(':') ? `[${bare}]:${port}` : `${bare}:${port}`;
+}
