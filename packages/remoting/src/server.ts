@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
+import type { SerializeType } from './protocol/codes.js';
 import type { RemotingCommand } from './protocol/remoting-command.js';
 import type { ExecutorOptions } from './remoting/bounded-executor.js';
 import type { ChannelEventListener, RemotingEvents } from './remoting/events.js';
@@ -43,6 +44,12 @@ export interface RemotingServerOptions {
   tlsDetectTimeoutMs?: number;
   rpcHooks?: RPCHook[];
   channelEventListener?: ChannelEventListener;
+  /**
+   * Serialization of every response; by default each mirrors its request's, as
+   * RocketMQ's processors do. (RocketMQ answers an unsupported code in the
+   * server's configured type instead; we mirror there too, which every peer decodes.)
+   */
+  responseSerializeType?: SerializeType;
 }
 
 export interface ShutdownOptions {
@@ -76,6 +83,7 @@ export class RemotingServer extends EventEmitter<RemotingEvents> {
         pauseReadWhenUnwritable: true,
         rpcHooks: options.rpcHooks,
         channelEventListener: options.channelEventListener,
+        responseSerializeType: options.responseSerializeType,
       },
       (event, ...args) => (this.emit as (name: string, ...values: unknown[]) => boolean)(event, ...args),
     );

@@ -163,19 +163,25 @@ export function formatExplanation(
   ];
   for (const row of rows) {
     const shown = row.bytes.subarray(0, maxBytes);
-    const hexLines: string[] = [];
+    const hexLines: Array<{ offset: number; text: string }> = [];
     for (let i = 0; i < shown.length; i += BYTES_PER_LINE) {
-      hexLines.push(hexBytes(shown.subarray(i, i + BYTES_PER_LINE)));
+      hexLines.push({ offset: row.offset + i, text: hexBytes(shown.subarray(i, i + BYTES_PER_LINE)) });
     }
-    if (row.bytes.length > shown.length) hexLines.push(`… ${row.bytes.length - shown.length} more bytes`);
-    if (hexLines.length === 0) hexLines.push('(none)');
+    if (row.bytes.length > shown.length) {
+      hexLines.push({
+        offset: row.offset + shown.length,
+        text: `… ${row.bytes.length - shown.length} more bytes`,
+      });
+    }
+    if (hexLines.length === 0) hexLines.push({ offset: row.offset, text: '(none)' });
     const valueLines = wrap(row.value, valueWidth);
     const count = Math.max(hexLines.length, valueLines.length);
     for (let i = 0; i < count; i++) {
-      const offset = i === 0 ? String(row.offset) : i < hexLines.length ? String(row.offset + i * 16) : '';
+      const hexLine = hexLines[i];
+      const offset = hexLine === undefined ? '' : String(hexLine.offset);
       const field = i === 0 ? row.field : '';
       lines.push(
-        `${offset.padStart(6)}  ${(hexLines[i] ?? '').padEnd(HEX_WIDTH)}  ${field.padEnd(fieldWidth)}  ${valueLines[i] ?? ''}`.trimEnd(),
+        `${offset.padStart(6)}  ${(hexLine?.text ?? '').padEnd(HEX_WIDTH)}  ${field.padEnd(fieldWidth)}  ${valueLines[i] ?? ''}`.trimEnd(),
       );
     }
   }

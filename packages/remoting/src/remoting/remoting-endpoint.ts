@@ -1,4 +1,4 @@
-import { ResponseCode } from '../protocol/codes.js';
+import { ResponseCode, type SerializeType } from '../protocol/codes.js';
 import { RemotingCommand } from '../protocol/remoting-command.js';
 import type { Channel } from '../transport/channel.js';
 import type { ExecutorOptions } from './bounded-executor.js';
@@ -41,6 +41,8 @@ export interface EndpointOptions {
   pauseReadWhenUnwritable: boolean;
   rpcHooks?: RPCHook[];
   channelEventListener?: ChannelEventListener;
+  /** Serialization of the responses this side writes; by default each mirrors its request's. */
+  responseSerializeType?: SerializeType;
 }
 
 type EmitEvent = <K extends keyof RemotingEvents>(event: K, ...args: RemotingEvents[K]) => void;
@@ -78,6 +80,7 @@ export class RemotingEndpoint {
   private readonly channels = new Map<Channel, ChannelState>();
   private readonly maxPendingRequestBytes: number;
   private readonly pauseReadWhenUnwritable: boolean;
+  private readonly responseSerializeType: SerializeType | undefined;
   private readonly scan: Required<ResponseTableScanOptions>;
   private scanTimer: NodeJS.Timeout | null = null;
   private unmatchedResponses = 0;
@@ -92,6 +95,7 @@ export class RemotingEndpoint {
     this.listener = options.channelEventListener;
     this.maxPendingRequestBytes = options.maxPendingRequestBytesPerChannel ?? 8 * 1024 * 1024;
     this.pauseReadWhenUnwritable = options.pauseReadWhenUnwritable;
+    this.responseSerializeType = options.responseSerializeType;
     this.scan = {
       initialDelayMs: options.responseTableScan?.initialDelayMs ?? 3000,
       intervalMs: options.responseTableScan?.intervalMs ?? 1000,
@@ -472,7 +476,7 @@ export class RemotingEndpoint {
     if (request.isOneway()) return;
     response.opaque = request.opaque;
     response.markResponse();
-    response.serializeType = request.serializeType;
+    response.serializeType = this.responseSerializeType ?? request.serializeType;
     channel.write(response);
   }
 

@@ -1,0 +1,84 @@
+import { afterEach } from 'vitest';
+import {
+  RemotingClient,
+  type RemotingClientOptions,
+  RemotingCommand,
+  RemotingServer,
+  type RemotingServerOptions,
+  ResponseCode,
+} from '../../src/index.js';
+
+/** Request codes the test echo server answers. */
+export const EchoCode = {
+  /** Body and extFields back, SUCCESS. */
+  ECHO: 1,
+  /** Waits extFields.sleepMs, then echoes. */
+  SLEEP: 2,
+} as const;
+
+const cleanups: Array<() => Promise<void>> = [];
+
+// Every server and client a test starts is stopped after it, pass or fail.
+afterEach(async () => {
+  const pending = cleanups.splice(0).reverse();
+  for (const cleanup of pending) await cleanup().catch(() => {});
+});
+
+export function echoResponse(request: RemotingCommand): RemotingCommand {
+  const response = RemotingCommand.createResponse(ResponseCode.SUCCESS);
+  response.body = request.body;
+  response.extFields = request.extFields === null ? null : new Map(request.extFields);
+  return response;
+}
+
+/** A started server on 127.0.0.1, OS-assigned port, with ECHO and SLEEP registered; stopped after the test. */
+export async function startEchoServer(
+  options: RemotingServerOptions = {},
+): Promise<{ server: RemotingServer; address: string }> {
+  const server = new RemotingServer({ host: '127.0.0.1', port: 0, ...options });
+  server.registerProcessor(EchoCode.ECHO, { processRequest: (_ctx, request) => echoResponse(request) });
+  server.registerProcessor(EchoCode.SLEEP, {
+    processRequest: async (_ctx, request) => {
+      await new Promise((resolve) => setTimeout(resolve, Number(request.getExtField('sleepMs') ?? 0)));
+      return echoResponse(request);
+    },
+  });
+  await server.start();
+  cleanups.push(() => server.shutdown({ graceMs: 0 }));
+  return { server, address: `127.0.0.1:${server.address().port}` };
+}
+
+/** A server with nothing registered, started; stopped after the test. */
+export async function startServer(
+  options: RemotingServerOptions = {},
+): Promise<{ server: RemotingServer; address: string }> {
+  const server = new RemotingServer({ host: '127.0.0.1', port: 0, ...options });
+  await server.start();
+  cleanups.push(() => server.shutdown({ graceMs: 0 }));
+  return { server, address: `127.0.0.1:${server.address().port}` };
+}
+
+/** A client that is shut down after the test. */
+export function newClient(options: RemotingClientOptions = {}): RemotingClient {
+  const client = new RemotingClient(options);
+  cleanups.push(() => client.shutdown());
+  return client;
+}
+
+/** Registers any other cleanup to run after the test. */
+export function onCleanup(cleanup: () => Promise<void> | void): void {
+  cleanups.push(async () => cleanup());
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `check` until it is true or `timeoutMs` passes. */
+export async function eventually(check: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!check()) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(10);
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * RocketMQ's binary header (RocketMQSerializable): fixed-width big-endian
+ * fields, int16 code and version, length-prefixed UTF-8 strings, and Java's
+ * quirks reproduced on purpose.
+ */
+import { describe, expect, test } from 'vitest';
+import { RemotingCommand, SerializeType } from '../src/index.js';
+import { hex } from './support/wire.js';
+
+function roundTrip(cmd: RemotingCommand): RemotingCommand {
+  return RemotingCommand.decode(cmd.encode(SerializeType.ROCKETMQ));
+}
+
+describe('int16 code and version', () => {
+  test.each([
+    [32767, 32767],
+    [-32768, -32768],
+    [32768, -32768],
+    [40000, -25536],
+    [65535, -1],
+    [65536 + 10, 10],
+  ])('code %i travels as int16 and reads back as %i (Java short)', (sent, read) => {
+    const cmd = new RemotingCommand(sent, 1);
+    expect(roundTrip(cmd).code).toBe(read);
+  });
+
+  test('version 65535 reads back as -1, as RocketMQ decode does', () => {
+    const cmd = new RemotingCommand(1, 1);
+    cmd.version = 65535;
+    expect(roundTrip(cmd).version).toBe(-1);
+  });
+
+  test('the same code in JSON keeps its full int range', () => {
+    const cmd = new RemotingCommand(40000, 1);
+    expect(RemotingCommand.decode(cmd.encode(SerializeType.JSON)).code).toBe(40000);
+  });
+});
+
+describe('other fixed fields', () => {
+  test('language is one unsigned byte: any 0..255 survives, even codes RocketMQ does not name', () => {
+    for (const language of [0, 13, 200, 255]) {
+      const cmd = new RemotingCommand(1, 1);
+      cmd.language = language;
+      expect(roundTrip(cmd).language).toBe(language);
+    }
+  });
+
+  test('opaque and flag are full int32, negative included', () => {
+    const cmd = new RemotingCommand(1, -2147483648);
+    cmd.flag = -1;
+    const back = roundTrip(cmd);
+    expect(back.opaque).toBe(-2147483648);
+    expect(back.flag).toBe(-1);
+    expect(back.isResponse()).toBe(true);
+    expect(back.isOneway()).toBe(true);
+  });
+
+  test('fields sit at their fixed offsets, big-endian', () => {
+    const cmd = new RemotingCommand(0x1234, 0x0a0b0c0d);
+    cmd.language = 0x56;
+    cmd.version = 0x789a;
+    cmd.flag = 0x01020304;
+    expect(cmd.encodeHeaderBytes(SerializeType.ROCKETMQ)).toEqual(
+      hex('1234', '56', '789a', '0a0b0c0d', '01020304', '00000000', '00000000'),
+    );
+  });
+});
+
+describe('Java quirks kept on purpose', () => {
+  test('an empty remark is written with length 0 and so reads back as null', () => {
+    const cmd = new RemotingCommand(1, 1);
+    cmd.remark = '';
+    expect(cmd.encodeHeaderBytes(SerializeType.ROCKETMQ).readInt32BE(13)).toBe(0);
+    expect(roundTrip(cmd).remark).toBeNull();
+  });
+
+  test('an empty extFields map is written with length 0 and so reads back as null', () => {
+    const cmd = new RemotingCommand(1, 1);
+    cmd.extFields = new Map();
+    expect(roundTrip(cmd).extFields).toBeNull();
+  });
+
+  test('an extFields entry with an empty key and an empty value survives', () => {
+    const cmd = new RemotingCommand(1, 1);
+    cmd.extFields = new Map([
+      ['', ''],
+      ['k', ''],
+    ]);
+    expect(cmd.encodeHeaderBytes(SerializeType.ROCKETMQ).subarray(17)).toEqual(
+      hex('0000000d', '0000', '00000000', '0001 6b', '00000000'),
+    );
+    expect([...(roundTrip(cmd).extFields ?? [])]).toEqual([
+      ['', ''],
+      ['k', ''],
+    ]);
+  });
+});
+
+describe('strings', () => {
+  test('lengths count UTF-8 bytes: 4-byte emoji, 3-byte CJK, 2-byte Latin', () => {
+    const cmd = new RemotingCommand(1, 1);
+    cmd.remark = '😀中é';
+    cmd.extFields = new Map([['主题', '😀']]);
+    const header = cmd.encodeHeaderBytes(SerializeType.ROCKETMQ);
+    expect(header.readInt32BE(13)).toBe(4 + 3 + 2);
+    const extStart = 17 + 9;
+    expect(header.readInt32BE(extStart)).toBe(2 + 6 + 4 + 4);
+    expect(header.readInt16BE(extStart + 4)).toBe(6);
+    const back = roundTrip(cmd);
+    expect(back.remark).toBe('😀中é');
+    expect([...(back.extFields ?? [])]).toEqual([['主题', '😀']]);
+  });
+
+  test('control characters and quotes need no escaping: they are raw bytes', () => {
+    const cmd = new RemotingCommand(1, 1);
+    cmd.remark = '"\\\n\u0000\u2028';
+    expect(cmd.encodeHeaderBytes(SerializeType.ROCKETMQ).subarray(17, 17 + 7)).toEqual(
+      hex('22 5c 0a 00 e280a8'),
+    );
+    expect(roundTrip(cmd).remark).toBe('"\\\n\u0000\u2028');
+  });
+
+  test('extFields keep their insertion order on the wire', () => {
+    const cmd = new RemotingCommand(1, 1);
+    cmd.extFields = new Map([
+      ['z', '1'],
+      ['1', '2'],
+      ['a', '3'],
+    ]);
+    expect([...(roundTrip(cmd).extFields?.keys() ?? [])]).toEqual(['z', '1', 'a']);
+  });
+
+  test('a key of 32767 UTF-8 bytes is the longest the int16 key length allows', () => {
+    const cmd = new RemotingCommand(1, 1);
+    cmd.extFields = new Map([['k'.repeat(32767), 'v']]);
+    expect(roundTrip(cmd).extFields?.get('k'.repeat(32767))).toBe('v');
+  });
+
+  test('a longer key cannot be written: encoding throws a RangeError naming the limit', () => {
+    const cmd = new RemotingCommand(1, 1);
+    cmd.extFields = new Map([['é'.repeat(16384), 'v']]);
+    expect(() => cmd.encode(SerializeType.ROCKETMQ)).toThrow(/32768 bytes.*at most 32767/);
+  });
+
+  test('values may be long: their length is an int32', () => {
+    const value = 'v'.repeat(100_000);
+    const cmd = new RemotingCommand(1, 1);
+    cmd.extFields = new Map([['big', value]]);
+    expect(roundTrip(cmd).extFields?.get('big')).toBe(value);
+  });
+});
