@@ -173,6 +173,8 @@ export class RemotingServer extends EventEmitter<RemotingEvents> {
     this.stopping = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const socket of this.pendingSockets) socket.destroy();
+    // Requests already read get their grace period; new ones stay in the socket.
+    for (const channel of this.channels) channel.pauseReading('shutdown');
     const graceMs = options.graceMs ?? 5000;
     const deadline = performance.now() + graceMs;
     for (const executor of this.endpoint.registry.executors()) {
