@@ -45,6 +45,8 @@ export class RemotingClient extends EventEmitter<RemotingEvents> {
   private readonly endpoint: RemotingEndpoint;
   private readonly channelTable = new Map<string, Channel>();
   private readonly connecting = new Map<string, Promise<Channel>>();
+  /** Channels whose 'close' has not fired yet, including ones already dropped from the table. */
+  private readonly openChannels = new Set<Channel>();
   private started = false;
   private stopped = false;
 
@@ -95,9 +97,11 @@ export class RemotingClient extends EventEmitter<RemotingEvents> {
     try {
       return await this.endpoint.invokeSync(channel, request, timeoutMs, started);
     } catch (error) {
+      // As RocketMQ: a send failure drops the connection; a timeout only when configured;
+      // anything else (a hook that threw) says nothing about the connection.
       if (error instanceof RemotingTimeoutError) {
         if (this.options.closeSocketIfTimeout) this.closeChannel(address, channel);
-      } else {
+      } else if (isSendFailure(error)) {
         this.closeChannel(address, channel);
       }
       throw error;
@@ -137,7 +141,8 @@ export class RemotingClient extends EventEmitter<RemotingEvents> {
     try {
       await this.endpoint.invokeOneway(channel, request, timeoutMs, started);
     } catch (error) {
-      if (!(error instanceof RemotingTimeoutError)) this.closeChannel(address, channel);
+      // Permit exhaustion or a slow socket is no reason to drop the calls already on this connection.
+      if (isSendFailure(error)) this.closeChannel(address, channel);
       throw error;
     }
   }
@@ -148,10 +153,10 @@ export class RemotingClient extends EventEmitter<RemotingEvents> {
     this.stopped = true;
     this.endpoint.stopScanner();
     this.endpoint.failAllCalls('the client shut down before the response arrived');
-    const closing = [...this.channelTable.values()].map(
+    // Not the table: a failed call may have dropped a channel from it whose 'close' is still to come.
+    const closing = [...this.openChannels].map(
       (channel) =>
         new Promise<void>((resolve) => {
-          if (channel.isClosed) return resolve();
           channel.once('close', () => resolve());
           channel.destroy();
         }),
@@ -233,7 +238,9 @@ export class RemotingClient extends EventEmitter<RemotingEvents> {
       idleTimeoutMs: (this.options.channelMaxIdleTimeSeconds ?? 120) * 1000,
     });
     this.channelTable.set(address, channel);
+    this.openChannels.add(channel);
     channel.on('close', () => {
+      this.openChannels.delete(channel);
       if (this.channelTable.get(address) === channel) this.channelTable.delete(address);
     });
     this.endpoint.attachChannel(channel);

@@ -47,10 +47,8 @@ async function echoServer(args: string[]): Promise<number> {
     tls: values.tls ? { mode: tlsMode, certFile: values.cert, keyFile: values.key } : undefined,
   });
   const { host, port: bound } = server.address();
-  console.log(
-    `echo-server listening on ${host}:${bound} (tls: ${values.tls ? tlsMode : 'disabled'}, pid ${process.pid})`,
-  );
-  await new Promise<void>((resolve) => {
+  // The handlers go in before the "listening" line: a supervisor may signal the moment it reads it.
+  const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       console.log(`echo-server: ${signal} received, shutting down`);
       resolve();
@@ -58,6 +56,10 @@ async function echoServer(args: string[]): Promise<number> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  console.log(
+    `echo-server listening on ${host}:${bound} (tls: ${values.tls ? tlsMode : 'disabled'}, pid ${process.pid})`,
+  );
+  await stopped;
   await server.shutdown({ graceMs: 2000 });
   console.log('echo-server: stopped');
   return 0;

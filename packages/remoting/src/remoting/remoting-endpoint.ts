@@ -497,6 +497,10 @@ export class RemotingEndpoint {
     setImmediate(() => {
       try {
         this.emit(event, ...args);
+      } catch {
+        // A listener's bug is its own; the channelEventListener below still hears of the event.
+      }
+      try {
         const [remote, channel, error] = args as unknown as [string, Channel, Error];
         const l = this.listener;
         if (event === 'connect') l?.onChannelConnect?.(remote, channel);

@@ -112,7 +112,12 @@ export class Channel extends EventEmitter<ChannelEvents> {
       this.socket.cork();
       process.nextTick(this.uncork);
     }
-    const watch = callback !== undefined || !this.writable;
+    // The write that trips the high mark is watched too: below the socket's own
+    // writableHighWaterMark (16 KiB) no 'drain' follows, and only a write's
+    // callback would tell that the buffer emptied.
+    const bytes = head.length + (body === null ? 0 : body.length);
+    const trips = this.socket.writableLength + bytes > this.highWaterMark;
+    const watch = callback !== undefined || !this.writable || trips;
     if (body === null) {
       this.socket.write(head, watch ? (error) => this.afterWrite(error, callback) : undefined);
     } else {

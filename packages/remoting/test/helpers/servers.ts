@@ -1,5 +1,7 @@
+import net from 'node:net';
 import { afterEach } from 'vitest';
 import {
+  FrameDecoder,
   RemotingClient,
   type RemotingClientOptions,
   RemotingCommand,
@@ -81,4 +83,43 @@ export async function eventually(check: () => boolean, timeoutMs = 5000, what = 
     if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(10);
   }
+}
+
+/** A plain net socket to `address` that records every byte and frame it receives; destroyed after the test. */
+export interface RawPeer {
+  socket: net.Socket;
+  /** Bytes received so far. */
+  received(): number;
+  /** Responses (or requests) decoded from what was received. */
+  commands: RemotingCommand[];
+  send(command: RemotingCommand): void;
+  closed: Promise<void>;
+}
+
+export async function connectRaw(address: string): Promise<RawPeer> {
+  const [host, port] = address.split(':') as [string, string];
+  const socket = net.connect({ host, port: Number(port) });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('error', reject);
+  });
+  socket.on('error', () => {});
+  onCleanup(() => {
+    socket.destroy();
+  });
+  const decoder = new FrameDecoder();
+  const commands: RemotingCommand[] = [];
+  let bytes = 0;
+  socket.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+    decoder.pushTo(chunk, commands);
+  });
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  return {
+    socket,
+    received: () => bytes,
+    commands,
+    send: (command) => socket.write(command.encode()),
+    closed,
+  };
 }
