@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type tls from 'node:tls';
 import type { RemotingCommand } from './protocol/remoting-command.js';
 import type { ExecutorOptions } from './remoting/bounded-executor.js';
-import { RemotingTimeoutError } from './remoting/errors.js';
+import { RemotingShutdownError, RemotingTimeoutError } from './remoting/errors.js';
 import type { ChannelEventListener, RemotingEvents } from './remoting/events.js';
 import type { RequestProcessor, RPCHook } from './remoting/processor.js';
 import {
@@ -147,20 +147,21 @@ export class RemotingClient extends EventEmitter<RemotingEvents> {
     }
   }
 
-  /** Closes every connection and fails every call still waiting. */
+  /**
+   * Fails every call still waiting for a response, then closes every
+   * connection after flushing what is already queued (oneway requests sent
+   * just before shutdown still leave).
+   */
   async shutdown(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     this.endpoint.stopScanner();
     this.endpoint.failAllCalls('the client shut down before the response arrived');
     // Not the table: a failed call may have dropped a channel from it whose 'close' is still to come.
-    const closing = [...this.openChannels].map(
-      (channel) =>
-        new Promise<void>((resolve) => {
-          channel.once('close', () => resolve());
-          channel.destroy();
-        }),
-    );
+    const closing = [...this.openChannels].map((channel) => {
+      channel.close();
+      return channel.whenClosed();
+    });
     this.channelTable.clear();
     await Promise.all(closing);
   }
@@ -214,7 +215,7 @@ export class RemotingClient extends EventEmitter<RemotingEvents> {
   private getOrCreateChannel(address: string, timeoutMs: number): Promise<Channel> {
     const live = this.liveChannel(address);
     if (live !== undefined) return Promise.resolve(live);
-    if (this.stopped) return Promise.reject(new Error('the client is shut down'));
+    if (this.stopped) return Promise.reject(new RemotingShutdownError('client'));
     let pending = this.connecting.get(address);
     if (pending === undefined) {
       pending = this.openChannel(address, timeoutMs).finally(() => this.connecting.delete(address));
@@ -229,7 +230,7 @@ export class RemotingClient extends EventEmitter<RemotingEvents> {
     const socket = await connectSocket(address, { timeoutMs: connectTimeoutMs, tls: tlsOptions });
     if (this.stopped) {
       socket.destroy();
-      throw new Error('the client is shut down');
+      throw new RemotingShutdownError('client');
     }
     const channel = new Channel(socket, {
       maxFrameBytes: this.options.maxFrameBytes,

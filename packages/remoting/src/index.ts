@@ -42,6 +42,7 @@ export {
   type InvocationFacts,
   RemotingCommandError,
   RemotingSendRequestError,
+  RemotingShutdownError,
   RemotingTimeoutError,
   RemotingTooMuchRequestError,
 } from './remoting/errors.js';

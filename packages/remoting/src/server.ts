@@ -182,14 +182,10 @@ export class RemotingServer extends EventEmitter<RemotingEvents> {
     }
     this.endpoint.stopScanner();
     this.endpoint.failAllCalls('the server shut down before the response arrived');
-    const channelsClosed = [...this.channels].map(
-      (channel) =>
-        new Promise<void>((resolve) => {
-          if (channel.isClosed) return resolve();
-          channel.once('close', () => resolve());
-          channel.close();
-        }),
-    );
+    const channelsClosed = [...this.channels].map((channel) => {
+      channel.close();
+      return channel.whenClosed();
+    });
     await Promise.all(channelsClosed);
     if (this.listening) await closed;
     this.listening = false;

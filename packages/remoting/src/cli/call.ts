@@ -35,9 +35,8 @@ export async function runCall(options: CallOptions, out: (line: string) => void)
   const started = performance.now();
   try {
     if (options.mode === 'oneway') {
+      // Resolves once queued; the client's shutdown below flushes it before closing.
       await client.invokeOneway(options.address, request, options.timeoutMs);
-      // Give the socket a moment to flush before the client closes it.
-      await new Promise((resolve) => setTimeout(resolve, 50));
       const elapsedMs = performance.now() - started;
       out(
         options.json

@@ -122,3 +122,10 @@ export class RemotingCommandError extends RemotingError {
     this.response = response;
   }
 }
+
+/** The client or server was shut down; it makes no more calls. */
+export class RemotingShutdownError extends RemotingError {
+  constructor(side: 'client' | 'server') {
+    super('REMOTING_SHUTDOWN', `the remoting ${side} is shut down and makes no more calls`);
+  }
+}

@@ -52,6 +52,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
   private writable = true;
   private corked = false;
   private closed = false;
+  private readonly closedEvent: Promise<void>;
   private readPausedBy = new Set<string>();
   private readonly decoded: RemotingCommand[] = [];
   private writableWaiters: Array<(writable: boolean) => void> = [];
@@ -73,6 +74,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     }
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (error) => this.emit('error', error));
+    this.closedEvent = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('close', (hadError) => {
       this.closed = true;
       this.wakeWritableWaiters(false);
@@ -175,6 +177,11 @@ export class Channel extends EventEmitter<ChannelEvents> {
 
   get isReadPaused(): boolean {
     return this.readPausedBy.size > 0;
+  }
+
+  /** Resolves once the socket's 'close' has fired (its calls have been failed by then). */
+  whenClosed(): Promise<void> {
+    return this.closedEvent;
   }
 
   /** Closes gracefully: queued writes are flushed first. */
