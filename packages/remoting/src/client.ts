@@ -1,16 +1,11 @@
-import { EventEmitter } from 'node:events';
 import type tls from 'node:tls';
 import type { RemotingCommand } from './protocol/remoting-command.js';
-import type { ExecutorOptions } from './remoting/bounded-executor.js';
 import { RemotingShutdownError, RemotingTimeoutError } from './remoting/errors.js';
-import type { ChannelEventListener, RemotingEvents } from './remoting/events.js';
-import type { RequestProcessor, RPCHook } from './remoting/processor.js';
-import {
-  type EndpointStats,
-  RemotingEndpoint,
-  type ResponseTableScanOptions,
-} from './remoting/remoting-endpoint.js';
+import type { ChannelEventListener } from './remoting/events.js';
+import type { RPCHook } from './remoting/processor.js';
+import type { ResponseTableScanOptions } from './remoting/remoting-endpoint.js';
 import type { InvokeCallback } from './remoting/response-future.js';
+import { RemotingService } from './remoting-service.js';
 import { Channel } from './transport/channel.js';
 import { connectSocket } from './transport/connect.js';
 
@@ -40,9 +35,8 @@ export interface RemotingClientOptions {
  * opened on first use under a per-address lock, shared by every call, and
  * dropped when it fails so the next call reconnects.
  */
-export class RemotingClient extends EventEmitter<RemotingEvents> {
+export class RemotingClient extends RemotingService {
   private readonly options: RemotingClientOptions;
-  private readonly endpoint: RemotingEndpoint;
   private readonly channelTable = new Map<string, Channel>();
   private readonly connecting = new Map<string, Promise<Channel>>();
   /** Channels whose 'close' has not fired yet, including ones already dropped from the table. */
@@ -51,44 +45,15 @@ export class RemotingClient extends EventEmitter<RemotingEvents> {
   private stopped = false;
 
   constructor(options: RemotingClientOptions = {}) {
-    super();
+    super({
+      permitsAsync: options.permitsAsync ?? 65535,
+      permitsOneway: options.permitsOneway ?? 65535,
+      responseTableScan: options.responseTableScan,
+      pauseReadWhenUnwritable: false,
+      rpcHooks: options.rpcHooks,
+      channelEventListener: options.channelEventListener,
+    });
     this.options = options;
-    this.endpoint = new RemotingEndpoint(
-      {
-        permitsAsync: options.permitsAsync ?? 65535,
-        permitsOneway: options.permitsOneway ?? 65535,
-        responseTableScan: options.responseTableScan,
-        pauseReadWhenUnwritable: false,
-        rpcHooks: options.rpcHooks,
-        channelEventListener: options.channelEventListener,
-      },
-      (event, ...args) => (this.emit as (name: string, ...values: unknown[]) => boolean)(event, ...args),
-    );
-  }
-
-  /** Handles requests the server sends to this client (RocketMQ brokers do: check transaction state, ...). */
-  registerProcessor(code: number, processor: RequestProcessor, executor?: ExecutorOptions): this {
-    this.endpoint.registerProcessor(code, processor, executor);
-    return this;
-  }
-
-  registerDefaultProcessor(processor: RequestProcessor, executor?: ExecutorOptions): this {
-    this.endpoint.registerDefaultProcessor(processor, executor);
-    return this;
-  }
-
-  registerController(controller: object): this {
-    this.endpoint.registerController(controller);
-    return this;
-  }
-
-  registerRPCHook(hook: RPCHook): this {
-    this.endpoint.registerRPCHook(hook);
-    return this;
-  }
-
-  stats(): EndpointStats {
-    return this.endpoint.stats();
   }
 
   async invokeSync(address: string, request: RemotingCommand, timeoutMs: number): Promise<RemotingCommand> {

@@ -54,6 +54,7 @@ export { RequestMapping } from './remoting/processor-registry.js';
 export type { EndpointStats, ResponseTableScanOptions } from './remoting/remoting-endpoint.js';
 export { Remarks } from './remoting/remoting-endpoint.js';
 export type { InvokeCallback } from './remoting/response-future.js';
+export { RemotingService } from './remoting-service.js';
 export {
   RemotingServer,
   type RemotingServerOptions,

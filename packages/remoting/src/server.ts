@@ -1,17 +1,12 @@
-import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { SerializeType } from './protocol/codes.js';
 import type { RemotingCommand } from './protocol/remoting-command.js';
-import type { ExecutorOptions } from './remoting/bounded-executor.js';
-import type { ChannelEventListener, RemotingEvents } from './remoting/events.js';
-import type { RequestProcessor, RPCHook } from './remoting/processor.js';
-import {
-  type EndpointStats,
-  RemotingEndpoint,
-  type ResponseTableScanOptions,
-} from './remoting/remoting-endpoint.js';
+import type { ChannelEventListener } from './remoting/events.js';
+import type { RPCHook } from './remoting/processor.js';
+import type { ResponseTableScanOptions } from './remoting/remoting-endpoint.js';
 import type { InvokeCallback } from './remoting/response-future.js';
+import { RemotingService } from './remoting-service.js';
 import { Channel, type ChannelOptions } from './transport/channel.js';
 import { sniffTls } from './transport/tls-detect.js';
 
@@ -61,9 +56,8 @@ export interface ShutdownOptions {
  * Accepts connections and serves requests with registered processors; can also
  * call its connected clients (brokers call clients too).
  */
-export class RemotingServer extends EventEmitter<RemotingEvents> {
+export class RemotingServer extends RemotingService {
   private readonly options: RemotingServerOptions;
-  private readonly endpoint: RemotingEndpoint;
   private readonly server: net.Server;
   private readonly tlsServer: tls.Server | null;
   private readonly channels = new Set<Channel>();
@@ -72,45 +66,20 @@ export class RemotingServer extends EventEmitter<RemotingEvents> {
   private stopping = false;
 
   constructor(options: RemotingServerOptions = {}) {
-    super();
+    super({
+      permitsAsync: options.permitsAsync ?? 64,
+      permitsOneway: options.permitsOneway ?? 256,
+      responseTableScan: options.responseTableScan,
+      maxPendingRequestBytesPerChannel: options.maxPendingRequestBytesPerChannel,
+      pauseReadWhenUnwritable: true,
+      rpcHooks: options.rpcHooks,
+      channelEventListener: options.channelEventListener,
+      responseSerializeType: options.responseSerializeType,
+    });
     this.options = options;
-    this.endpoint = new RemotingEndpoint(
-      {
-        permitsAsync: options.permitsAsync ?? 64,
-        permitsOneway: options.permitsOneway ?? 256,
-        responseTableScan: options.responseTableScan,
-        maxPendingRequestBytesPerChannel: options.maxPendingRequestBytesPerChannel,
-        pauseReadWhenUnwritable: true,
-        rpcHooks: options.rpcHooks,
-        channelEventListener: options.channelEventListener,
-        responseSerializeType: options.responseSerializeType,
-      },
-      (event, ...args) => (this.emit as (name: string, ...values: unknown[]) => boolean)(event, ...args),
-    );
     const mode = options.tls?.mode ?? 'disabled';
     this.tlsServer = mode === 'disabled' ? null : this.createTlsServer(options.tls as ServerTlsOptions);
     this.server = net.createServer({ noDelay: true }, (socket) => this.onConnection(socket));
-  }
-
-  registerProcessor(code: number, processor: RequestProcessor, executor?: ExecutorOptions): this {
-    this.endpoint.registerProcessor(code, processor, executor);
-    return this;
-  }
-
-  registerDefaultProcessor(processor: RequestProcessor, executor?: ExecutorOptions): this {
-    this.endpoint.registerDefaultProcessor(processor, executor);
-    return this;
-  }
-
-  /** Registers every `@RequestMapping` method of `controller` as a processor. */
-  registerController(controller: object): this {
-    this.endpoint.registerController(controller);
-    return this;
-  }
-
-  registerRPCHook(hook: RPCHook): this {
-    this.endpoint.registerRPCHook(hook);
-    return this;
   }
 
   async start(): Promise<void> {
@@ -137,10 +106,6 @@ export class RemotingServer extends EventEmitter<RemotingEvents> {
   /** Connected client channels. */
   connections(): Channel[] {
     return [...this.channels];
-  }
-
-  stats(): EndpointStats {
-    return this.endpoint.stats();
   }
 
   invokeSync(channel: Channel, request: RemotingCommand, timeoutMs: number): Promise<RemotingCommand> {
