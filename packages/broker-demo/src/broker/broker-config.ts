@@ -1,0 +1,29 @@
+import type { FlushPolicy } from '../log/index.js';
+
+export interface BrokerConfig {
+  brokerId: number;
+  /** Loopback only: the demo never listens beyond this machine. */
+  host: string;
+  port: number;
+  /** This broker's directory; each partition replica gets a subdirectory. */
+  dataDir: string;
+  controllerAddress: string;
+  /** Kafka's replica.lag.time.max.ms. */
+  replicaLagTimeMaxMs: number;
+  heartbeatIntervalMs: number;
+  /** Long-poll wait of follower fetches (Kafka's replica.fetch.wait.max.ms). */
+  replicaFetchWaitMaxMs: number;
+  replicaFetchMaxBytes: number;
+  flush: FlushPolicy;
+  segmentBytes?: number;
+}
+
+export const BROKER_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 0,
+  replicaLagTimeMaxMs: 1500,
+  heartbeatIntervalMs: 300,
+  replicaFetchWaitMaxMs: 500,
+  replicaFetchMaxBytes: 1024 * 1024,
+  flush: { mode: 'interval', intervalMs: 200 },
+} as const satisfies Partial<BrokerConfig>;

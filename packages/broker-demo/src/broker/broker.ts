@@ -1,0 +1,252 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { RemotingCommand, ResponseCode } from '@remoting-ts/remoting';
+import { PartitionLog } from '../log/index.js';
+import { createRpcClient, createRpcServer, type RpcClient, type RpcServer } from '../net/rpc.js';
+import {
+  addressOf,
+  type ClusterSnapshot,
+  decodeJson,
+  encodeJson,
+  type PartitionState,
+  partitionKey,
+} from '../protocol/cluster-state.js';
+import { RequestCode } from '../protocol/codes.js';
+import {
+  AlterIsrRequestHeader,
+  BrokerHeartbeatRequestHeader,
+  BrokerHeartbeatResponseHeader,
+  header,
+} from '../protocol/headers.js';
+import { type IsrProposal, Partition } from '../replication/partition.js';
+import { ReplicaFetcher } from '../replication/replica-fetcher.js';
+import { SerialQueue } from '../util/serial-queue.js';
+import { sleep } from '../util/time.js';
+import type { BrokerConfig } from './broker-config.js';
+import { registerBrokerHandlers } from './handlers.js';
+
+/**
+ * One broker process: hosts partition replicas, leads or follows each as the
+ * controller decides, heartbeats to the controller, and serves produce,
+ * fetch and metadata over remoting-ts.
+ */
+export class Broker {
+  readonly config: BrokerConfig;
+  readonly client: RpcClient;
+  private readonly server: RpcServer;
+  private readonly partitions = new Map<string, Partition>();
+  private readonly fetchers = new Map<string, ReplicaFetcher>();
+  private readonly applyQueue = new SerialQueue();
+  private readonly incarnation = randomUUID();
+  private readonly stopping = new AbortController();
+  private snapshot: ClusterSnapshot | null = null;
+  private bound: { host: string; port: number } | null = null;
+  private isrTimer: NodeJS.Timeout | null = null;
+  private heartbeatLoop: Promise<void> | null = null;
+  fetchersPaused = false;
+
+  constructor(config: BrokerConfig) {
+    this.config = config;
+    this.server = createRpcServer({ host: config.host, port: config.port });
+    this.client = createRpcClient({ connectTimeoutMs: 1000 });
+  }
+
+  get brokerId(): number {
+    return this.config.brokerId;
+  }
+
+  get clusterSnapshot(): ClusterSnapshot | null {
+    return this.snapshot;
+  }
+
+  async start(): Promise<{ host: string; port: number }> {
+    registerBrokerHandlers(this.server, this);
+    this.bound = await this.server.start();
+    this.heartbeatLoop = this.runHeartbeats();
+    this.isrTimer = setInterval(
+      () => {
+        for (const p of this.partitions.values()) p.checkIsr();
+      },
+      Math.max(50, Math.floor(this.config.replicaLagTimeMaxMs / 4)),
+    );
+    return this.bound;
+  }
+
+  partition(topic: string, partition: number): Partition | undefined {
+    return this.partitions.get(partitionKey(topic, partition));
+  }
+
+  allPartitions(): Partition[] {
+    return [...this.partitions.values()];
+  }
+
+  /** What the latest cluster state says about a partition, hosted here or not. */
+  partitionState(topic: string, partition: number): PartitionState | undefined {
+    return this.snapshot?.partitions.find((p) => p.topic === topic && p.partition === partition);
+  }
+
+  brokerAddress(brokerId: number): string | undefined {
+    const b = this.snapshot?.brokers.find((x) => x.id === brokerId);
+    return b === undefined ? undefined : addressOf(b);
+  }
+
+  /**
+   * Applies the controller's state if it is newer than ours. Serialized: role
+   * changes never overlap. Never rejects: a partition that cannot follow the
+   * state (its log failed to open, say) is logged and the others go on.
+   */
+  applySnapshot(snapshot: ClusterSnapshot): Promise<void> {
+    return this.applyQueue.run(async () => {
+      if (this.stopping.signal.aborted) return;
+      if (this.snapshot !== null && snapshot.version <= this.snapshot.version) return;
+      this.snapshot = snapshot;
+      for (const state of snapshot.partitions) {
+        if (!state.replicas.includes(this.brokerId)) continue;
+        try {
+          const partition = await this.openPartition(state.topic, state.partition);
+          await partition.applyState(state, snapshot.config.minInsyncReplicas);
+        } catch (err) {
+          this.say(
+            `[${partitionKey(state.topic, state.partition)}] cannot apply the controller's state: ${String(err)}`,
+          );
+        }
+      }
+    });
+  }
+
+  private async openPartition(topic: string, partition: number): Promise<Partition> {
+    const key = partitionKey(topic, partition);
+    const existing = this.partitions.get(key);
+    if (existing !== undefined) return existing;
+    const log = await PartitionLog.open({
+      dir: path.join(this.config.dataDir, key),
+      flush: this.config.flush,
+      ...(this.config.segmentBytes === undefined ? {} : { segmentBytes: this.config.segmentBytes }),
+    });
+    const created = new Partition({
+      topic,
+      partition,
+      brokerId: this.brokerId,
+      log,
+      replicaLagTimeMaxMs: this.config.replicaLagTimeMaxMs,
+      proposeIsr: (proposal) => this.proposeIsr(proposal),
+      onFollow: (p, state) => this.follow(p, state),
+      log_: (line) => this.say(line),
+    });
+    this.partitions.set(key, created);
+    return created;
+  }
+
+  /** Starts, restarts or stops the fetcher of a partition to match its role. */
+  private async follow(partition: Partition, state: PartitionState | null): Promise<void> {
+    const key = partitionKey(partition.topic, partition.partition);
+    const existing = this.fetchers.get(key);
+    if (state !== null && existing?.leaderId === state.leader && existing.leaderEpoch === state.leaderEpoch) {
+      return;
+    }
+    if (existing !== undefined) {
+      this.fetchers.delete(key);
+      await existing.stop();
+    }
+    if (state === null || this.stopping.signal.aborted) return;
+    const leaderId = state.leader;
+    this.say(`[${key}] following broker ${leaderId} in epoch ${state.leaderEpoch}`);
+    const fetcher = new ReplicaFetcher({
+      client: this.client,
+      brokerId: this.brokerId,
+      partition,
+      leaderId,
+      leaderEpoch: state.leaderEpoch,
+      leaderAddress: () => this.brokerAddress(leaderId),
+      maxWaitMs: this.config.replicaFetchWaitMaxMs,
+      maxBytes: this.config.replicaFetchMaxBytes,
+      paused: () => this.fetchersPaused,
+      log: (line) => this.say(line),
+    });
+    this.fetchers.set(key, fetcher);
+    fetcher.start();
+  }
+
+  private async proposeIsr(proposal: IsrProposal): Promise<PartitionState | null> {
+    const request = RemotingCommand.createRequest(
+      RequestCode.ALTER_ISR,
+      header(AlterIsrRequestHeader, {
+        brokerId: this.brokerId,
+        topic: proposal.topic,
+        partition: proposal.partition,
+        leaderEpoch: proposal.leaderEpoch,
+        partitionEpoch: proposal.partitionEpoch,
+        isr: proposal.isr.join(','),
+      }),
+    );
+    try {
+      const response = await this.client.invokeSync(this.config.controllerAddress, request, 3000);
+      if (response.code === ResponseCode.SUCCESS)
+        return decodeJson<PartitionState>(response.body, 'AlterIsr');
+      this.say(
+        `[${proposal.topic}-${proposal.partition}] controller refused ISR [${proposal.isr}]: ${response.remark}`,
+      );
+    } catch (err) {
+      this.say(`[${proposal.topic}-${proposal.partition}] AlterIsr failed: ${String(err)}`);
+    }
+    return null;
+  }
+
+  /**
+   * Heartbeats register the broker, keep its session alive and carry the
+   * controller's state back whenever ours is not the latest, which also
+   * repairs a LeaderAndIsr push that was lost (or arrived while SIGSTOPped).
+   */
+  private async runHeartbeats(): Promise<void> {
+    const signal = this.stopping.signal;
+    while (!signal.aborted) {
+      const bound = this.bound;
+      if (bound === null) break;
+      const request = RemotingCommand.createRequest(
+        RequestCode.BROKER_HEARTBEAT,
+        header(BrokerHeartbeatRequestHeader, {
+          brokerId: this.brokerId,
+          incarnation: this.incarnation,
+          host: bound.host,
+          port: bound.port,
+          knownStateVersion: this.snapshot?.version ?? -1,
+        }),
+      );
+      try {
+        const response = await this.client.invokeSync(this.config.controllerAddress, request, 2000);
+        if (response.code === ResponseCode.SUCCESS && response.body !== null && response.body.length > 0) {
+          response.decodeCustomHeader(BrokerHeartbeatResponseHeader);
+          void this.applySnapshot(decodeJson<ClusterSnapshot>(response.body, 'heartbeat'));
+        }
+      } catch {
+        // The controller is unreachable; keep trying, our session simply lapses meanwhile.
+      }
+      await sleep(this.config.heartbeatIntervalMs, signal);
+    }
+  }
+
+  /** Encodes the state for a metadata answer, limited to one topic when asked. */
+  metadataBody(topic: string | undefined): Buffer | null {
+    const snapshot = this.snapshot;
+    if (snapshot === null) return null;
+    if (topic === undefined || topic === '') return encodeJson(snapshot);
+    return encodeJson({ ...snapshot, partitions: snapshot.partitions.filter((p) => p.topic === topic) });
+  }
+
+  say(line: string): void {
+    const time = new Date().toISOString().slice(11, 23);
+    process.stdout.write(`${time} [broker ${this.brokerId}] ${line}\n`);
+  }
+
+  async shutdown(): Promise<void> {
+    this.stopping.abort();
+    if (this.isrTimer !== null) clearInterval(this.isrTimer);
+    await this.heartbeatLoop;
+    await Promise.all([...this.fetchers.values()].map((f) => f.stop()));
+    this.fetchers.clear();
+    for (const p of this.partitions.values()) p.abandon();
+    await this.server.shutdown();
+    for (const p of this.partitions.values()) await p.log.close().catch(() => undefined);
+    await this.client.shutdown();
+  }
+}

@@ -1,0 +1,166 @@
+import { RemotingCommand, ResponseCode } from '@remoting-ts/remoting';
+import type { RpcServer } from '../net/rpc.js';
+import { type ClusterSnapshot, decodeJson, encodeJson } from '../protocol/cluster-state.js';
+import { Acks, BrokerResponseCode, RequestCode } from '../protocol/codes.js';
+import { BrokerError } from '../protocol/errors.js';
+import {
+  FetcherControlRequestHeader,
+  FetchRequestHeader,
+  FetchResponseHeader,
+  header,
+  MetadataRequestHeader,
+  OffsetsForLeaderEpochRequestHeader,
+  OffsetsForLeaderEpochResponseHeader,
+  ProduceRequestHeader,
+  ProduceResponseHeader,
+  ReplicaStatusRequestHeader,
+} from '../protocol/headers.js';
+import { decodeRecords } from '../protocol/records-codec.js';
+import { errorResponse, successResponse } from '../protocol/responses.js';
+import type { Partition } from '../replication/partition.js';
+import type { Broker } from './broker.js';
+
+/** Wires the broker's request codes to what they do. Each handler turns failures into typed error answers. */
+export function registerBrokerHandlers(server: RpcServer, broker: Broker): void {
+  const guarded =
+    (fn: (request: RemotingCommand) => Promise<RemotingCommand | null> | RemotingCommand | null) =>
+    async (_ctx: unknown, request: RemotingCommand) => {
+      try {
+        return await fn(request);
+      } catch (err) {
+        return errorResponse(err);
+      }
+    };
+
+  function hosted(topic: string, partition: number): Partition {
+    const p = broker.partition(topic, partition);
+    if (p !== undefined) return p;
+    const state = broker.partitionState(topic, partition);
+    if (state === undefined) {
+      throw new BrokerError(
+        BrokerResponseCode.UNKNOWN_TOPIC_OR_PARTITION,
+        `${topic}-${partition} is not known here`,
+      );
+    }
+    throw BrokerError.notLeader(topic, partition, state.leader);
+  }
+
+  server.handle(
+    RequestCode.PRODUCE,
+    guarded(async (request) => {
+      const h = request.decodeCustomHeader(ProduceRequestHeader);
+      const records = decodeRecords(request.body ?? Buffer.alloc(4));
+      const producer =
+        h.producerId === undefined || h.sequence === undefined
+          ? undefined
+          : { producerId: h.producerId, sequence: h.sequence };
+      if (request.isOneway() || h.acks === Acks.NONE) {
+        // acks=0: nobody listens for the answer, so failures are only logged.
+        hosted(h.topic, h.partition)
+          .produce(records, h.acks, h.timeoutMs)
+          .catch((err: unknown) =>
+            broker.say(`acks=0 produce to ${h.topic}-${h.partition} failed: ${String(err)}`),
+          );
+        return null;
+      }
+      const outcome = await hosted(h.topic, h.partition).produce(records, h.acks, h.timeoutMs, producer);
+      return successResponse().writeCustomHeader(header(ProduceResponseHeader, outcome));
+    }),
+    { concurrency: 256 },
+  );
+
+  server.handle(
+    RequestCode.FETCH,
+    guarded(async (request) => {
+      const h = request.decodeCustomHeader(FetchRequestHeader);
+      const outcome = await hosted(h.topic, h.partition).fetch({
+        fetchOffset: h.fetchOffset,
+        maxBytes: h.maxBytes,
+        maxWaitMs: Math.min(h.maxWaitMs, 10_000),
+        replicaId: h.replicaId,
+        currentLeaderEpoch: h.currentLeaderEpoch,
+        replicaHighWatermark: h.replicaHighWatermark ?? -1,
+      });
+      return successResponse()
+        .writeCustomHeader(
+          header(FetchResponseHeader, {
+            highWatermark: outcome.highWatermark,
+            logEndOffset: outcome.logEndOffset,
+            logStartOffset: outcome.logStartOffset,
+            nextOffset: outcome.nextOffset,
+            leaderEpoch: outcome.leaderEpoch,
+            ...(outcome.producerBatches === '' ? {} : { producerBatches: outcome.producerBatches }),
+          }),
+        )
+        .setBody(outcome.bytes.length > 0 ? outcome.bytes : null);
+    }),
+    // Long-polls park here; they must not starve produce requests.
+    { concurrency: 256 },
+  );
+
+  server.handle(
+    RequestCode.OFFSETS_FOR_LEADER_EPOCH,
+    guarded((request) => {
+      const h = request.decodeCustomHeader(OffsetsForLeaderEpochRequestHeader);
+      const answer = hosted(h.topic, h.partition).offsetsForLeaderEpoch(h.leaderEpoch, h.currentLeaderEpoch);
+      return successResponse().writeCustomHeader(
+        header(OffsetsForLeaderEpochResponseHeader, {
+          leaderEpoch: answer.epoch,
+          endOffset: answer.endOffset,
+        }),
+      );
+    }),
+  );
+
+  server.handle(
+    RequestCode.METADATA,
+    guarded(async (request) => {
+      const h = request.decodeCustomHeader(MetadataRequestHeader);
+      const topic = h.topic === '' ? undefined : h.topic;
+      const known =
+        topic === undefined || (broker.clusterSnapshot?.partitions.some((p) => p.topic === topic) ?? false);
+      if (!known || broker.clusterSnapshot === null) {
+        // Only the controller creates topics; ask it and pass its answer on.
+        const forwarded = RemotingCommand.createRequest(RequestCode.METADATA, h);
+        const answer = await broker.client.invokeSync(broker.config.controllerAddress, forwarded, 3000);
+        if (answer.code === ResponseCode.SUCCESS && answer.body !== null) {
+          void broker.applySnapshot(decodeJson<ClusterSnapshot>(answer.body, 'metadata'));
+        }
+        return RemotingCommand.createResponse(answer.code, answer.remark).setBody(answer.body);
+      }
+      return successResponse().setBody(broker.metadataBody(topic));
+    }),
+  );
+
+  server.handle(
+    RequestCode.REPLICA_STATUS,
+    guarded((request) => {
+      const h = request.decodeCustomHeader(ReplicaStatusRequestHeader);
+      const statuses = broker
+        .allPartitions()
+        .filter((p) => h.topic === undefined || h.topic === '' || p.topic === h.topic)
+        .map((p) => p.status());
+      return successResponse().setBody(
+        encodeJson({ brokerId: broker.brokerId, fetchersPaused: broker.fetchersPaused, replicas: statuses }),
+      );
+    }),
+  );
+
+  server.handle(
+    RequestCode.FETCHER_CONTROL,
+    guarded((request) => {
+      const h = request.decodeCustomHeader(FetcherControlRequestHeader);
+      broker.fetchersPaused = h.paused;
+      broker.say(h.paused ? 'replica fetchers paused by admin' : 'replica fetchers resumed by admin');
+      return successResponse();
+    }),
+  );
+
+  server.handle(
+    RequestCode.LEADER_AND_ISR,
+    guarded((request) => {
+      void broker.applySnapshot(decodeJson<ClusterSnapshot>(request.body, 'LeaderAndIsr'));
+      return successResponse();
+    }),
+  );
+}

@@ -1,0 +1,124 @@
+import type { Acks } from '../protocol/codes.js';
+import type { ClusterClient } from './cluster-client.js';
+import { ProduceFailedError, Producer } from './producer.js';
+
+export interface WorkloadOptions {
+  topic: string;
+  acks: Acks;
+  /** Records to send; with `signal`, sending also stops when it aborts. */
+  count: number;
+  valueBytes?: number;
+  /** Records in flight at once. 1 keeps them in order across retries. */
+  inFlight?: number;
+  keyPrefix?: string;
+  retries?: number;
+  requestTimeoutMs?: number;
+  signal?: AbortSignal;
+  onAck?: (record: AckedRecord) => void;
+}
+
+export interface AckedRecord {
+  key: string;
+  seq: number;
+  partition: number;
+  /** -1 with acks=0. */
+  offset: number;
+  attempts: number;
+  /** A retry the leader recognised (idempotent producer) and answered without appending again. */
+  deduplicated: boolean;
+  latencyMs: number;
+}
+
+export interface FailedRecord {
+  key: string;
+  seq: number;
+  partition: number;
+  code: string;
+  /** The record may be in the log anyway (an answer was lost, or the wait timed out after the append). */
+  maybeAppended: boolean;
+}
+
+export interface WorkloadResult {
+  sent: number;
+  acknowledged: AckedRecord[];
+  failed: FailedRecord[];
+  elapsedMs: number;
+}
+
+/** The key the workload gives record `seq`; readers parse it back with `parseWorkloadKey`. */
+export function workloadKey(prefix: string, seq: number): string {
+  return `${prefix}-${seq}`;
+}
+
+export function parseWorkloadKey(key: Buffer | null, prefix: string): number | undefined {
+  if (key === null) return undefined;
+  const text = key.toString('utf8');
+  if (!text.startsWith(`${prefix}-`)) return undefined;
+  const seq = Number(text.slice(prefix.length + 1));
+  return Number.isInteger(seq) ? seq : undefined;
+}
+
+/**
+ * Sends `count` numbered records round-robin over the topic's partitions,
+ * one record per request, at most `inFlight` at a time, and records what
+ * was acknowledged, what failed, and how long each took.
+ */
+export async function runProduceWorkload(
+  cluster: ClusterClient,
+  options: WorkloadOptions,
+): Promise<WorkloadResult> {
+  const prefix = options.keyPrefix ?? 'k';
+  const valueBytes = options.valueBytes ?? 100;
+  await cluster.refresh(options.topic);
+  const partitions = cluster.partitions(options.topic).map((p) => p.partition);
+  if (partitions.length === 0) throw new Error(`topic ${options.topic} has no partitions`);
+  const producer = new Producer(cluster, {
+    acks: options.acks,
+    ...(options.retries === undefined ? {} : { retries: options.retries }),
+    ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
+  });
+  const acknowledged: AckedRecord[] = [];
+  const failed: FailedRecord[] = [];
+  let next = 0;
+  const started = performance.now();
+
+  const worker = async () => {
+    while (next < options.count && options.signal?.aborted !== true) {
+      const seq = next++;
+      const key = workloadKey(prefix, seq);
+      const partition = partitions[seq % partitions.length]!;
+      const value = Buffer.alloc(Math.max(valueBytes, 16), 0x2e);
+      value.write(`${seq}:`, 'utf8');
+      const t0 = performance.now();
+      try {
+        const result = await producer.send(options.topic, partition, [
+          { key: Buffer.from(key), value, timestamp: Date.now() },
+        ]);
+        const acked: AckedRecord = {
+          key,
+          seq,
+          partition,
+          offset: result.baseOffset,
+          attempts: result.attempts,
+          deduplicated: result.deduplicated,
+          latencyMs: performance.now() - t0,
+        };
+        acknowledged.push(acked);
+        options.onAck?.(acked);
+      } catch (err) {
+        if (!(err instanceof ProduceFailedError)) throw err;
+        failed.push({ key, seq, partition, code: err.code, maybeAppended: err.maybeAppended });
+      }
+    }
+  };
+  const inFlight = Math.max(1, options.inFlight ?? 1);
+  await Promise.all(Array.from({ length: inFlight }, () => worker()));
+  return { sent: next, acknowledged, failed, elapsedMs: performance.now() - started };
+}
+
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}

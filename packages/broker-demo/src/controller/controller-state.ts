@@ -1,0 +1,248 @@
+import type {
+  BrokerInfo,
+  ClusterConfig,
+  ClusterSnapshot,
+  PartitionState,
+} from '../protocol/cluster-state.js';
+import { BrokerResponseCode, NO_LEADER } from '../protocol/codes.js';
+import { BrokerError } from '../protocol/errors.js';
+
+export interface BrokerRegistration {
+  id: number;
+  host: string;
+  port: number;
+  incarnation: string;
+  lastHeartbeatMs: number;
+  alive: boolean;
+}
+
+export interface AlterIsrRequest {
+  brokerId: number;
+  topic: string;
+  partition: number;
+  leaderEpoch: number;
+  partitionEpoch: number;
+  isr: number[];
+}
+
+/**
+ * The controller's decisions, kept pure (time is an argument) so the
+ * election and ISR rules are unit-tested without processes. Every change
+ * bumps `version`; the caller pushes the new snapshot to the brokers.
+ */
+export class ControllerState {
+  readonly config: ClusterConfig;
+  private readonly controllerAddress: { host: string; port: number };
+  private readonly brokers = new Map<number, BrokerRegistration>();
+  private readonly partitions = new Map<string, PartitionState>();
+  private versionCounter = 0;
+  /** What happened, for the controller's log. */
+  readonly events: string[] = [];
+
+  constructor(config: ClusterConfig, controllerAddress: { host: string; port: number }) {
+    this.config = config;
+    this.controllerAddress = controllerAddress;
+  }
+
+  get version(): number {
+    return this.versionCounter;
+  }
+
+  broker(id: number): Readonly<BrokerRegistration> | undefined {
+    return this.brokers.get(id);
+  }
+
+  aliveBrokerIds(): number[] {
+    return [...this.brokers.values()].filter((b) => b.alive).map((b) => b.id);
+  }
+
+  partition(topic: string, partition: number): Readonly<PartitionState> | undefined {
+    return this.partitions.get(`${topic}-${partition}`);
+  }
+
+  hasTopic(topic: string): boolean {
+    return [...this.partitions.values()].some((p) => p.topic === topic);
+  }
+
+  /**
+   * A heartbeat. The first one registers the broker; one with a new
+   * incarnation is a restart, handled as a death and then a birth (as Kafka's
+   * controller handles a bounced broker), so the restarted process never
+   * resumes a leadership it may no longer deserve.
+   */
+  heartbeat(id: number, incarnation: string, host: string, port: number, nowMs: number): void {
+    const known = this.brokers.get(id);
+    if (known !== undefined && known.incarnation === incarnation && known.alive) {
+      known.lastHeartbeatMs = nowMs;
+      return;
+    }
+    if (known?.alive) {
+      this.note(`broker ${id} restarted (new incarnation)`);
+      known.alive = false;
+      this.onBrokerDown(id);
+    }
+    this.brokers.set(id, { id, host, port, incarnation, lastHeartbeatMs: nowMs, alive: true });
+    this.note(`broker ${id} is up at ${host}:${port}`);
+    this.bump();
+    this.onBrokerUp(id);
+  }
+
+  /** Marks brokers whose session lapsed as dead and moves their leaderships. Returns true if anything changed. */
+  expireSessions(nowMs: number, sessionTimeoutMs: number): boolean {
+    let changed = false;
+    for (const b of this.brokers.values()) {
+      if (!b.alive || nowMs - b.lastHeartbeatMs <= sessionTimeoutMs) continue;
+      b.alive = false;
+      this.note(`broker ${b.id} missed heartbeats for ${nowMs - b.lastHeartbeatMs} ms: session expired`);
+      this.bump();
+      this.onBrokerDown(b.id);
+      changed = true;
+    }
+    return changed;
+  }
+
+  /** Creates a topic, replicas assigned round-robin over the live brokers (Kafka's default assignment). */
+  createTopic(topic: string, partitionCount: number, replicationFactor: number): void {
+    if (this.hasTopic(topic)) return;
+    const live = this.aliveBrokerIds().sort((a, b) => a - b);
+    if (live.length < replicationFactor) {
+      throw new BrokerError(
+        BrokerResponseCode.NOT_ENOUGH_REPLICAS,
+        `cannot create ${topic} with replication factor ${replicationFactor}: ${live.length} broker(s) alive`,
+      );
+    }
+    for (let p = 0; p < partitionCount; p++) {
+      const replicas: number[] = [];
+      for (let r = 0; r < replicationFactor; r++) replicas.push(live[(p + r) % live.length]!);
+      this.partitions.set(`${topic}-${p}`, {
+        topic,
+        partition: p,
+        replicas,
+        leader: replicas[0]!,
+        leaderEpoch: 0,
+        isr: [...replicas],
+        partitionEpoch: 0,
+      });
+    }
+    this.note(`created ${topic}: ${partitionCount} partition(s), replication factor ${replicationFactor}`);
+    this.bump();
+  }
+
+  /**
+   * A leader's ISR proposal. Accepted only from the current leader in its
+   * current epoch, computed from the current ISR version, and only adding
+   * live brokers; anything else is a stale or fenced leader talking.
+   */
+  alterIsr(request: AlterIsrRequest): PartitionState {
+    const key = `${request.topic}-${request.partition}`;
+    const p = this.partitions.get(key);
+    if (p === undefined) {
+      throw new BrokerError(BrokerResponseCode.UNKNOWN_TOPIC_OR_PARTITION, `${key} does not exist`);
+    }
+    if (request.brokerId !== p.leader || request.leaderEpoch !== p.leaderEpoch) {
+      throw new BrokerError(
+        BrokerResponseCode.FENCED_LEADER_EPOCH,
+        `${key}: ISR change from broker ${request.brokerId} in epoch ${request.leaderEpoch}, ` +
+          `but the leader is ${p.leader} in epoch ${p.leaderEpoch}`,
+      );
+    }
+    if (request.partitionEpoch !== p.partitionEpoch) {
+      throw new BrokerError(
+        BrokerResponseCode.INVALID_UPDATE_VERSION,
+        `${key}: ISR change based on partition epoch ${request.partitionEpoch}, current is ${p.partitionEpoch}`,
+      );
+    }
+    const isr = [...new Set(request.isr)];
+    const invalid = isr.filter(
+      (id) => !p.replicas.includes(id) || (!p.isr.includes(id) && this.brokers.get(id)?.alive !== true),
+    );
+    if (!isr.includes(p.leader) || invalid.length > 0) {
+      throw new BrokerError(
+        BrokerResponseCode.INVALID_REQUEST,
+        `${key}: proposed ISR [${isr}] must hold the leader and only live replicas (rejected: [${invalid}])`,
+      );
+    }
+    this.note(`${key}: ISR [${p.isr}] -> [${isr}] (from leader ${p.leader})`);
+    p.isr = isr;
+    p.partitionEpoch++;
+    this.bump();
+    return { ...p, isr: [...p.isr], replicas: [...p.replicas] };
+  }
+
+  snapshot(): ClusterSnapshot {
+    const brokers: BrokerInfo[] = [...this.brokers.values()]
+      .sort((a, b) => a.id - b.id)
+      .map((b) => ({ id: b.id, host: b.host, port: b.port, alive: b.alive }));
+    return {
+      version: this.versionCounter,
+      controller: this.controllerAddress,
+      config: this.config,
+      brokers,
+      partitions: [...this.partitions.values()].map((p) => ({
+        ...p,
+        isr: [...p.isr],
+        replicas: [...p.replicas],
+      })),
+    };
+  }
+
+  private onBrokerDown(id: number): void {
+    for (const p of this.partitions.values()) {
+      if (p.leader === id) this.elect(p, `leader ${id} died`);
+      else if (p.isr.includes(id) && p.isr.length > 1) {
+        p.isr = p.isr.filter((x) => x !== id);
+        p.partitionEpoch++;
+        this.note(`${p.topic}-${p.partition}: dead broker ${id} removed from ISR -> [${p.isr}]`);
+      }
+    }
+    this.bump();
+  }
+
+  private onBrokerUp(id: number): void {
+    for (const p of this.partitions.values()) {
+      if (p.leader === NO_LEADER && p.replicas.includes(id)) this.elect(p, `broker ${id} came back`);
+    }
+    this.bump();
+  }
+
+  /**
+   * Leader election: the first live ISR member in replica order. With none,
+   * and unclean election enabled, the first live replica, whose log may lack
+   * acknowledged records; otherwise the partition stays offline, keeping its
+   * last ISR so that member can lead again when it returns.
+   */
+  private elect(p: PartitionState, why: string): void {
+    const alive = (id: number) => this.brokers.get(id)?.alive === true;
+    const key = `${p.topic}-${p.partition}`;
+    const cleanCandidate = p.replicas.find((id) => p.isr.includes(id) && alive(id));
+    let leader: number = NO_LEADER;
+    if (cleanCandidate !== undefined) {
+      leader = cleanCandidate;
+      p.isr = p.isr.filter(alive);
+    } else if (this.config.uncleanLeaderElection) {
+      const anyLive = p.replicas.find(alive);
+      if (anyLive !== undefined) {
+        leader = anyLive;
+        p.isr = [anyLive];
+        this.note(`${key}: UNCLEAN election of broker ${anyLive} (no live ISR member; records may be lost)`);
+      }
+    }
+    if (leader === p.leader) return;
+    p.leader = leader;
+    p.leaderEpoch++;
+    p.partitionEpoch++;
+    this.note(
+      leader === NO_LEADER
+        ? `${key}: ${why}; no eligible leader, partition offline (ISR [${p.isr}])`
+        : `${key}: ${why}; broker ${leader} elected leader in epoch ${p.leaderEpoch}, ISR [${p.isr}]`,
+    );
+  }
+
+  private bump(): void {
+    this.versionCounter++;
+  }
+
+  private note(event: string): void {
+    this.events.push(event);
+  }
+}

@@ -1,0 +1,32 @@
+import { parseArgs } from 'node:util';
+import { runAsChild } from '../cluster/child-protocol.js';
+import { Controller } from './controller.js';
+
+const { values } = parseArgs({
+  options: {
+    host: { type: 'string', default: '127.0.0.1' },
+    port: { type: 'string', default: '0' },
+    'min-insync': { type: 'string', default: '2' },
+    partitions: { type: 'string', default: '1' },
+    'replication-factor': { type: 'string', default: '3' },
+    unclean: { type: 'boolean', default: false },
+    'session-timeout-ms': { type: 'string', default: '3000' },
+  },
+});
+
+const controller = new Controller({
+  host: values.host,
+  port: Number(values.port),
+  sessionTimeoutMs: Number(values['session-timeout-ms']),
+  cluster: {
+    minInsyncReplicas: Number(values['min-insync']),
+    uncleanLeaderElection: values.unclean,
+    defaultPartitions: Number(values.partitions),
+    defaultReplicationFactor: Number(values['replication-factor']),
+  },
+});
+const bound = await controller.start();
+controller.say(`listening on ${bound.host}:${bound.port}`);
+runAsChild({ role: 'controller', brokerId: null, host: bound.host, port: bound.port }, () =>
+  controller.shutdown(),
+);

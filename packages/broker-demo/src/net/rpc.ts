@@ -1,0 +1,63 @@
+import { RemotingClient, type RemotingCommand, RemotingError, RemotingServer } from '@remoting-ts/remoting';
+
+/**
+ * The slice of the remoting runtime the broker uses. Brokers, the controller
+ * and clients talk through these two interfaces, so the one place that builds
+ * them from `@remoting-ts/remoting` is this file.
+ */
+
+export interface HandlerContext {
+  readonly remoteAddress: string;
+}
+
+export type RequestHandler = (
+  ctx: HandlerContext,
+  request: RemotingCommand,
+) => Promise<RemotingCommand | null> | RemotingCommand | null;
+
+export interface HandlerOptions {
+  /** Requests of this code processed at once; long-poll fetches need many. */
+  concurrency?: number;
+}
+
+export interface RpcServer {
+  handle(code: number, handler: RequestHandler, options?: HandlerOptions): void;
+  start(): Promise<{ host: string; port: number }>;
+  shutdown(): Promise<void>;
+}
+
+export interface RpcClient {
+  invokeSync(address: string, request: RemotingCommand, timeoutMs: number): Promise<RemotingCommand>;
+  invokeOneway(address: string, request: RemotingCommand, timeoutMs: number): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export function createRpcServer(options: { host: string; port?: number }): RpcServer {
+  const server = new RemotingServer({ host: options.host, port: options.port ?? 0 });
+  return {
+    handle(code, handler, handlerOptions) {
+      server.registerProcessor(
+        code,
+        { processRequest: (ctx, request) => handler({ remoteAddress: ctx.remoteAddress }, request) },
+        handlerOptions?.concurrency === undefined ? undefined : { concurrency: handlerOptions.concurrency },
+      );
+    },
+    async start() {
+      await server.start();
+      return server.address();
+    },
+    // Parked long-polls are released by the broker before this; what is left gets a short grace.
+    shutdown: () => server.shutdown({ graceMs: 1000 }),
+  };
+}
+
+export function createRpcClient(options: { connectTimeoutMs?: number } = {}): RpcClient {
+  return new RemotingClient({ connectTimeoutMs: options.connectTimeoutMs ?? 3000 });
+}
+
+/** Failures of the connection itself (refused, reset, timed out): the peer may be down or moved. */
+export function isTransportError(err: unknown): err is RemotingError {
+  return (
+    err instanceof RemotingError && err.code !== 'REMOTING_HEADER' && err.code !== 'REMOTING_TOO_MUCH_REQUEST'
+  );
+}

@@ -1,0 +1,48 @@
+import { BrokerResponseCode, brokerErrorName, isRetriableCode } from './codes.js';
+
+/**
+ * An error answer from a broker or the controller. `code` is the stable
+ * Kafka-style name (`NOT_LEADER`, `NOT_ENOUGH_REPLICAS`, ...), `responseCode`
+ * the number on the wire; `retriable` tells a retry loop it may try again.
+ */
+export class BrokerError extends Error {
+  readonly code: string;
+  readonly responseCode: number;
+  readonly retriable: boolean;
+  /** For NOT_LEADER: the leader the answering broker knows of, when it knows one. */
+  readonly leaderId: number | undefined;
+  /** Facts for the peer's program, sent as extFields (e.g. the leader's LEO with OFFSET_OUT_OF_RANGE). */
+  readonly details: Readonly<Record<string, string>>;
+
+  constructor(
+    responseCode: number,
+    message: string,
+    options?: { leaderId?: number; cause?: unknown; details?: Record<string, string> },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'BrokerError';
+    this.responseCode = responseCode;
+    this.code = brokerErrorName(responseCode) ?? `RESPONSE_${responseCode}`;
+    this.retriable = isRetriableCode(responseCode);
+    this.leaderId = options?.leaderId;
+    this.details = options?.details ?? {};
+  }
+
+  static notLeader(topic: string, partition: number, leaderId: number): BrokerError {
+    const who = leaderId >= 0 ? `broker ${leaderId} is` : 'no broker is';
+    return new BrokerError(
+      BrokerResponseCode.NOT_LEADER,
+      `not the leader of ${topic}-${partition}; ${who} the leader`,
+      { leaderId },
+    );
+  }
+}
+
+/** A command-line or configuration value that cannot be used. */
+export class BrokerConfigError extends Error {
+  readonly code = 'BROKER_CONFIG';
+  constructor(message: string) {
+    super(message);
+    this.name = 'BrokerConfigError';
+  }
+}

@@ -1,0 +1,145 @@
+import { runProduceWorkload } from '../client/workload.js';
+import { Acks } from '../protocol/codes.js';
+import { sleep } from '../util/time.js';
+import {
+  checkReadBack,
+  type ScenarioContext,
+  type ScenarioResult,
+  showPartition,
+  waitForFullIsr,
+  waitForPartition,
+  withCluster,
+} from './scenario-kit.js';
+
+const TOPIC = 'fire';
+
+export interface DurabilityOptions {
+  kills?: number;
+  /** How long the producer runs undisturbed between a recovery and the next kill. */
+  quietMs?: number;
+}
+
+/**
+ * acks=all, min.insync.replicas=2: a producer (one request in flight, bounded
+ * retries) runs the whole time while the current leader is SIGKILLed and
+ * restarted `kills` times. Then everything is read back: every acknowledged
+ * record must be there exactly once, in acknowledgement order; records whose
+ * sends failed are counted apart (some may be in the log: their answer was
+ * lost). Retries carry the producer id and sequence, so a new leader that
+ * already has the batch answers with its offsets; any extra copy that still
+ * got through is counted as a duplicate and fails the verdict.
+ */
+export async function durabilityUnderFire(
+  ctx: ScenarioContext,
+  options: DurabilityOptions = {},
+): Promise<ScenarioResult> {
+  const kills = options.kills ?? 5;
+  const quietMs = options.quietMs ?? 1000;
+  return withCluster(
+    ctx,
+    { brokers: 3, partitions: 1, replicationFactor: 3, minInsync: 2 },
+    async (cluster, client) => {
+      await client.refresh(TOPIC);
+      await waitForFullIsr(client, TOPIC, 3);
+      const stop = new AbortController();
+      const producing = runProduceWorkload(client, {
+        topic: TOPIC,
+        acks: Acks.ALL,
+        count: Number.MAX_SAFE_INTEGER,
+        keyPrefix: 'f',
+        inFlight: 1,
+        retries: 40,
+        requestTimeoutMs: 3000,
+        signal: stop.signal,
+      });
+      const killed: Array<{
+        broker: number;
+        epochBefore: number;
+        newLeader: number;
+        epochAfter: number;
+        failoverMs: number;
+      }> = [];
+      try {
+        for (let i = 1; i <= kills; i++) {
+          await sleep(quietMs);
+          const view = await waitForFullIsr(client, TOPIC, 3, 30_000);
+          const victim = view.leader;
+          const t0 = Date.now();
+          await cluster.signalBroker(victim, 'SIGKILL');
+          const next = await waitForPartition(
+            client,
+            TOPIC,
+            'a new leader',
+            (v) =>
+              v.leader >= 0 &&
+              v.leader !== victim &&
+              v.replicas.some((r) => r.brokerId === v.leader && r.status?.role === 'leader'),
+            30_000,
+          );
+          const failoverMs = Date.now() - t0;
+          killed.push({
+            broker: victim,
+            epochBefore: view.leaderEpoch,
+            newLeader: next.leader,
+            epochAfter: next.leaderEpoch,
+            failoverMs,
+          });
+          ctx.say(
+            `  kill ${i}/${kills}: SIGKILL leader ${victim} (epoch ${view.leaderEpoch}); broker ${next.leader} leads epoch ` +
+              `${next.leaderEpoch} after ${failoverMs} ms; restarting ${victim}`,
+          );
+          await cluster.startBroker(victim);
+        }
+        await waitForFullIsr(client, TOPIC, 3, 30_000);
+        await sleep(quietMs);
+      } finally {
+        stop.abort();
+      }
+      const result = await producing;
+      await showPartition(ctx, client, TOPIC, 'after the last recovery:');
+      const check = await checkReadBack(client, TOPIC, 'f', result.acknowledged);
+      const retried = result.acknowledged.filter((a) => a.attempts > 1).length;
+      const deduplicated = result.acknowledged.filter((a) => a.deduplicated).length;
+      const maybeAppended = result.failed.filter((f) => f.maybeAppended).length;
+      ctx.say(
+        `  sent ${result.sent}: ${result.acknowledged.length} acknowledged (${retried} after retries, ` +
+          `${deduplicated} of them recognised by the new leader as already appended), ` +
+          `${result.failed.length} not acknowledged (${maybeAppended} of them possibly appended)`,
+      );
+      ctx.say(
+        `  read back ${check.totalRead} records: ${check.present}/${result.acknowledged.length} acknowledged present, ` +
+          `${check.lost} lost, ${check.outOfOrder} out of order, ${check.duplicates} duplicate copies, ` +
+          `${check.unacknowledgedPresent} unacknowledged records present`,
+      );
+      const passed =
+        check.lost === 0 &&
+        check.outOfOrder === 0 &&
+        check.duplicates === 0 &&
+        killed.length === kills &&
+        result.acknowledged.length > 0;
+      return {
+        scenario: 'durability-under-fire',
+        title: `Durability under fire: ${kills} leader kills, acks=all, min.insync=2`,
+        passed,
+        verdict: passed
+          ? `every one of ${result.acknowledged.length} acknowledged records read back exactly once, in order, ` +
+            `across ${kills} leader kills; ${retried} retried, ${deduplicated} retries recognised by the ` +
+            `idempotent-producer state; ${result.failed.length} sends not acknowledged`
+          : `${check.lost} acknowledged records lost, ${check.outOfOrder} out of order, ${check.duplicates} duplicate ` +
+            `copies (${killed.length}/${kills} kills done)`,
+        acknowledged: result.acknowledged.length,
+        lost: check.lost,
+        duplicates: check.duplicates,
+        refused: result.failed.length,
+        sent: result.sent,
+        notAcknowledged: result.failed.length,
+        notAcknowledgedButPresent: check.unacknowledgedPresent,
+        acknowledgedAfterRetry: retried,
+        retriesDeduplicated: deduplicated,
+        outOfOrder: check.outOfOrder,
+        lostKeys: check.lostKeys.slice(0, 10),
+        kills: killed,
+      };
+    },
+  );
+}

@@ -1,0 +1,154 @@
+import { runProduceWorkload } from '../client/workload.js';
+import { Acks } from '../protocol/codes.js';
+import {
+  checkReadBack,
+  type ScenarioContext,
+  type ScenarioResult,
+  showPartition,
+  waitForFullIsr,
+  waitForPartition,
+  withCluster,
+} from './scenario-kit.js';
+
+const TOPIC = 'extreme1';
+
+export interface ExtremeCase1Options {
+  /** Records acknowledged while all three replicas are in sync. */
+  before?: number;
+  /** Records acknowledged while the leader is alone in the ISR. */
+  alone?: number;
+}
+
+/**
+ * min.insync.replicas=1 with unclean election: both followers are frozen
+ * (SIGSTOP), the ISR shrinks to the leader alone, acks=all still succeeds
+ * because one replica satisfies min.insync=1, then the leader is SIGKILLed.
+ * The followers resume, one of them is elected uncleanly, and everything the
+ * lone leader acknowledged is gone. The count comes from reading back.
+ */
+export async function extremeCase1(
+  ctx: ScenarioContext,
+  options: ExtremeCase1Options = {},
+): Promise<ScenarioResult> {
+  const before = options.before ?? 20;
+  const alone = options.alone ?? 50;
+  return withCluster(
+    ctx,
+    { brokers: 3, partitions: 1, replicationFactor: 3, minInsync: 1, unclean: true },
+    async (cluster, client) => {
+      await client.refresh(TOPIC);
+      const start = await waitForFullIsr(client, TOPIC, 3);
+      const leader = start.leader;
+      const followers = start.replicas.map((r) => r.brokerId).filter((id) => id !== leader);
+      const first = await runProduceWorkload(client, {
+        topic: TOPIC,
+        acks: Acks.ALL,
+        count: before,
+        keyPrefix: 'x',
+      });
+      ctx.say(`  ${first.acknowledged.length} records acknowledged with acks=all while the ISR is full`);
+
+      for (const f of followers) await cluster.signalBroker(f, 'SIGSTOP');
+      ctx.say(
+        `  SIGSTOP followers ${followers.join(' and ')}; waiting for the ISR to shrink to the leader alone...`,
+      );
+      await waitForPartition(
+        client,
+        TOPIC,
+        'ISR = leader alone',
+        (v) => v.isr.length === 1 && v.isr[0] === leader,
+      );
+      await showPartition(ctx, client, TOPIC, 'ISR shrunk:');
+
+      const second = await runProduceWorkload(client, {
+        topic: TOPIC,
+        acks: Acks.ALL,
+        count: alone,
+        keyPrefix: 'y',
+        retries: 0,
+      });
+      ctx.say(
+        `  ${second.acknowledged.length}/${alone} more records acknowledged with acks=all: min.insync=1 is met by the leader alone`,
+      );
+
+      await cluster.signalBroker(leader, 'SIGKILL');
+      ctx.say(`  SIGKILL leader ${leader}; SIGCONT the followers`);
+      for (const f of followers) await cluster.signalBroker(f, 'SIGCONT');
+      const after = await waitForPartition(
+        client,
+        TOPIC,
+        'a new leader',
+        (v) =>
+          v.leader >= 0 &&
+          v.leader !== leader &&
+          v.replicas.some((r) => r.brokerId === v.leader && r.status?.role === 'leader'),
+        30_000,
+      );
+      ctx.say(
+        `  broker ${after.leader} elected uncleanly in epoch ${after.leaderEpoch} (it was out of the ISR)`,
+      );
+      await showPartition(ctx, client, TOPIC, 'after the unclean election:');
+
+      const acked = [...first.acknowledged, ...second.acknowledged];
+      const checkBefore = await checkReadBack(client, TOPIC, 'x', first.acknowledged);
+      const checkAlone = await checkReadBack(client, TOPIC, 'y', second.acknowledged);
+      ctx.say(
+        `  read back: ${checkBefore.present}/${first.acknowledged.length} records from before the shrink, ` +
+          `${checkAlone.present}/${second.acknowledged.length} acknowledged by the lone leader`,
+      );
+
+      // The old leader returns, learns the new epoch and truncates what the new leader never had (KIP-101).
+      await cluster.startBroker(leader);
+      const healed = await waitForPartition(
+        client,
+        TOPIC,
+        `broker ${leader} back in sync`,
+        (v) => {
+          const mine = v.replicas.find((r) => r.brokerId === leader)?.status;
+          const theirs = v.replicas.find((r) => r.brokerId === v.leader)?.status;
+          return (
+            mine !== undefined && mine !== null && theirs != null && mine.logEndOffset === theirs.logEndOffset
+          );
+        },
+        30_000,
+      );
+      await showPartition(
+        ctx,
+        client,
+        TOPIC,
+        `old leader ${leader} restarted and truncated to the new leader's log:`,
+      );
+      const oldLeaderLeo = healed.replicas.find((r) => r.brokerId === leader)?.status?.logEndOffset ?? -1;
+      ctx.say(
+        `  old leader ${leader} held ${first.acknowledged.length + second.acknowledged.length} records before it died; ` +
+          `after OffsetsForLeaderEpoch it holds ${oldLeaderLeo}, as the new leader does`,
+      );
+      const lost = checkBefore.lost + checkAlone.lost;
+      const passed =
+        checkBefore.lost === 0 &&
+        second.acknowledged.length > 0 &&
+        lost > 0 &&
+        healed.leader !== leader &&
+        oldLeaderLeo === first.acknowledged.length;
+      return {
+        scenario: 'extreme-case-1',
+        title: 'Extreme case 1: min.insync=1, unclean election',
+        passed,
+        verdict: passed
+          ? `${lost} of ${acked.length} acknowledged records are gone (all ${checkAlone.lost} that only the lone leader held); ` +
+            `loss detected, as min.insync=1 plus unclean election allows`
+          : `expected the lone leader's acknowledged records to be lost and the earlier ones kept; lost ${lost} ` +
+            `(before: ${checkBefore.lost}, alone: ${checkAlone.lost})`,
+        acknowledged: acked.length,
+        lost,
+        duplicates: checkBefore.duplicates + checkAlone.duplicates,
+        refused: second.failed.length,
+        acknowledgedWhileAlone: second.acknowledged.length,
+        lostKeys: [...checkBefore.lostKeys, ...checkAlone.lostKeys].slice(0, 10),
+        oldLeaderLogEndOffsetAfterReturn: oldLeaderLeo,
+        newLeader: after.leader,
+        newLeaderEpoch: after.leaderEpoch,
+      };
+    },
+  );
+}

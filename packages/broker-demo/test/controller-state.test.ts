@@ -1,0 +1,132 @@
+import { describe, expect, test } from 'vitest';
+import { ControllerState } from '../src/controller/controller-state.js';
+import { BrokerError } from '../src/protocol/errors.js';
+
+function cluster(unclean = false) {
+  const state = new ControllerState(
+    {
+      minInsyncReplicas: 2,
+      uncleanLeaderElection: unclean,
+      defaultPartitions: 1,
+      defaultReplicationFactor: 3,
+    },
+    { host: '127.0.0.1', port: 1 },
+  );
+  for (const id of [1, 2, 3]) state.heartbeat(id, `inc-${id}`, '127.0.0.1', 1000 + id, 0);
+  state.createTopic('t', 1, 3);
+  return state;
+}
+
+describe('leader election', () => {
+  test('a new topic is led by its first replica with every replica in the ISR', () => {
+    const p = cluster().partition('t', 0)!;
+    expect(p).toMatchObject({ leader: 1, leaderEpoch: 0, isr: [1, 2, 3], replicas: [1, 2, 3] });
+  });
+
+  test('a dead leader is replaced from the ISR and the leader epoch is bumped', () => {
+    const state = cluster();
+    state.heartbeat(2, 'inc-2', '127.0.0.1', 1002, 2500);
+    state.heartbeat(3, 'inc-3', '127.0.0.1', 1003, 2500);
+    expect(state.expireSessions(3100, 3000)).toBe(true);
+    expect(state.partition('t', 0)).toMatchObject({ leader: 2, leaderEpoch: 1, isr: [2, 3] });
+  });
+
+  test('a dead follower leaves the ISR without an epoch bump', () => {
+    const state = cluster();
+    state.heartbeat(1, 'inc-1', '127.0.0.1', 1001, 2500);
+    state.heartbeat(2, 'inc-2', '127.0.0.1', 1002, 2500);
+    state.expireSessions(3100, 3000);
+    expect(state.partition('t', 0)).toMatchObject({ leader: 1, leaderEpoch: 0, isr: [1, 2] });
+  });
+
+  test('without unclean election, a partition whose ISR is dead stays offline until an ISR member returns', () => {
+    const state = cluster();
+    const before = state.partition('t', 0)!;
+    state.alterIsr({
+      brokerId: 1,
+      topic: 't',
+      partition: 0,
+      leaderEpoch: 0,
+      partitionEpoch: before.partitionEpoch,
+      isr: [1],
+    });
+    state.heartbeat(2, 'inc-2', '127.0.0.1', 1002, 2500);
+    state.heartbeat(3, 'inc-3', '127.0.0.1', 1003, 2500);
+    state.expireSessions(3100, 3000);
+    expect(state.partition('t', 0)).toMatchObject({ leader: -1, leaderEpoch: 1, isr: [1] });
+    state.heartbeat(1, 'inc-1b', '127.0.0.1', 1001, 4000);
+    expect(state.partition('t', 0)).toMatchObject({ leader: 1, leaderEpoch: 2, isr: [1] });
+  });
+
+  test('with unclean election, a live out-of-sync replica is elected', () => {
+    const state = cluster(true);
+    const before = state.partition('t', 0)!;
+    state.alterIsr({
+      brokerId: 1,
+      topic: 't',
+      partition: 0,
+      leaderEpoch: 0,
+      partitionEpoch: before.partitionEpoch,
+      isr: [1],
+    });
+    state.heartbeat(2, 'inc-2', '127.0.0.1', 1002, 2500);
+    state.heartbeat(3, 'inc-3', '127.0.0.1', 1003, 2500);
+    state.expireSessions(3100, 3000);
+    expect(state.partition('t', 0)).toMatchObject({ leader: 2, leaderEpoch: 1, isr: [2] });
+  });
+
+  test('a restarted leader (new incarnation) loses its leadership at once', () => {
+    const state = cluster();
+    state.heartbeat(1, 'inc-1-restarted', '127.0.0.1', 2001, 100);
+    expect(state.partition('t', 0)).toMatchObject({ leader: 2, leaderEpoch: 1, isr: [2, 3] });
+    expect(state.broker(1)).toMatchObject({ alive: true, port: 2001 });
+  });
+});
+
+describe('ISR changes from leaders', () => {
+  test('are accepted from the current leader in its epoch and bump the partition epoch', () => {
+    const state = cluster();
+    const decided = state.alterIsr({
+      brokerId: 1,
+      topic: 't',
+      partition: 0,
+      leaderEpoch: 0,
+      partitionEpoch: 0,
+      isr: [1, 2],
+    });
+    expect(decided).toMatchObject({ isr: [1, 2], partitionEpoch: 1 });
+  });
+
+  test('are refused from a fenced leader or a stale partition epoch', () => {
+    const state = cluster();
+    const fenced = () =>
+      state.alterIsr({ brokerId: 2, topic: 't', partition: 0, leaderEpoch: 0, partitionEpoch: 0, isr: [2] });
+    expect(fenced).toThrowError(BrokerError);
+    expect(() => fenced()).toThrow(/leader is 1/);
+    state.alterIsr({ brokerId: 1, topic: 't', partition: 0, leaderEpoch: 0, partitionEpoch: 0, isr: [1, 2] });
+    try {
+      state.alterIsr({ brokerId: 1, topic: 't', partition: 0, leaderEpoch: 0, partitionEpoch: 0, isr: [1] });
+      expect.unreachable();
+    } catch (err) {
+      expect((err as BrokerError).code).toBe('INVALID_UPDATE_VERSION');
+    }
+  });
+
+  test('cannot add a dead broker', () => {
+    const state = cluster();
+    state.alterIsr({ brokerId: 1, topic: 't', partition: 0, leaderEpoch: 0, partitionEpoch: 0, isr: [1, 2] });
+    state.heartbeat(1, 'inc-1', '127.0.0.1', 1001, 2500);
+    state.heartbeat(2, 'inc-2', '127.0.0.1', 1002, 2500);
+    state.expireSessions(3100, 3000);
+    expect(() =>
+      state.alterIsr({
+        brokerId: 1,
+        topic: 't',
+        partition: 0,
+        leaderEpoch: 0,
+        partitionEpoch: 1,
+        isr: [1, 2, 3],
+      }),
+    ).toThrow(/only live replicas/);
+  });
+});
