@@ -1,5 +1,5 @@
 import { RemotingCommand, ResponseCode } from '@remoting-ts/remoting';
-import type { RpcServer } from '../net/rpc.js';
+import type { HandlerContext, RpcServer } from '../net/rpc.js';
 import { type ClusterSnapshot, decodeJson, encodeJson } from '../protocol/cluster-state.js';
 import { Acks, BrokerResponseCode, RequestCode } from '../protocol/codes.js';
 import { BrokerError } from '../protocol/errors.js';
@@ -23,10 +23,15 @@ import type { Broker } from './broker.js';
 /** Wires the broker's request codes to what they do. Each handler turns failures into typed error answers. */
 export function registerBrokerHandlers(server: RpcServer, broker: Broker): void {
   const guarded =
-    (fn: (request: RemotingCommand) => Promise<RemotingCommand | null> | RemotingCommand | null) =>
-    async (_ctx: unknown, request: RemotingCommand) => {
+    (
+      fn: (
+        request: RemotingCommand,
+        ctx: HandlerContext,
+      ) => Promise<RemotingCommand | null> | RemotingCommand | null,
+    ) =>
+    async (ctx: HandlerContext, request: RemotingCommand) => {
       try {
-        return await fn(request);
+        return await fn(request, ctx);
       } catch (err) {
         return errorResponse(err);
       }
@@ -71,7 +76,7 @@ export function registerBrokerHandlers(server: RpcServer, broker: Broker): void 
 
   server.handle(
     RequestCode.FETCH,
-    guarded(async (request) => {
+    guarded(async (request, ctx) => {
       const h = request.decodeCustomHeader(FetchRequestHeader);
       const outcome = await hosted(h.topic, h.partition).fetch({
         fetchOffset: h.fetchOffset,
@@ -81,6 +86,8 @@ export function registerBrokerHandlers(server: RpcServer, broker: Broker): void 
         currentLeaderEpoch: h.currentLeaderEpoch,
         replicaHighWatermark: h.replicaHighWatermark ?? -1,
       });
+      // The body is a view of a pooled read buffer, written without a copy: it goes back once sent.
+      ctx.onResponseWritten(outcome.release);
       return successResponse()
         .writeCustomHeader(
           header(FetchResponseHeader, {

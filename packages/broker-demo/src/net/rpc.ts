@@ -8,6 +8,8 @@ import { RemotingClient, type RemotingCommand, RemotingError, RemotingServer } f
 
 export interface HandlerContext {
   readonly remoteAddress: string;
+  /** Runs `callback` once the response is written (or cannot be): when a pooled body may be reused. */
+  onResponseWritten(callback: () => void): void;
 }
 
 export type RequestHandler = (
@@ -38,7 +40,16 @@ export function createRpcServer(options: { host: string; port?: number }): RpcSe
     handle(code, handler, handlerOptions) {
       server.registerProcessor(
         code,
-        { processRequest: (ctx, request) => handler({ remoteAddress: ctx.remoteAddress }, request) },
+        {
+          processRequest: (ctx, request) =>
+            handler(
+              {
+                remoteAddress: ctx.remoteAddress,
+                onResponseWritten: (callback) => ctx.onResponseWritten(callback),
+              },
+              request,
+            ),
+        },
         handlerOptions?.concurrency === undefined ? undefined : { concurrency: handlerOptions.concurrency },
       );
     },

@@ -57,7 +57,9 @@ export interface FetchParams {
 }
 
 export interface FetchOutcome {
+  /** A view of a pooled read buffer: call `release` once it has been written out. */
   bytes: Buffer;
+  release(): void;
   nextOffset: number;
   highWatermark: number;
   logEndOffset: number;
@@ -278,6 +280,7 @@ export class Partition {
       producerBatches:
         isFollower && this.producers.size > 0 ? this.producers.encodeFor(batchBaseOffsets(read.bytes)) : '',
       bytes: read.bytes,
+      release: read.release,
       nextOffset: read.nextOffset,
       highWatermark: this.hw,
       logEndOffset: this.log.logEndOffset,

@@ -13,7 +13,7 @@ export interface ReplicaLog {
     fromOffset: number,
     maxBytes: number,
     maxOffset?: number,
-  ): Promise<{ bytes: Buffer; nextOffset: number }>;
+  ): Promise<{ bytes: Buffer; nextOffset: number; release(): void }>;
   truncateTo(offset: number): Promise<void>;
   latestEpoch(): number;
   endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number };

@@ -12,6 +12,13 @@ export interface RequestContext {
    * request's serialization. A second response, or one to a oneway request, is ignored.
    */
   writeResponse(response: RemotingCommand): void;
+  /**
+   * Runs `callback` once the response's bytes are handed to the kernel (or
+   * with the error if they never will be); for a oneway request, once
+   * processing ends. This is when a body borrowed from a buffer pool may go
+   * back to it: the framework writes bodies without copying them.
+   */
+  onResponseWritten(callback: (error: Error | null) => void): void;
 }
 
 /** Handles requests of one code (or, as the default processor, of any code without its own). */

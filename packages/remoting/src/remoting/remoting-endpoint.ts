@@ -1,6 +1,6 @@
 import { ResponseCode, type SerializeType } from '../protocol/codes.js';
 import { RemotingCommand } from '../protocol/remoting-command.js';
-import type { Channel } from '../transport/channel.js';
+import type { Channel, WriteCallback } from '../transport/channel.js';
 import type { ExecutorOptions } from './bounded-executor.js';
 import { RemotingSendRequestError, RemotingTimeoutError, RemotingTooMuchRequestError } from './errors.js';
 import type { ChannelEventListener, RemotingEvents } from './events.js';
@@ -444,6 +444,10 @@ export class RemotingEndpoint {
     cost: number,
   ): Promise<void> {
     let responded = false;
+    let writtenCallbacks: WriteCallback[] | null = null;
+    const afterWrite: WriteCallback = (error) => {
+      for (const callback of writtenCallbacks ?? []) callback(error);
+    };
     const remote = channel.remoteAddress;
     const ctx: RequestContext = {
       remoteAddress: remote,
@@ -451,7 +455,11 @@ export class RemotingEndpoint {
       writeResponse: (response) => {
         if (responded) return;
         responded = true;
-        this.reply(channel, request, response);
+        this.reply(channel, request, response, writtenCallbacks === null ? undefined : afterWrite);
+      },
+      onResponseWritten: (callback) => {
+        if (writtenCallbacks === null) writtenCallbacks = [];
+        writtenCallbacks.push(callback);
       },
     };
     try {
@@ -464,6 +472,8 @@ export class RemotingEndpoint {
       ctx.writeResponse(RemotingCommand.createResponse(ResponseCode.SYSTEM_ERROR, message));
       this.notify('exception', remote, channel, error instanceof Error ? error : new Error(message));
     } finally {
+      // A oneway request has no response to wait for: what was held for it is free now.
+      if (request.isOneway()) afterWrite(null);
       if (state !== undefined) {
         state.pendingRequestBytes -= cost;
         if (state.pendingRequestBytes <= this.maxPendingRequestBytes / 2) channel.resumeReading('backlog');
@@ -472,12 +482,17 @@ export class RemotingEndpoint {
   }
 
   /** Answers `request` unless it is oneway: the response carries its opaque and serialization unchanged. */
-  private reply(channel: Channel, request: RemotingCommand, response: RemotingCommand): void {
+  private reply(
+    channel: Channel,
+    request: RemotingCommand,
+    response: RemotingCommand,
+    afterWrite?: WriteCallback,
+  ): void {
     if (request.isOneway()) return;
     response.opaque = request.opaque;
     response.markResponse();
     response.serializeType = this.responseSerializeType ?? request.serializeType;
-    channel.write(response);
+    channel.write(response, afterWrite);
   }
 
   private beforeRequest(remoteAddress: string, request: RemotingCommand): void {
