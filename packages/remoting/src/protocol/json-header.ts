@@ -7,7 +7,7 @@ import type { HeaderFields } from './header-fields.js';
  * no whitespace, null fields omitted, enums by name, strings escaped the
  * fastjson way (see `quote`), so Java peers and we produce the same bytes.
  */
-export function encodeJsonHeader(h: HeaderFields): Buffer {
+export function encodeJsonHeader(h: HeaderFields, reserve = 0): Buffer {
   let json = `{"code":${h.code | 0}`;
   if (h.extFields !== null) {
     json += ',"extFields":{';
@@ -21,12 +21,18 @@ export function encodeJsonHeader(h: HeaderFields): Buffer {
   json += `,"flag":${h.flag | 0},"language":"${languageName(h.language)}","opaque":${h.opaque | 0}`;
   if (h.remark !== null) json += `,"remark":${quote(h.remark)}`;
   json += `,"serializeTypeCurrentRPC":"JSON","version":${h.version | 0}}`;
-  return Buffer.from(json, 'utf8');
+  // Written straight after `reserve` free bytes, so the frame head needs no second copy.
+  const out = Buffer.allocUnsafe(reserve + Buffer.byteLength(json, 'utf8'));
+  out.write(json, reserve, 'utf8');
+  return out;
 }
 
 /** Characters fastjson escapes differently from JSON.stringify (or that JSON.stringify leaves raw). */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const FASTJSON_SPECIAL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+/** Anything JSON or fastjson escapes, and lone surrogates (JSON.stringify escapes those). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const NEEDS_ESCAPING = /["\\\u0000-\u001f\u007f-\u009f\u2028\u2029\ud800-\udfff]/;
 const SHORT_ESCAPES: Record<string, string> = {
   '\b': '\\b',
   '\t': '\\t',
@@ -42,6 +48,7 @@ const SHORT_ESCAPES: Record<string, string> = {
  * almost every string; the loop runs only when such a character is present.
  */
 function quote(text: string): string {
+  if (!NEEDS_ESCAPING.test(text)) return `"${text}"`;
   if (!FASTJSON_SPECIAL.test(text)) return JSON.stringify(text);
   let out = '"';
   for (const ch of text) {

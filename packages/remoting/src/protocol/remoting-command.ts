@@ -136,12 +136,12 @@ export class RemotingCommand implements HeaderFields {
    * writev or cork, the body is never copied into a joined buffer.
    */
   encodeParts(serializeType: SerializeType = this.serializeType): [head: Buffer, body: Buffer | null] {
-    const header = this.encodeHeaderBytes(serializeType);
+    const head =
+      serializeType === SerializeType.ROCKETMQ ? encodeRocketMqHeader(this, 8) : encodeJsonHeader(this, 8);
+    const headerLength = head.length - 8;
     const bodyLength = this.body?.length ?? 0;
-    const head = Buffer.allocUnsafe(8 + header.length);
-    head.writeInt32BE(4 + header.length + bodyLength, 0);
-    head.writeInt32BE(((serializeType & 0xff) << 24) | header.length, 4);
-    header.copy(head, 8);
+    head.writeInt32BE(4 + headerLength + bodyLength, 0);
+    head.writeInt32BE(((serializeType & 0xff) << 24) | headerLength, 4);
     return [head, bodyLength > 0 ? (this.body as Buffer) : null];
   }
 

@@ -9,7 +9,7 @@ const FIXED_BYTES = 21;
  * travel as int16 and read back signed, exactly as Java's short does; an empty
  * remark or extFields map is written as length 0 and so reads back as null.
  */
-export function encodeRocketMqHeader(h: HeaderFields): Buffer {
+export function encodeRocketMqHeader(h: HeaderFields, reserve = 0): Buffer {
   const remarkBytes = h.remark ? Buffer.byteLength(h.remark, 'utf8') : 0;
   let extBytes = 0;
   if (h.extFields !== null) {
@@ -17,8 +17,9 @@ export function encodeRocketMqHeader(h: HeaderFields): Buffer {
       extBytes += 2 + Buffer.byteLength(key, 'utf8') + 4 + Buffer.byteLength(value, 'utf8');
     }
   }
-  const out = Buffer.allocUnsafe(FIXED_BYTES + remarkBytes + extBytes);
-  let pos = out.writeInt16BE((h.code << 16) >> 16, 0);
+  // `reserve` free bytes come first, so the frame head is written in place with no second copy.
+  const out = Buffer.allocUnsafe(reserve + FIXED_BYTES + remarkBytes + extBytes);
+  let pos = out.writeInt16BE((h.code << 16) >> 16, reserve);
   pos = out.writeUInt8(h.language & 0xff, pos);
   pos = out.writeInt16BE((h.version << 16) >> 16, pos);
   pos = out.writeInt32BE(h.opaque | 0, pos);
