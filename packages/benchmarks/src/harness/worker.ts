@@ -1,0 +1,113 @@
+/**
+ * Entry point of every child process: `worker.ts server <impl>`,
+ * `worker.ts client <impl>` or `worker.ts codec`. It talks to the parent over
+ * the IPC channel only, and exits when that channel closes, so a parent that
+ * dies (even by SIGKILL) never leaves a server or client running.
+ */
+import { isImplName, loadImpl } from '../impls/index.js';
+import type { EchoConnection } from '../impls/types.js';
+import type { RunSample } from '../types.js';
+import { runCodecCase } from './codec-runner.js';
+import type { InvokeCaseSpec, ParentMessage, WorkerMessage } from './ipc.js';
+import { type MarkRun, runOneway, runRequestResponse } from './measure.js';
+
+function send(message: WorkerMessage): void {
+  process.send?.(message);
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
+
+/** CPU time of this process so far, in µs. */
+function cpuUs(): number {
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
+}
+
+async function runInvokeCase(id: number, port: number, spec: InvokeCaseSpec): Promise<RunSample[]> {
+  const clientCpu = new Map<string, number>();
+  const mark: MarkRun = (run, edge) => {
+    clientCpu.set(`${run}:${edge}`, cpuUs());
+    send({ type: 'mark', id, run, edge });
+  };
+  const runs = await measureInvokeCase(port, spec, mark);
+  runs.forEach((run, i) => {
+    const spent = (clientCpu.get(`${i}:end`) ?? Number.NaN) - (clientCpu.get(`${i}:start`) ?? Number.NaN);
+    run.clientCpuUsPerOp = run.count > 0 && Number.isFinite(spent) ? spent / run.count : null;
+  });
+  return runs;
+}
+
+async function measureInvokeCase(port: number, spec: InvokeCaseSpec, mark: MarkRun): Promise<RunSample[]> {
+  const impl = await loadImpl(spec.impl);
+  const connections: EchoConnection[] = [];
+  try {
+    for (let i = 0; i < spec.connections; i++) {
+      connections.push(
+        await impl.connect({ host: '127.0.0.1', port, bodyBytes: spec.bodyBytes, serialize: spec.serialize }),
+      );
+    }
+    if (spec.mode !== 'oneway') {
+      return await runRequestResponse(connections, { ...spec, mode: spec.mode, mark });
+    }
+    // Oneway windows need a count query at each end, so each run is its own stretch.
+    if (spec.warmupMs > 0) await runOneway(connections, spec.warmupMs);
+    const runs: RunSample[] = [];
+    for (let run = 0; run < spec.repeat; run++) {
+      runs.push(await runOneway(connections, spec.durationMs, { run, mark }));
+    }
+    return runs;
+  } finally {
+    await Promise.allSettled(connections.map((c) => c.close()));
+  }
+}
+
+async function main(): Promise<void> {
+  if (process.send === undefined) throw new Error('worker.ts runs only as a child of the bench command');
+  process.on('disconnect', () => process.exit(0));
+  const [role, implName] = process.argv.slice(2);
+  let stop: () => Promise<void> = async () => {};
+
+  if (role === 'server') {
+    if (implName === undefined || !isImplName(implName))
+      throw new Error(`unknown implementation ${implName}`);
+    const server = (await loadImpl(implName)).createServer();
+    const port = await server.start();
+    stop = () => server.stop();
+    send({ type: 'ready', port });
+  } else if (role === 'client' || role === 'codec') {
+    send({ type: 'ready' });
+  } else {
+    throw new Error(`unknown worker role ${role}`);
+  }
+
+  process.on('message', (message: ParentMessage) => {
+    if (message.type === 'cpu') {
+      send({ type: 'cpu', id: message.id, cpuUs: cpuUs() });
+      return;
+    }
+    if (message.type === 'stop') {
+      // A normal exit (not a signal) is what lets --cpu-prof write its profile.
+      const exit = () => process.exit(0);
+      stop().then(exit, exit);
+      setTimeout(exit, 2000).unref();
+      return;
+    }
+    const id = message.id;
+    const work =
+      message.type === 'run-invoke'
+        ? runInvokeCase(id, message.port, message.spec)
+        : Promise.resolve().then(() => runCodecCase(message.spec));
+    work.then(
+      (runs) => send({ type: 'run-done', id, runs }),
+      (error: unknown) => send({ type: 'run-failed', id, message: errorText(error) }),
+    );
+  });
+}
+
+main().catch((error: unknown) => {
+  send({ type: 'fatal', message: errorText(error) });
+  process.exitCode = 1;
+  setTimeout(() => process.exit(1), 100).unref();
+});

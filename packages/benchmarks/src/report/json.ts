@@ -1,0 +1,14 @@
+import { writeFile } from 'node:fs/promises';
+import type { BenchReport } from '../types.js';
+
+/**
+ * The JSON report: `machine` and `results` in the shape the issue fixes, plus
+ * `settings`, `skipped` (what was not measured and why), `goals` and `notes`.
+ */
+export function renderJson(report: BenchReport): string {
+  return `${JSON.stringify(report, null, 2)}\n`;
+}
+
+export async function writeJsonReport(file: string, report: BenchReport): Promise<void> {
+  await writeFile(file, renderJson(report));
+}

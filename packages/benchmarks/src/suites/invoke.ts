@@ -1,0 +1,117 @@
+/** The invoke suite: sync, async (in flight), oneway echo calls against each implementation. */
+import { formatRate } from '../format.js';
+import type { Timing } from '../harness/ipc.js';
+import { IMPLS, isImplName, unavailableReason } from '../impls/index.js';
+import type { BenchOptions } from '../options.js';
+import { formatCpuPerOp } from '../report/compare.js';
+import { summarizeRuns } from '../results.js';
+import type { BenchResult, ImplName, RunSample, SkippedCase } from '../types.js';
+import { describeShape, type InvokeCase, planInvokeCases } from './invoke-plan.js';
+import type { Suite, SuiteContext, SuitePlan } from './registry.js';
+
+export function caseLabel(c: InvokeCase): string {
+  return `${c.impl}${c.serialize === null ? '' : ` ${c.serialize}`} ${describeShape(c)}`;
+}
+
+/** Generous: a case that takes twice its planned time plus a minute is stuck, not slow. */
+function caseTimeoutMs(timing: Timing): number {
+  return 2 * (timing.warmupMs + timing.repeat * timing.durationMs) + 60_000;
+}
+
+function selectedImpls(options: BenchOptions): ImplName[] {
+  if (options.impls === undefined) return IMPLS.map((i) => i.name);
+  for (const name of options.impls) {
+    if (!isImplName(name))
+      throw new Error(`unknown implementation "${name}" (known: ${IMPLS.map((i) => i.name).join(', ')})`);
+  }
+  return options.impls.filter(isImplName);
+}
+
+async function plan(options: BenchOptions): Promise<SuitePlan> {
+  const impls = selectedImpls(options);
+  const unavailable = new Map<ImplName, string>();
+  for (const impl of impls) {
+    const reason = await unavailableReason(impl);
+    if (reason !== null) unavailable.set(impl, reason);
+  }
+  const { cases, skipped } = planInvokeCases({
+    quick: options.quick,
+    goalsOnly: options.goalsOnly,
+    impls,
+    unavailable,
+    ...(options.modes === undefined ? {} : { modes: options.modes }),
+    ...(options.serializations === undefined ? {} : { serializations: options.serializations }),
+  });
+  return {
+    caseCount: cases.length,
+    skipped,
+    notes: [
+      'invoke: server and client are separate processes on 127.0.0.1; each case is a fresh set of connections.',
+      'invoke: sync = one awaited call at a time per connection; async = N callbacks in flight over the connections (caller i on connection i mod n).',
+      'invoke: cpu µs/op = CPU time (user + system) of the client and of the server process during each run, over the operations completed in it.',
+      'invoke: oneway = send for the duration (each transport paces itself), then ask the server its count over every connection; rate = messages received / time until the last count answer.',
+    ],
+    run: (ctx) => runCases(ctx, cases, impls, unavailable),
+  };
+}
+
+async function attachServerCpu(runs: RunSample[], serverCpu: Map<string, Promise<number>>): Promise<void> {
+  await Promise.all(
+    runs.map(async (run, i) => {
+      const start = await (serverCpu.get(`${i}:start`) ?? Number.NaN);
+      const end = await (serverCpu.get(`${i}:end`) ?? Number.NaN);
+      const spent = end - start;
+      run.serverCpuUsPerOp = run.count > 0 && Number.isFinite(spent) ? spent / run.count : null;
+    }),
+  );
+}
+
+async function runCases(
+  ctx: SuiteContext,
+  cases: InvokeCase[],
+  impls: ImplName[],
+  unavailable: ReadonlyMap<ImplName, string>,
+): Promise<{ results: BenchResult[]; failed: SkippedCase[] }> {
+  const results: BenchResult[] = [];
+  const failed: SkippedCase[] = [];
+  await ctx.workers.warm(impls.filter((impl) => !unavailable.has(impl)));
+  for (const c of cases) {
+    const label = caseLabel(c);
+    ctx.progress.caseStarted(label);
+    try {
+      const { port, client, server } = await ctx.workers.pair(c.impl);
+      // The client announces each run's edges; the server's CPU time is read right then.
+      const serverCpu = new Map<string, Promise<number>>();
+      client.onMark = (run, edge) => serverCpu.set(`${run}:${edge}`, server.cpu());
+      let runs: RunSample[];
+      try {
+        runs = await client.runInvoke(port, { ...c, ...ctx.timing }, caseTimeoutMs(ctx.timing));
+      } finally {
+        client.onMark = null;
+      }
+      await attachServerCpu(runs, serverCpu);
+      const result = summarizeRuns({ suite: 'invoke', ...c }, runs);
+      results.push(result);
+      const errors = runs.reduce((sum, r) => sum + r.errors, 0);
+      const latency = result.p50us === null ? '' : `, p50 ${Math.round(result.p50us)} µs`;
+      const cpu = formatCpuPerOp(result);
+      ctx.progress.caseDone(
+        label,
+        `${formatRate(result.reqPerSec)}${latency}${cpu === '' ? '' : `, cpu ${cpu} µs/op`}${errors > 0 ? `, ${errors} errors` : ''}`,
+      );
+    } catch (error) {
+      const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+      failed.push({ suite: 'invoke', impl: c.impl, description: label, reason: `failed: ${message}` });
+      ctx.progress.caseDone(label, `FAILED: ${message}`);
+      // A broken server or client must not poison the next case.
+      ctx.workers.reset(c.impl);
+    }
+  }
+  return { results, failed };
+}
+
+export const invokeSuite: Suite = {
+  name: 'invoke',
+  description: 'sync / async / oneway echo calls: remoting-ts against raw-net and grpc-js',
+  plan,
+};

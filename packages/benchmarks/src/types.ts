@@ -1,0 +1,103 @@
+/**
+ * The shapes every part of the benchmark agrees on: what a case is, what one
+ * measured run yields, and what the JSON report holds.
+ */
+
+export type ImplName = 'remoting-ts' | 'raw-net' | 'grpc-js';
+export type InvokeMode = 'sync' | 'async' | 'oneway';
+export type CodecMode = 'encode+decode' | 'frame-decoder';
+export type Mode = InvokeMode | CodecMode;
+/** Header serialization of remoting-ts; null for implementations that have no such choice. */
+export type Serialize = 'JSON' | 'ROCKETMQ' | null;
+
+/** One measured repetition of a case. */
+export interface RunSample {
+  /** Completed operations per second over the measured window. */
+  reqPerSec: number;
+  /** Operations completed inside the window. */
+  count: number;
+  elapsedSec: number;
+  /** Latency percentiles of this run in microseconds; null where latency is not measured (oneway, codec). */
+  p50us: number | null;
+  p99us: number | null;
+  p999us: number | null;
+  /** Calls that failed (timeouts, busy responses); a run with errors is reported, never hidden. */
+  errors: number;
+  /**
+   * CPU time the client and the server process spent per completed operation
+   * in this run, in µs (invoke cases). Unlike a rate it barely moves when other
+   * work shares the machine, so it is the figure to compare across runs.
+   */
+  clientCpuUsPerOp?: number | null;
+  serverCpuUsPerOp?: number | null;
+}
+
+/** One row of the JSON report: a case and the summary of its runs. */
+export interface BenchResult {
+  suite: string;
+  impl: ImplName;
+  mode: Mode;
+  bodyBytes: number;
+  /** Requests in flight in total (over all connections); null for codec cases. */
+  inflight: number | null;
+  connections: number | null;
+  serialize: Serialize;
+  /** Median over runs. */
+  reqPerSec: number;
+  p50us: number | null;
+  p99us: number | null;
+  p999us: number | null;
+  runs: RunSample[];
+  /** Only for frame-decoder cases: the size of the chunks the stream was cut into. */
+  chunkBytes?: number;
+}
+
+export interface MachineInfo {
+  cpuModel: string;
+  cores: number;
+  nodeVersion: string;
+  platform: string;
+  arch: string;
+  totalMemoryBytes: number;
+  loadAverage: number[];
+  /** Always true: client and server run as separate processes on this one machine. */
+  clientAndServerShareMachine: true;
+  note: string;
+}
+
+/** A case the run did not measure, and why (quick subset, not applicable, implementation missing, failure). */
+export interface SkippedCase {
+  suite: string;
+  impl: ImplName | '*';
+  description: string;
+  reason: string;
+}
+
+export interface GoalVerdict {
+  name: string;
+  target: string;
+  measured: string;
+  /** null when a figure the goal needs is missing from the run. */
+  met: boolean | null;
+}
+
+export interface RunSettings {
+  quick: boolean;
+  suites: string[];
+  durationSec: number;
+  warmupSec: number;
+  repeat: number;
+  /** How the workers ran: TypeScript through tsx, or an esbuild bundle (--bundle). */
+  workers: 'tsx' | 'bundle';
+  startedAt: string;
+  finishedAt: string;
+}
+
+export interface BenchReport {
+  machine: MachineInfo;
+  settings: RunSettings;
+  results: BenchResult[];
+  skipped: SkippedCase[];
+  goals: GoalVerdict[];
+  notes: string[];
+}

@@ -1,0 +1,104 @@
+/**
+ * The HTML report renders in a real browser (Debian's chromium through
+ * playwright-core) with no network, and the charts hold the figures. Where
+ * /usr/bin/chromium is absent the test reports itself skipped and says why;
+ * it never downloads a browser.
+ */
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium } from 'playwright-core';
+import { describe, expect, test } from 'vitest';
+import { renderHtml } from '../src/report/html.js';
+import { fixtureReport } from './support/fixture-report.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) {
+  console.warn(
+    `html-report: skipped: ${CHROMIUM} is not installed (apt-get install chromium; .ci/run installs it)`,
+  );
+}
+
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+test('the report is one file with no external reference', () => {
+  const html = renderHtml(fixtureReport());
+  expect(html).not.toMatch(/<script|<link|src=|@import|url\(/i);
+  expect(html).toContain("default-src 'none'");
+  // Markup in a figure (here the CPU name) is escaped, never interpreted.
+  expect(html).toContain('Test CPU &#60;with markup &#38; quotes&#34;&#62;');
+});
+
+describe.skipIf(!hasChromium)(`in headless Chromium (${CHROMIUM})`, () => {
+  test('draws the throughput and latency charts and the table of figures', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'bench-html-'));
+    const file = path.join(dir, 'report.html');
+    writeFileSync(file, renderHtml(fixtureReport()));
+    const context = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+    });
+    try {
+      const page = context.pages()[0] ?? (await context.newPage());
+      const requests: string[] = [];
+      page.on('request', (request) => requests.push(request.url()));
+      await page.goto(pathToFileURL(file).href);
+
+      const throughput = page.locator('svg[data-chart="throughput-vs-inflight"]');
+      await expect(throughput.count()).resolves.toBe(1);
+      const box = await throughput.boundingBox();
+      expect(box?.width).toBeGreaterThan(100);
+      expect(box?.height).toBeGreaterThan(100);
+      // One line per implementation and serialization, a point per in-flight level.
+      const series = await throughput
+        .locator('path[data-series]')
+        .evaluateAll((paths) => paths.map((p) => p.getAttribute('data-series')));
+      expect(series.sort()).toEqual(['grpc-js', 'raw-net', 'remoting-ts (JSON)', 'remoting-ts (ROCKETMQ)']);
+      const rawPoints = await throughput
+        .locator('circle[data-series="raw-net"]')
+        .evaluateAll((circles) =>
+          circles.map((c) => [c.getAttribute('data-inflight'), c.getAttribute('data-req-per-sec')]),
+        );
+      expect(rawPoints).toEqual([
+        ['1', '30000'],
+        ['16', '480000'],
+        ['256', '600000'],
+      ]);
+
+      const latency = page.locator('svg[data-chart="latency-percentiles"][data-mode="sync"]');
+      await expect(latency.count()).resolves.toBe(1);
+      const bars = await latency.locator('rect[data-percentile]').evaluateAll((rects) =>
+        rects.map((r) => ({
+          series: r.getAttribute('data-series'),
+          percentile: r.getAttribute('data-percentile'),
+          height: r.getBoundingClientRect().height,
+        })),
+      );
+      expect(bars).toHaveLength(4 * 3);
+      for (const bar of bars) expect(bar.height).toBeGreaterThan(0);
+      const raw = bars.filter((b) => b.series === 'raw-net');
+      expect(raw.map((b) => b.percentile)).toEqual(['p50', 'p99', 'p99.9']);
+      // Log scale, but still ordered: p50 < p99 < p99.9.
+      expect(raw[0]!.height).toBeLessThan(raw[1]!.height);
+      expect(raw[1]!.height).toBeLessThan(raw[2]!.height);
+
+      await expect(page.locator('#figures tbody tr').count()).resolves.toBe(fixtureReport().results.length);
+      expect(requests.filter((url) => !url.startsWith('file:'))).toEqual([]);
+    } finally {
+      await context.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

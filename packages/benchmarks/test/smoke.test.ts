@@ -1,0 +1,170 @@
+/**
+ * The benchmarks must never rot: run `bench --quick` with tiny durations and
+ * check that it produces every case for every implementation in the shape the
+ * JSON report promises. Speed is never asserted.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { IMPLS } from '../src/impls/index.js';
+import { codecCases } from '../src/suites/codec.js';
+import { planInvokeCases } from '../src/suites/invoke-plan.js';
+import type { BenchReport } from '../src/types.js';
+import { type BenchRun, runBench } from './support/run-bench.js';
+
+const RESULT_KEYS = [
+  'suite',
+  'impl',
+  'mode',
+  'bodyBytes',
+  'inflight',
+  'connections',
+  'serialize',
+  'reqPerSec',
+  'p50us',
+  'p99us',
+  'p999us',
+  'runs',
+];
+
+describe('bench --quick (tiny durations)', () => {
+  let dir: string;
+  let run: BenchRun;
+  let report: BenchReport;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'bench-smoke-'));
+    run = await runBench(
+      [
+        '--quick',
+        '--duration',
+        '0.05',
+        '--repeat',
+        '1',
+        '--json',
+        path.join(dir, 'out.json'),
+        '--html',
+        path.join(dir, 'out.html'),
+      ],
+      50_000,
+    );
+    if (run.code !== 0) throw new Error(`bench exited with ${run.code}\n${run.stderr}\n${run.stdout}`);
+    report = JSON.parse(readFileSync(path.join(dir, 'out.json'), 'utf8')) as BenchReport;
+  }, 60_000);
+
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the report describes the machine and says client and server share it', () => {
+    expect(report.machine.cores).toBeGreaterThan(0);
+    expect(report.machine.cpuModel).not.toBe('');
+    expect(report.machine.nodeVersion).toBe(process.version);
+    expect(report.machine.clientAndServerShareMachine).toBe(true);
+    expect(run.stdout).toContain('client and server share this machine');
+  });
+
+  test('every result has the fields the issue fixes, with sane values', () => {
+    expect(report.results.length).toBeGreaterThan(0);
+    for (const r of report.results) {
+      for (const key of RESULT_KEYS) expect(r).toHaveProperty(key);
+      expect(r.runs).toHaveLength(1);
+      expect(Number.isFinite(r.reqPerSec)).toBe(true);
+      expect(r.reqPerSec).toBeGreaterThanOrEqual(0);
+      if (r.suite === 'invoke' && r.mode !== 'oneway' && r.runs[0]!.count > 0) {
+        expect(r.p50us).toBeGreaterThan(0);
+        expect(r.p999us!).toBeGreaterThanOrEqual(r.p50us!);
+      }
+      if (r.suite === 'invoke' && r.runs[0]!.count > 0) {
+        // CPU per operation of both processes, read at the edges of the run.
+        expect(r.runs[0]!.clientCpuUsPerOp).toBeGreaterThan(0);
+        expect(r.runs[0]!.serverCpuUsPerOp).toBeGreaterThanOrEqual(0);
+      }
+    }
+  });
+
+  test('every planned invoke case exists, once, for every implementation that supports it', () => {
+    const { cases } = planInvokeCases({
+      quick: true,
+      goalsOnly: false,
+      impls: IMPLS.map((i) => i.name),
+      unavailable: new Map(),
+    });
+    const key = (c: {
+      impl: string;
+      mode: string;
+      bodyBytes: number;
+      inflight: number | null;
+      connections: number | null;
+      serialize: string | null;
+    }) => `${c.impl}|${c.serialize}|${c.mode}|${c.bodyBytes}|${c.inflight}|${c.connections}`;
+    const got = report.results
+      .filter((r) => r.suite === 'invoke')
+      .map(key)
+      .sort();
+    expect(got).toEqual(cases.map(key).sort());
+    for (const impl of IMPLS) expect(got.some((k) => k.startsWith(`${impl.name}|`))).toBe(true);
+  });
+
+  test('every codec case exists', () => {
+    const got = report.results.filter((r) => r.suite === 'codec');
+    expect(got).toHaveLength(codecCases().length);
+  });
+
+  test('what was not measured is said, with the reason', () => {
+    const reasons = report.skipped.map((s) => s.reason).join('\n');
+    expect(reasons).toContain('skipped by --quick');
+    expect(reasons).toContain('gRPC has no oneway call');
+    expect(reasons).toContain('broker suite is not available yet');
+    expect(report.skipped.some((s) => s.reason.startsWith('failed'))).toBe(false);
+  });
+
+  test('the terminal table and the goal verdicts are printed', () => {
+    expect(run.stdout).toMatch(/vs raw-net\s+vs grpc-js/);
+    expect(run.stdout).toContain('goals (reported, not asserted)');
+    expect(report.goals.length).toBe(8);
+  });
+
+  test('the HTML report was written with its charts', () => {
+    const html = readFileSync(path.join(dir, 'out.html'), 'utf8');
+    expect(html).toContain('data-chart="throughput-vs-inflight"');
+    expect(html).toContain('data-chart="latency-percentiles"');
+  });
+});
+
+test('--suite broker says honestly that the suite is not there yet', async () => {
+  const run = await runBench(['--suite', 'broker'], 20_000);
+  expect(run.code).toBe(0);
+  expect(run.stderr).toContain('broker suite is not available yet');
+  expect(run.stdout).toBe('');
+});
+
+test('--tsx runs the same cases through the TypeScript loader instead of the bundle', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-bundle-'));
+  try {
+    const file = path.join(dir, 'out.json');
+    const run = await runBench(
+      [
+        '--tsx',
+        '--goals',
+        '--impl',
+        'raw-net,remoting-ts',
+        '--duration',
+        '0.05',
+        '--repeat',
+        '1',
+        '--json',
+        file,
+      ],
+      40_000,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(readFileSync(file, 'utf8')) as BenchReport;
+    expect(report.settings.workers).toBe('tsx');
+    // Goal shapes: raw-net × 3, remoting-ts × 3 shapes × 2 serializations.
+    expect(report.results).toHaveLength(3 + 6);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
