@@ -47,22 +47,14 @@ export function encodeRocketMqHeader(h: HeaderFields, reserve = 0): Buffer {
 
 export function decodeRocketMqHeader(bytes: Buffer, streamOffset?: number): HeaderFields {
   const end = bytes.length;
-  const need = (pos: number, count: number, what: string): void => {
-    if (pos + count > end) {
-      throw new RemotingProtocolError(
-        `binary header truncated: ${what} needs ${count} bytes at header offset ${pos} but the header is ${end} bytes`,
-        { streamOffset },
-      );
-    }
-  };
-  need(0, FIXED_BYTES - 8, 'fixed fields');
+  need(end, streamOffset, 0, FIXED_BYTES - 8, 'fixed fields');
   const code = bytes.readInt16BE(0);
   const language = bytes.readUInt8(2);
   const version = bytes.readInt16BE(3);
   const opaque = bytes.readInt32BE(5);
   const flag = bytes.readInt32BE(9);
   let pos = 13;
-  need(pos, 4, 'remark length');
+  need(end, streamOffset, pos, 4, 'remark length');
   const remarkLength = bytes.readInt32BE(pos);
   pos += 4;
   let remark: string | null = null;
@@ -72,11 +64,11 @@ export function decodeRocketMqHeader(bytes: Buffer, streamOffset?: number): Head
     });
   }
   if (remarkLength > 0) {
-    need(pos, remarkLength, 'remark');
+    need(end, streamOffset, pos, remarkLength, 'remark');
     remark = bytes.toString('utf8', pos, pos + remarkLength);
     pos += remarkLength;
   }
-  need(pos, 4, 'extFields length');
+  need(end, streamOffset, pos, 4, 'extFields length');
   const extLength = bytes.readInt32BE(pos);
   pos += 4;
   let extFields: Map<string, string> | null = null;
@@ -105,6 +97,16 @@ export function decodeRocketMqHeader(bytes: Buffer, streamOffset?: number): Head
     }
   }
   return { code, language, version, opaque, flag, remark, extFields };
+}
+
+/** Throws unless `count` bytes from header offset `pos` lie within a header of `end` bytes. */
+function need(end: number, streamOffset: number | undefined, pos: number, count: number, what: string): void {
+  if (pos + count > end) {
+    throw new RemotingProtocolError(
+      `binary header truncated: ${what} needs ${count} bytes at header offset ${pos} but the header is ${end} bytes`,
+      { streamOffset },
+    );
+  }
 }
 
 function overrun(what: string, pos: number, streamOffset?: number): RemotingProtocolError {

@@ -1,7 +1,7 @@
 import { ResponseCode, type SerializeType } from '../protocol/codes.js';
 import { RemotingCommand } from '../protocol/remoting-command.js';
 import type { Channel, WriteCallback } from '../transport/channel.js';
-import type { ExecutorOptions } from './bounded-executor.js';
+import type { ExecutorOptions, ExecutorTask } from './bounded-executor.js';
 import { RemotingSendRequestError, RemotingTimeoutError, RemotingTooMuchRequestError } from './errors.js';
 import type { ChannelEventListener, RemotingEvents } from './events.js';
 import { type PermitRelease, Permits } from './permits.js';
@@ -378,7 +378,8 @@ export class RemotingEndpoint {
   private send(future: ResponseFuture, request: RemotingCommand): void {
     this.responseTable.put(future);
     future.channel.write(request, (error) => {
-      if (error === null) {
+      // Node passes null on success; undefined is treated alike in case a transport differs.
+      if (!error) {
         future.sendRequestOK = true;
         return;
       }
@@ -419,8 +420,8 @@ export class RemotingEndpoint {
     }
     const state = this.channels.get(channel);
     const cost = (request.body?.length ?? 0) + REQUEST_OVERHEAD_BYTES;
-    const accepted = pair.executor.trySubmit(() =>
-      this.process(channel, pair.processor, request, state, cost),
+    const accepted = pair.executor.trySubmit(
+      new InboundRequest(this, channel, pair.processor, request, state, cost),
     );
     if (!accepted) {
       this.reply(
@@ -436,53 +437,20 @@ export class RemotingEndpoint {
     }
   }
 
-  private async process(
-    channel: Channel,
-    processor: RequestProcessor,
-    request: RemotingCommand,
-    state: ChannelState | undefined,
-    cost: number,
-  ): Promise<void> {
-    let responded = false;
-    let writtenCallbacks: WriteCallback[] | null = null;
-    const afterWrite: WriteCallback = (error) => {
-      for (const callback of writtenCallbacks ?? []) callback(error);
-    };
-    const remote = channel.remoteAddress;
-    const ctx: RequestContext = {
-      remoteAddress: remote,
-      channel,
-      writeResponse: (response) => {
-        if (responded) return;
-        responded = true;
-        this.reply(channel, request, response, writtenCallbacks === null ? undefined : afterWrite);
-      },
-      onResponseWritten: (callback) => {
-        if (writtenCallbacks === null) writtenCallbacks = [];
-        writtenCallbacks.push(callback);
-      },
-    };
-    try {
-      this.beforeRequest(remote, request);
-      const response = await processor.processRequest(ctx, request);
-      this.afterResponse(remote, request, response ?? null);
-      if (response) ctx.writeResponse(response);
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      ctx.writeResponse(RemotingCommand.createResponse(ResponseCode.SYSTEM_ERROR, message));
-      this.notify('exception', remote, channel, error instanceof Error ? error : new Error(message));
-    } finally {
-      // A oneway request has no response to wait for: what was held for it is free now.
-      if (request.isOneway()) afterWrite(null);
-      if (state !== undefined) {
-        state.pendingRequestBytes -= cost;
-        if (state.pendingRequestBytes <= this.maxPendingRequestBytes / 2) channel.resumeReading('backlog');
-      }
-    }
+  /** @internal Called by InboundRequest when it is done with a request's bytes. */
+  releaseBacklog(channel: Channel, state: ChannelState | undefined, cost: number): void {
+    if (state === undefined) return;
+    state.pendingRequestBytes -= cost;
+    if (state.pendingRequestBytes <= this.maxPendingRequestBytes / 2) channel.resumeReading('backlog');
   }
 
-  /** Answers `request` unless it is oneway: the response carries its opaque and serialization unchanged. */
-  private reply(
+  /** @internal A processor failed: the peer hears SYSTEM_ERROR from the caller, the listener hears this. */
+  reportProcessorError(channel: Channel, error: Error): void {
+    this.notify('exception', channel.remoteAddress, channel, error);
+  }
+
+  /** @internal Answers `request` unless it is oneway: the response carries its opaque and serialization unchanged. */
+  reply(
     channel: Channel,
     request: RemotingCommand,
     response: RemotingCommand,
@@ -495,15 +463,13 @@ export class RemotingEndpoint {
     channel.write(response, afterWrite);
   }
 
-  private beforeRequest(remoteAddress: string, request: RemotingCommand): void {
+  /** @internal */
+  beforeRequest(remoteAddress: string, request: RemotingCommand): void {
     for (const hook of this.hooks) hook.doBeforeRequest?.(remoteAddress, request);
   }
 
-  private afterResponse(
-    remoteAddress: string,
-    request: RemotingCommand,
-    response: RemotingCommand | null,
-  ): void {
+  /** @internal */
+  afterResponse(remoteAddress: string, request: RemotingCommand, response: RemotingCommand | null): void {
     for (const hook of this.hooks) hook.doAfterResponse?.(remoteAddress, request, response);
   }
 
@@ -531,4 +497,92 @@ export class RemotingEndpoint {
 
 function remainingMs(future: ResponseFuture): number {
   return future.timeoutMs - (performance.now() - future.beginTimestamp);
+}
+
+/**
+ * One request on its way through a processor: the executor's task and the
+ * processor's context in one object, so a request costs one allocation and,
+ * when the processor answers synchronously, no promise at all.
+ */
+class InboundRequest implements RequestContext, ExecutorTask {
+  private responded = false;
+  private writtenCallbacks: WriteCallback[] | null = null;
+
+  constructor(
+    private readonly endpoint: RemotingEndpoint,
+    readonly channel: Channel,
+    private readonly processor: RequestProcessor,
+    private readonly request: RemotingCommand,
+    private readonly state: ChannelState | undefined,
+    private readonly cost: number,
+  ) {}
+
+  get remoteAddress(): string {
+    return this.channel.remoteAddress;
+  }
+
+  writeResponse(response: RemotingCommand): void {
+    if (this.responded) return;
+    this.responded = true;
+    const afterWrite =
+      this.writtenCallbacks === null ? undefined : (error: Error | null) => this.written(error);
+    this.endpoint.reply(this.channel, this.request, response, afterWrite);
+  }
+
+  onResponseWritten(callback: (error: Error | null) => void): void {
+    if (this.writtenCallbacks === null) this.writtenCallbacks = [];
+    this.writtenCallbacks.push(callback);
+  }
+
+  run(): void | Promise<void> {
+    let result: ReturnType<RequestProcessor['processRequest']>;
+    try {
+      this.endpoint.beforeRequest(this.channel.remoteAddress, this.request);
+      result = this.processor.processRequest(this, this.request);
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    if (isThenable(result)) {
+      return Promise.resolve(result).then(
+        (response) => this.complete(response),
+        (error: unknown) => this.fail(error),
+      );
+    }
+    this.complete(result);
+  }
+
+  private complete(response: RemotingCommand | null | undefined): void {
+    try {
+      this.endpoint.afterResponse(this.channel.remoteAddress, this.request, response ?? null);
+      if (response) this.writeResponse(response);
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    this.finish();
+  }
+
+  private fail(error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    this.writeResponse(RemotingCommand.createResponse(ResponseCode.SYSTEM_ERROR, message));
+    this.endpoint.reportProcessorError(this.channel, error instanceof Error ? error : new Error(message));
+    this.finish();
+  }
+
+  private finish(): void {
+    // A oneway request has no response to wait for: what was held for it is free now.
+    if (this.request.isOneway()) this.written(null);
+    this.endpoint.releaseBacklog(this.channel, this.state, this.cost);
+  }
+
+  private written(error: Error | null): void {
+    const callbacks = this.writtenCallbacks;
+    this.writtenCallbacks = null;
+    for (const callback of callbacks ?? []) callback(error);
+  }
+}
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as PromiseLike<T> | null)?.then === 'function';
 }

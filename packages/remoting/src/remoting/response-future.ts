@@ -23,7 +23,8 @@ export class ResponseFuture {
   sendRequestOK = false;
   response: RemotingCommand | null = null;
   cause: Error | null = null;
-  private readonly latch = new CountDownLatch(1);
+  /** Made only when someone waits (invokeSync); async calls end through their callback. */
+  private latch: CountDownLatch | null = null;
   private done = false;
   private permitRelease: PermitRelease | null;
   private readonly callback: InvokeCallback | null;
@@ -85,6 +86,8 @@ export class ResponseFuture {
 
   /** Waits for the end of the call; false when `timeoutMs` passes first. */
   waitResponse(timeoutMs: number): Promise<boolean> {
+    if (this.done) return Promise.resolve(true);
+    if (this.latch === null) this.latch = new CountDownLatch(1);
     return this.latch.await(timeoutMs);
   }
 
@@ -97,7 +100,7 @@ export class ResponseFuture {
   private finish(error: Error | null): void {
     this.done = true;
     this.releasePermit();
-    this.latch.countDown();
+    this.latch?.countDown();
     this.callback?.(error, this.response);
   }
 }

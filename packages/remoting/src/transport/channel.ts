@@ -119,12 +119,18 @@ export class Channel extends EventEmitter<ChannelEvents> {
     // callback would tell that the buffer emptied.
     const bytes = head.length + (body === null ? 0 : body.length);
     const trips = this.socket.writableLength + bytes > this.highWaterMark;
-    const watch = callback !== undefined || !this.writable || trips;
+    // Only writes near the watermark need a wrapper that re-checks writability;
+    // the rest hand the caller's callback (or none) to the socket as is.
+    // (net.Socket calls a write callback with null or an Error, which is WriteCallback's contract.)
+    const onWritten: ((error?: Error | null) => void) | undefined =
+      !this.writable || trips
+        ? (error) => this.afterWrite(error, callback)
+        : (callback as ((error?: Error | null) => void) | undefined);
     if (body === null) {
-      this.socket.write(head, watch ? (error) => this.afterWrite(error, callback) : undefined);
+      this.socket.write(head, onWritten);
     } else {
       this.socket.write(head);
-      this.socket.write(body, watch ? (error) => this.afterWrite(error, callback) : undefined);
+      this.socket.write(body, onWritten);
     }
     if (this.writable && this.socket.writableLength > this.highWaterMark) {
       this.writable = false;
