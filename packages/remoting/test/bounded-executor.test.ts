@@ -14,7 +14,11 @@ test('runs at most `concurrency` tasks at once and queues the rest in FIFO order
   const gates = Array.from({ length: 5 }, deferred);
   const started: number[] = [];
   for (let i = 0; i < 5; i++) {
-    expect(executor.trySubmit({ run: () => (started.push(i), gates[i]?.promise) })).toBe(true);
+    const run = () => {
+      started.push(i);
+      return gates[i]?.promise;
+    };
+    expect(executor.trySubmit({ run })).toBe(true);
   }
   expect(started).toEqual([0, 1]);
   expect(executor.active).toBe(2);

@@ -1,5 +1,6 @@
 import { LanguageCode, languageFromName, languageName } from './codes.js';
 import { RemotingProtocolError } from './errors.js';
+import { scanFastjsonHeader } from './fastjson-header-scanner.js';
 import type { HeaderFields } from './header-fields.js';
 
 /**
@@ -69,6 +70,11 @@ function quote(text: string): string {
  * as numbers or booleans are read as their string form.
  */
 export function decodeJsonHeader(bytes: Buffer, streamOffset?: number): HeaderFields {
+  return scanFastjsonHeader(bytes) ?? parseJsonHeader(bytes, streamOffset);
+}
+
+/** The general path: JSON.parse, then each field by name. Accepts any valid header; names what is wrong with an invalid one. */
+export function parseJsonHeader(bytes: Buffer, streamOffset?: number): HeaderFields {
   let parsed: unknown;
   try {
     parsed = JSON.parse(bytes.toString('utf8'));

@@ -1,0 +1,154 @@
+import { LanguageCode, languageFromName } from './codes.js';
+import type { HeaderFields } from './header-fields.js';
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COLON = 0x3a;
+const COMMA = 0x2c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const MINUS = 0x2d;
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
+
+/**
+ * Reads a JSON header laid out the way RocketMQ peers write one (fastjson:
+ * no whitespace, integer numbers, string values, no escapes) straight from
+ * the bytes, without building the intermediate object JSON.parse would.
+ *
+ * It returns null the moment anything is outside that shape (whitespace,
+ * an escape, a fraction, a number-valued extField, an unknown key), and the
+ * caller falls back to JSON.parse, which accepts every valid header and
+ * reports every invalid one. So this is only ever a shortcut, never a second
+ * opinion on what is valid. UTF-8 is safe to scan bytewise: no multi-byte
+ * sequence contains a quote or a backslash byte.
+ */
+export function scanFastjsonHeader(bytes: Buffer): HeaderFields | null {
+  const end = bytes.length;
+  if (end < 2 || bytes[0] !== OPEN_BRACE) return null;
+  const header: HeaderFields = {
+    code: 0,
+    language: LanguageCode.JAVA,
+    version: 0,
+    opaque: 0,
+    flag: 0,
+    remark: null,
+    extFields: null,
+  };
+  let pos = 1;
+  if (bytes[pos] === CLOSE_BRACE) return pos + 1 === end ? header : null;
+  for (;;) {
+    const keyEnd = stringEnd(bytes, pos);
+    if (keyEnd < 0 || bytes[keyEnd + 1] !== COLON) return null;
+    const key = bytes.toString('latin1', pos + 1, keyEnd);
+    pos = keyEnd + 2;
+    switch (key) {
+      case 'code':
+      case 'flag':
+      case 'opaque':
+      case 'version': {
+        const numberEnd = integerEnd(bytes, pos);
+        if (numberEnd < 0) return null;
+        const value = integerValue(bytes, pos, numberEnd) | 0;
+        if (key === 'code') header.code = value;
+        else if (key === 'flag') header.flag = value;
+        else if (key === 'opaque') header.opaque = value;
+        else header.version = value;
+        pos = numberEnd;
+        break;
+      }
+      case 'language':
+      case 'serializeTypeCurrentRPC': {
+        const valueEnd = stringEnd(bytes, pos);
+        if (valueEnd < 0) return null;
+        if (key === 'language') {
+          header.language =
+            languageFromName(bytes.toString('latin1', pos + 1, valueEnd)) ?? LanguageCode.OTHER;
+        }
+        pos = valueEnd + 1;
+        break;
+      }
+      case 'remark': {
+        const valueEnd = stringEnd(bytes, pos);
+        if (valueEnd < 0) return null;
+        header.remark = bytes.toString('utf8', pos + 1, valueEnd);
+        pos = valueEnd + 1;
+        break;
+      }
+      case 'extFields': {
+        const after = scanExtFields(bytes, pos, header);
+        if (after < 0) return null;
+        pos = after;
+        break;
+      }
+      default:
+        return null;
+    }
+    const next = bytes[pos];
+    if (next === COMMA) {
+      pos += 1;
+      continue;
+    }
+    return next === CLOSE_BRACE && pos + 1 === end ? header : null;
+  }
+}
+
+/** Reads `{"k":"v",...}` at `pos` into header.extFields; the offset after it, or -1. */
+function scanExtFields(bytes: Buffer, pos: number, header: HeaderFields): number {
+  if (bytes[pos] !== OPEN_BRACE) return -1;
+  const fields = new Map<string, string>();
+  header.extFields = fields;
+  pos += 1;
+  if (bytes[pos] === CLOSE_BRACE) return pos + 1;
+  for (;;) {
+    const keyEnd = stringEnd(bytes, pos);
+    if (keyEnd < 0 || bytes[keyEnd + 1] !== COLON) return -1;
+    const valueStart = keyEnd + 2;
+    const valueEnd = stringEnd(bytes, valueStart);
+    if (valueEnd < 0) return -1;
+    fields.set(bytes.toString('utf8', pos + 1, keyEnd), bytes.toString('utf8', valueStart + 1, valueEnd));
+    pos = valueEnd + 1;
+    const next = bytes[pos];
+    if (next === CLOSE_BRACE) return pos + 1;
+    if (next !== COMMA) return -1;
+    pos += 1;
+  }
+}
+
+/** For a string starting at `pos` (its opening quote): the offset of its closing quote, or -1 if it is not a plain one. */
+function stringEnd(bytes: Buffer, pos: number): number {
+  if (bytes[pos] !== QUOTE) return -1;
+  const end = bytes.length;
+  for (let i = pos + 1; i < end; i++) {
+    const byte = bytes[i] as number;
+    if (byte === QUOTE) return i;
+    if (byte === BACKSLASH || byte < 0x20) return -1;
+  }
+  return -1;
+}
+
+/** For an integer at `pos`: the offset just after it, or -1 unless it is a plain JSON integer of at most 15 digits. */
+function integerEnd(bytes: Buffer, pos: number): number {
+  let i = pos;
+  if (bytes[i] === MINUS) i += 1;
+  const digitsStart = i;
+  while (i < bytes.length) {
+    const byte = bytes[i] as number;
+    if (byte < DIGIT_0 || byte > DIGIT_9) break;
+    i += 1;
+  }
+  const digits = i - digitsStart;
+  if (digits === 0 || digits > 15) return -1;
+  // A leading zero is not JSON; let JSON.parse say so.
+  if (digits > 1 && bytes[digitsStart] === DIGIT_0) return -1;
+  return i;
+}
+
+/** The value of the integer `integerEnd` accepted; at most 15 digits, so exact in a double. */
+function integerValue(bytes: Buffer, start: number, end: number): number {
+  const negative = bytes[start] === MINUS;
+  let value = 0;
+  for (let i = negative ? start + 1 : start; i < end; i++)
+    value = value * 10 + ((bytes[i] as number) - DIGIT_0);
+  return negative ? -value : value;
+}
