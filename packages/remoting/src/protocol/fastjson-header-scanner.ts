@@ -40,7 +40,7 @@ export function scanFastjsonHeader(bytes: Buffer): HeaderFields | null {
   for (;;) {
     const keyEnd = stringEnd(bytes, pos);
     if (keyEnd < 0 || bytes[keyEnd + 1] !== COLON) return null;
-    const key = bytes.toString('latin1', pos + 1, keyEnd);
+    const key = headerKey(bytes, pos + 1, keyEnd);
     pos = keyEnd + 2;
     switch (key) {
       case 'code':
@@ -151,4 +151,27 @@ function integerValue(bytes: Buffer, start: number, end: number): number {
   for (let i = negative ? start + 1 : start; i < end; i++)
     value = value * 10 + ((bytes[i] as number) - DIGIT_0);
   return negative ? -value : value;
+}
+
+const HEADER_KEYS = [
+  'code',
+  'flag',
+  'opaque',
+  'version',
+  'language',
+  'serializeTypeCurrentRPC',
+  'remark',
+  'extFields',
+];
+
+/** The header key spelled by bytes [start, end), compared in place; null for any other key. */
+function headerKey(bytes: Buffer, start: number, end: number): string | null {
+  const length = end - start;
+  for (const key of HEADER_KEYS) {
+    if (key.length !== length) continue;
+    let i = 0;
+    while (i < length && bytes[start + i] === key.charCodeAt(i)) i += 1;
+    if (i === length) return key;
+  }
+  return null;
 }
