@@ -285,17 +285,21 @@ export class RemotingEndpoint {
     const release =
       this.onewayPermits.tryAcquireNow() ??
       (await this.acquire(this.onewayPermits, 'oneway', channel, request, timeoutMs, startedAt));
-    try {
-      const probe = new ResponseFuture(channel, request, timeoutMs, null, null, startedAt);
-      await this.waitWritable(probe);
-      if (channel.isClosed) {
-        throw new RemotingSendRequestError(probe.facts(), 'could not be sent: the connection is closed');
+    if (!channel.isWritable()) {
+      // Only the slow path needs the call's facts, for the error it may raise.
+      const pending = new ResponseFuture(channel, request, timeoutMs, null, null, startedAt);
+      try {
+        await this.waitWritable(pending);
+        if (channel.isClosed) {
+          throw new RemotingSendRequestError(pending.facts(), 'could not be sent: the connection is closed');
+        }
+      } catch (error) {
+        release();
+        throw error;
       }
-    } catch (error) {
-      release();
-      throw error;
     }
-    channel.write(request, () => release());
+    // The permit is held until the bytes reach the socket (or never will); a closed channel calls back at once.
+    channel.write(request, release);
   }
 
   private async invokeAsyncSlowly(

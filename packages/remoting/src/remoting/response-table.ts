@@ -13,10 +13,6 @@ export class ResponseTable {
     this.futures.set(future.opaque, future);
   }
 
-  get(opaque: number): ResponseFuture | undefined {
-    return this.futures.get(opaque);
-  }
-
   /** Removes and returns the future for `opaque`. */
   take(opaque: number): ResponseFuture | undefined {
     const future = this.futures.get(opaque);

@@ -74,11 +74,15 @@ export class Channel extends EventEmitter<ChannelEvents> {
     }
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (error) => this.emit('error', error));
-    this.closedEvent = new Promise((resolve) => socket.once('close', () => resolve()));
-    socket.on('close', (hadError) => {
+    let markClosed!: () => void;
+    this.closedEvent = new Promise((resolve) => {
+      markClosed = resolve;
+    });
+    socket.once('close', (hadError) => {
       this.closed = true;
       this.wakeWritableWaiters(false);
       this.emit('close', hadError);
+      markClosed();
     });
     socket.on('drain', () => this.updateWritability());
   }
