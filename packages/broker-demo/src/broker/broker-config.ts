@@ -16,7 +16,18 @@ export interface BrokerConfig {
   replicaFetchMaxBytes: number;
   flush: FlushPolicy;
   segmentBytes?: number;
+  /** CRC-check every segment of every partition on start, not only the last (--verify-segments). */
+  verifySegmentsOnStart?: boolean;
 }
+
+/** Timeouts of the broker's calls to the controller. */
+export const BROKER_TIMINGS = {
+  /** A heartbeat unanswered this long counts as a miss; the loop simply tries again. */
+  heartbeatTimeoutMs: 2000,
+  /** AlterIsr and leadership resignation requests. */
+  controllerRequestTimeoutMs: 3000,
+  connectTimeoutMs: 1000,
+} as const;
 
 export const BROKER_DEFAULTS = {
   host: '127.0.0.1',

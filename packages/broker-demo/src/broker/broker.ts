@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { RemotingCommand, ResponseCode } from '@remoting-ts/remoting';
-import { PartitionLog } from '../log/index.js';
+import { type CorruptBatchReport, PartitionLog } from '../log/index.js';
 import { createRpcClient, createRpcServer, type RpcClient, type RpcServer } from '../net/rpc.js';
 import {
   addressOf,
@@ -17,12 +17,13 @@ import {
   BrokerHeartbeatRequestHeader,
   BrokerHeartbeatResponseHeader,
   header,
+  ResignLeadershipRequestHeader,
 } from '../protocol/headers.js';
 import { type IsrProposal, Partition } from '../replication/partition.js';
 import { ReplicaFetcher } from '../replication/replica-fetcher.js';
 import { SerialQueue } from '../util/serial-queue.js';
 import { sleep } from '../util/time.js';
-import type { BrokerConfig } from './broker-config.js';
+import { BROKER_TIMINGS, type BrokerConfig } from './broker-config.js';
 import { registerBrokerHandlers } from './handlers.js';
 
 /**
@@ -43,12 +44,14 @@ export class Broker {
   private bound: { host: string; port: number } | null = null;
   private isrTimer: NodeJS.Timeout | null = null;
   private heartbeatLoop: Promise<void> | null = null;
+  /** Whether the last heartbeat got an answer; only changes are logged. */
+  private controllerReachable: boolean | null = null;
   fetchersPaused = false;
 
   constructor(config: BrokerConfig) {
     this.config = config;
     this.server = createRpcServer({ host: config.host, port: config.port });
-    this.client = createRpcClient({ connectTimeoutMs: 1000 });
+    this.client = createRpcClient({ connectTimeoutMs: BROKER_TIMINGS.connectTimeoutMs });
   }
 
   get brokerId(): number {
@@ -122,7 +125,17 @@ export class Broker {
       dir: path.join(this.config.dataDir, key),
       flush: this.config.flush,
       ...(this.config.segmentBytes === undefined ? {} : { segmentBytes: this.config.segmentBytes }),
+      verifyAllSegments: this.config.verifySegmentsOnStart === true,
+      onCorruptBatch: (report) => this.onCorruptBatch(key, report),
     });
+    for (const e of log.recovery) {
+      const dropped = e.droppedSegments.map((d) => `${path.basename(d.file)} (${d.bytes} bytes)`).join(', ');
+      this.say(
+        `[${key}] recovery cut ${e.truncatedBytes} bytes off ${path.basename(e.segmentFile)} at byte ${e.keptBytes} ` +
+          `(log now ends at offset ${e.nextOffset}): ${e.reason}` +
+          (dropped === '' ? '' : `; dropped the segments after it: ${dropped}`),
+      );
+    }
     const created = new Partition({
       topic,
       partition,
@@ -167,6 +180,64 @@ export class Broker {
     fetcher.start();
   }
 
+  /**
+   * A read of this replica's log found a corrupt batch. Nothing at or past it
+   * is served any more (the log refuses). A leader asks the controller to hand
+   * leadership to another ISR member; a follower, or a leader that was
+   * replaced, cuts its log before the batch and fetches it again from the leader.
+   */
+  private onCorruptBatch(key: string, report: CorruptBatchReport): void {
+    this.say(
+      `[${key}] CORRUPT batch at offset ${report.offset}: ${path.basename(report.segmentFile)} byte ${report.position}, ` +
+        `${report.bytesToSegmentEnd} bytes from there to the segment end (${report.reason}); ` +
+        `serving stops before offset ${report.offset}`,
+    );
+    const partition = this.partitions.get(key);
+    if (partition === undefined) return;
+    void this.repairCorruption(partition, report).catch((err: unknown) => {
+      this.say(`[${key}] repairing the corrupt log failed: ${String(err)}`);
+    });
+  }
+
+  private async repairCorruption(partition: Partition, report: CorruptBatchReport): Promise<void> {
+    const key = partitionKey(partition.topic, partition.partition);
+    if (partition.currentRole === 'leader') {
+      const decided = await this.resignLeadership(partition, `corrupt batch at offset ${report.offset}`);
+      if (decided === null) return;
+      this.say(`[${key}] handed leadership to broker ${decided.leader} (epoch ${decided.leaderEpoch})`);
+      await partition.applyState(decided, this.snapshot?.config.minInsyncReplicas ?? 1);
+    }
+    if (partition.currentRole === 'leader') return;
+    this.say(`[${key}] truncating to offset ${report.offset} (before the corrupt batch) to fetch it again from the leader`);
+    await partition.truncateTo(report.offset);
+  }
+
+  private async resignLeadership(partition: Partition, reason: string): Promise<PartitionState | null> {
+    const key = partitionKey(partition.topic, partition.partition);
+    const request = RemotingCommand.createRequest(
+      RequestCode.RESIGN_LEADERSHIP,
+      header(ResignLeadershipRequestHeader, {
+        brokerId: this.brokerId,
+        topic: partition.topic,
+        partition: partition.partition,
+        leaderEpoch: partition.leaderEpoch,
+        reason,
+      }),
+    );
+    try {
+      const response = await this.client.invokeSync(
+        this.config.controllerAddress,
+        request,
+        BROKER_TIMINGS.controllerRequestTimeoutMs,
+      );
+      if (response.code === ResponseCode.SUCCESS) return decodeJson<PartitionState>(response.body, 'ResignLeadership');
+      this.say(`[${key}] controller kept this broker as leader: ${response.remark}; serving stays below the corrupt batch`);
+    } catch (err) {
+      this.say(`[${key}] cannot reach the controller to hand leadership over: ${String(err)}`);
+    }
+    return null;
+  }
+
   private async proposeIsr(proposal: IsrProposal): Promise<PartitionState | null> {
     const request = RemotingCommand.createRequest(
       RequestCode.ALTER_ISR,
@@ -180,7 +251,11 @@ export class Broker {
       }),
     );
     try {
-      const response = await this.client.invokeSync(this.config.controllerAddress, request, 3000);
+      const response = await this.client.invokeSync(
+        this.config.controllerAddress,
+        request,
+        BROKER_TIMINGS.controllerRequestTimeoutMs,
+      );
       if (response.code === ResponseCode.SUCCESS)
         return decodeJson<PartitionState>(response.body, 'AlterIsr');
       this.say(
@@ -213,15 +288,34 @@ export class Broker {
         }),
       );
       try {
-        const response = await this.client.invokeSync(this.config.controllerAddress, request, 2000);
+        const response = await this.client.invokeSync(
+          this.config.controllerAddress,
+          request,
+          BROKER_TIMINGS.heartbeatTimeoutMs,
+        );
+        this.noteControllerReachable(true, '');
         if (response.code === ResponseCode.SUCCESS && response.body !== null && response.body.length > 0) {
           response.decodeCustomHeader(BrokerHeartbeatResponseHeader);
           void this.applySnapshot(decodeJson<ClusterSnapshot>(response.body, 'heartbeat'));
         }
-      } catch {
-        // The controller is unreachable; keep trying, our session simply lapses meanwhile.
+      } catch (err) {
+        // Keep trying (a restarted controller is back on the same address) and
+        // keep serving with the last state we know; a restarted controller
+        // waits a session timeout for us before it decides anything.
+        this.noteControllerReachable(false, err instanceof Error ? err.message : String(err));
       }
       await sleep(this.config.heartbeatIntervalMs, signal);
+    }
+  }
+
+  private noteControllerReachable(reachable: boolean, why: string): void {
+    if (this.controllerReachable === reachable) return;
+    const before = this.controllerReachable;
+    this.controllerReachable = reachable;
+    if (!reachable) {
+      this.say(`controller ${this.config.controllerAddress} unreachable (${why}); serving with state version ${this.snapshot?.version ?? 'none'}, retrying`);
+    } else if (before === false) {
+      this.say(`controller ${this.config.controllerAddress} reachable again; re-registered`);
     }
   }
 

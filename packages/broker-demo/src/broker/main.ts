@@ -15,6 +15,8 @@ const { values } = parseArgs({
     'heartbeat-ms': { type: 'string', default: String(BROKER_DEFAULTS.heartbeatIntervalMs) },
     'fetch-wait-ms': { type: 'string', default: String(BROKER_DEFAULTS.replicaFetchWaitMaxMs) },
     'flush-ms': { type: 'string', default: String(BROKER_DEFAULTS.flush.intervalMs) },
+    'segment-bytes': { type: 'string' },
+    'verify-segments': { type: 'boolean', default: false },
   },
 });
 if (values.id === undefined || values.dir === undefined || values.controller === undefined) {
@@ -32,6 +34,8 @@ const broker = new Broker({
   replicaFetchWaitMaxMs: Number(values['fetch-wait-ms']),
   replicaFetchMaxBytes: BROKER_DEFAULTS.replicaFetchMaxBytes,
   flush: flushMs === 0 ? { mode: 'every-append' } : { mode: 'interval', intervalMs: flushMs },
+  ...(values['segment-bytes'] === undefined ? {} : { segmentBytes: Number(values['segment-bytes']) }),
+  verifySegmentsOnStart: values['verify-segments'],
 });
 const bound = await broker.start();
 broker.say(`listening on ${bound.host}:${bound.port}, controller ${values.controller}`);

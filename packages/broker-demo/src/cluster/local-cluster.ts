@@ -1,9 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ClusterClient } from '../client/cluster-client.js';
 import { BrokerConfigError } from '../protocol/errors.js';
 import { waitFor } from '../util/time.js';
+import { processStartTime } from './process-identity.js';
 import { entryPoint, exited, spawnNode, stopChild } from './spawn-node.js';
 
 export interface LocalClusterOptions {
@@ -19,6 +20,15 @@ export interface LocalClusterOptions {
   fetchWaitMs?: number;
   /** 0 = fsync every append; otherwise fsync every N ms. */
   flushMs?: number;
+  /**
+   * Restart the controller this long after it dies on its own (a crash or a
+   * SIGKILL from outside); null: only `restartController()` starts it again.
+   */
+  controllerRestartDelayMs?: number | null;
+  /** Brokers CRC-check every segment on start, not only the last (their --verify-segments flag). */
+  verifySegmentsOnStart?: boolean;
+  /** Roll log segments at this size (the broker's --segment-bytes); null = the log's default. */
+  segmentBytes?: number | null;
 }
 
 export interface ProcessInfo {
@@ -27,11 +37,18 @@ export interface ProcessInfo {
   pid: number;
   address: string;
   logFile: string;
+  /** The broker's data directory, or the controller's state directory: part of what identifies the process. */
+  dir: string;
+  /** From /proc/PID/stat when it started; a PID whose start time differs is another process. */
+  startTime: string | null;
 }
 
 /** Written to `<dir>/cluster.json` so `pnpm broker kill` finds the processes. */
 export interface ClusterStateFile {
+  clusterDir: string;
+  /** The process that owns the children (the `cluster` command), and its start time. */
   startedBy: number;
+  startedByStartTime: string | null;
   controller: ProcessInfo;
   brokers: ProcessInfo[];
 }
@@ -48,6 +65,9 @@ type Signal = 'SIGKILL' | 'SIGSTOP' | 'SIGCONT' | 'SIGTERM';
 export class LocalCluster {
   readonly options: Required<LocalClusterOptions>;
   private controllerProcess: { child: ChildProcess; info: ProcessInfo } | null = null;
+  /** Set while a controller restart is pending or running, so exits and calls do not start two. */
+  private controllerStarting: Promise<void> | null = null;
+  private controllerRestartTimer: NodeJS.Timeout | null = null;
   private readonly brokerProcesses = new Map<number, { child: ChildProcess; info: ProcessInfo }>();
   private stopped = false;
   /** Every cluster not yet stopped in this process, so a test's afterEach can stop what a failure left. */
@@ -65,6 +85,9 @@ export class LocalCluster {
       heartbeatIntervalMs: 300,
       fetchWaitMs: 500,
       flushMs: 200,
+      controllerRestartDelayMs: null,
+      verifySegmentsOnStart: false,
+      segmentBytes: null,
       ...options,
     };
   }
@@ -135,9 +158,49 @@ export class LocalCluster {
     return p !== undefined && p.child.exitCode === null && p.child.signalCode === null;
   }
 
+  isControllerRunning(): boolean {
+    const p = this.controllerProcess;
+    return p !== null && p.child.exitCode === null && p.child.signalCode === null;
+  }
+
+  /** Sends a signal to the controller; with SIGKILL or SIGTERM, resolves once it is gone. */
+  async signalController(signal: Signal): Promise<void> {
+    const p = this.controllerProcess;
+    if (p === null) throw new BrokerConfigError('no controller');
+    p.child.kill(signal);
+    if (signal === 'SIGKILL' || signal === 'SIGTERM') await exited(p.child);
+  }
+
+  /**
+   * Starts the controller again on its state directory (it reloads its state
+   * and binds its previous port, so brokers and clients find it where it was).
+   * Resolves once it listens; does nothing if it is running.
+   */
+  restartController(): Promise<void> {
+    if (this.controllerRestartTimer !== null) clearTimeout(this.controllerRestartTimer);
+    this.controllerRestartTimer = null;
+    if (this.isControllerRunning() || this.stopped) return Promise.resolve();
+    this.controllerStarting ??= this.startController().finally(() => {
+      this.controllerStarting = null;
+    });
+    return this.controllerStarting;
+  }
+
+  private onControllerExit(child: ChildProcess): void {
+    const delay = this.options.controllerRestartDelayMs;
+    if (this.stopped || delay === null || this.controllerProcess?.child !== child) return;
+    this.controllerRestartTimer = setTimeout(() => {
+      this.controllerRestartTimer = null;
+      this.restartController().catch((err: unknown) => {
+        process.stderr.write(`controller failed to restart: ${String(err)}\n`);
+      });
+    }, delay);
+  }
+
   private async startController(): Promise<void> {
     const o = this.options;
     const logFile = path.join(o.dir, 'controller.log');
+    const stateDir = path.join(o.dir, 'controller');
     const { child, ready } = await spawnNode(
       entryPoint('controller/main.ts'),
       [
@@ -149,6 +212,8 @@ export class LocalCluster {
         String(o.replicationFactor),
         '--session-timeout-ms',
         String(o.sessionTimeoutMs),
+        '--dir',
+        stateDir,
         ...(o.unclean ? ['--unclean'] : []),
       ],
       logFile,
@@ -161,8 +226,12 @@ export class LocalCluster {
         pid: ready.pid,
         address: `${ready.host}:${ready.port}`,
         logFile,
+        dir: stateDir,
+        startTime: processStartTime(ready.pid),
       },
     };
+    child.once('exit', () => this.onControllerExit(child));
+    if (this.stopped) await stopChild(child);
     this.writeStateFile();
   }
 
@@ -171,13 +240,14 @@ export class LocalCluster {
     if (this.isRunning(id)) throw new BrokerConfigError(`broker ${id} is already running`);
     const o = this.options;
     const logFile = path.join(o.dir, `broker-${id}.log`);
+    const dataDir = path.join(o.dir, `broker-${id}`);
     const { child, ready } = await spawnNode(
       entryPoint('broker/main.ts'),
       [
         '--id',
         String(id),
         '--dir',
-        path.join(o.dir, `broker-${id}`),
+        dataDir,
         '--controller',
         this.controllerAddress,
         '--lag-time-ms',
@@ -188,6 +258,8 @@ export class LocalCluster {
         String(o.fetchWaitMs),
         '--flush-ms',
         String(o.flushMs),
+        ...(o.verifySegmentsOnStart ? ['--verify-segments'] : []),
+        ...(o.segmentBytes === null ? [] : ['--segment-bytes', String(o.segmentBytes)]),
       ],
       logFile,
     );
@@ -197,6 +269,8 @@ export class LocalCluster {
       pid: ready.pid,
       address: `${ready.host}:${ready.port}`,
       logFile,
+      dir: dataDir,
+      startTime: processStartTime(ready.pid),
     };
     this.brokerProcesses.set(id, { child, info });
     this.writeStateFile();
@@ -214,11 +288,16 @@ export class LocalCluster {
   writeStateFile(): void {
     if (this.controllerProcess === null) return;
     const state: ClusterStateFile = {
+      clusterDir: this.options.dir,
       startedBy: process.pid,
+      startedByStartTime: processStartTime(process.pid),
       controller: this.controllerProcess.info,
       brokers: this.brokerIds.map((id) => this.brokerProcesses.get(id)!.info),
     };
-    writeFileSync(path.join(this.options.dir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
+    // Replaced whole, so `broker kill` never reads half a file.
+    const file = path.join(this.options.dir, STATE_FILE);
+    writeFileSync(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
+    renameSync(`${file}.tmp`, file);
   }
 
   /** Stops every process this cluster started, stopped (SIGSTOP) ones included. */
@@ -226,6 +305,8 @@ export class LocalCluster {
     if (this.stopped) return;
     this.stopped = true;
     LocalCluster.running.delete(this);
+    if (this.controllerRestartTimer !== null) clearTimeout(this.controllerRestartTimer);
+    await this.controllerStarting?.catch(() => undefined);
     const children = [...this.brokerProcesses.values()].map((p) => p.child);
     if (this.controllerProcess !== null) children.push(this.controllerProcess.child);
     await Promise.all(children.map((c) => stopChild(c)));

@@ -16,6 +16,14 @@ export interface BrokerRegistration {
   alive: boolean;
 }
 
+/** What the controller keeps on disk: enough to resume its decisions after a restart. */
+export interface PersistedControllerState {
+  version: number;
+  controller: { host: string; port: number };
+  brokers: Array<{ id: number; host: string; port: number; incarnation: string; alive: boolean }>;
+  partitions: PartitionState[];
+}
+
 export interface AlterIsrRequest {
   brokerId: number;
   topic: string;
@@ -42,6 +50,50 @@ export class ControllerState {
   constructor(config: ClusterConfig, controllerAddress: { host: string; port: number }) {
     this.config = config;
     this.controllerAddress = controllerAddress;
+  }
+
+  /**
+   * A controller restarted from its persisted state. Every broker that was
+   * alive is presumed alive, its session starting now: each gets a full
+   * session timeout to heartbeat before it is declared dead, so a restart by
+   * itself never moves a leadership or shrinks an ISR. Brokers that really died
+   * meanwhile expire then, and their partitions fail over as usual.
+   */
+  static restore(config: ClusterConfig, persisted: PersistedControllerState, nowMs: number): ControllerState {
+    const state = new ControllerState(config, persisted.controller);
+    state.versionCounter = persisted.version;
+    for (const b of persisted.brokers) state.brokers.set(b.id, { ...b, lastHeartbeatMs: nowMs });
+    for (const p of persisted.partitions) {
+      state.partitions.set(`${p.topic}-${p.partition}`, { ...p, isr: [...p.isr], replicas: [...p.replicas] });
+    }
+    const alive = persisted.brokers.filter((b) => b.alive).map((b) => b.id);
+    state.note(
+      `restored state version ${persisted.version}: ${persisted.partitions.length} partition(s), ` +
+        `brokers [${alive}] presumed alive until their sessions lapse`,
+    );
+    // Past every version any broker may hold, so what this controller pushes next is applied.
+    state.bump();
+    return state;
+  }
+
+  /** The state to persist: everything but heartbeat times. */
+  persisted(): PersistedControllerState {
+    return {
+      version: this.versionCounter,
+      controller: { ...this.controllerAddress },
+      brokers: [...this.brokers.values()].map(({ id, host, port, incarnation, alive }) => ({
+        id,
+        host,
+        port,
+        incarnation,
+        alive,
+      })),
+      partitions: [...this.partitions.values()].map((p) => ({
+        ...p,
+        isr: [...p.isr],
+        replicas: [...p.replicas],
+      })),
+    };
   }
 
   get version(): number {
@@ -165,6 +217,49 @@ export class ControllerState {
     this.note(`${key}: ISR [${p.isr}] -> [${isr}] (from leader ${p.leader})`);
     p.isr = isr;
     p.partitionEpoch++;
+    this.bump();
+    return { ...p, isr: [...p.isr], replicas: [...p.replicas] };
+  }
+
+  /**
+   * A leader that found its own log damaged asks to step down. Granted only
+   * to the current leader in its epoch, and only when another live ISR member
+   * can take over: that member becomes leader in a new epoch and the damaged
+   * replica leaves the ISR (it rejoins once it has re-fetched). With no such
+   * member the request is refused and the leader stays, serving what it can.
+   */
+  resignLeadership(request: { brokerId: number; topic: string; partition: number; leaderEpoch: number; reason: string }): PartitionState {
+    const key = `${request.topic}-${request.partition}`;
+    const p = this.partitions.get(key);
+    if (p === undefined) {
+      throw new BrokerError(BrokerResponseCode.UNKNOWN_TOPIC_OR_PARTITION, `${key} does not exist`);
+    }
+    if (request.brokerId !== p.leader || request.leaderEpoch !== p.leaderEpoch) {
+      throw new BrokerError(
+        BrokerResponseCode.FENCED_LEADER_EPOCH,
+        `${key}: resignation from broker ${request.brokerId} in epoch ${request.leaderEpoch}, ` +
+          `but the leader is ${p.leader} in epoch ${p.leaderEpoch}`,
+      );
+    }
+    const successor = p.replicas.find(
+      (id) => id !== p.leader && p.isr.includes(id) && this.brokers.get(id)?.alive === true,
+    );
+    if (successor === undefined) {
+      throw new BrokerError(
+        BrokerResponseCode.NOT_ENOUGH_REPLICAS,
+        `${key}: leader ${p.leader} asked to step down (${request.reason}) but no other live ISR member ` +
+          `can lead (ISR [${p.isr}]); it stays leader`,
+      );
+    }
+    const resigned = p.leader;
+    p.isr = p.isr.filter((id) => id !== resigned && this.brokers.get(id)?.alive === true);
+    p.leader = successor;
+    p.leaderEpoch++;
+    p.partitionEpoch++;
+    this.note(
+      `${key}: leader ${resigned} stepped down (${request.reason}); broker ${successor} elected leader ` +
+        `in epoch ${p.leaderEpoch}, ISR [${p.isr}]`,
+    );
     this.bump();
     return { ...p, isr: [...p.isr], replicas: [...p.replicas] };
   }

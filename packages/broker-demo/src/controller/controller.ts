@@ -8,17 +8,39 @@ import {
   BrokerHeartbeatResponseHeader,
   header,
   MetadataRequestHeader,
+  ResignLeadershipRequestHeader,
 } from '../protocol/headers.js';
 import { errorResponse, successResponse } from '../protocol/responses.js';
 import { ControllerState } from './controller-state.js';
+import { ControllerStore } from './controller-store.js';
 
 export interface ControllerConfig {
   host: string;
+  /** 0 = a port the OS picks, unless a persisted state names the port of the previous run. */
   port: number;
   cluster: ClusterConfig;
   /** A broker silent for this long is dead (Kafka's broker session timeout). */
   sessionTimeoutMs: number;
+  /** Where the controller persists its state; without one it starts empty every time. */
+  stateDir?: string;
 }
+
+/** The controller's timings, named (the session timeout comes from its config). */
+export const CONTROLLER_TIMINGS = {
+  defaultSessionTimeoutMs: 3000,
+  /** How often lapsed broker sessions are looked for. */
+  sessionCheckIntervalMs: 100,
+  /** A LeaderAndIsr push gives up after this; the broker's next heartbeat repairs it. */
+  leaderAndIsrTimeoutMs: 2000,
+  connectTimeoutMs: 1000,
+  /**
+   * A restarted controller binds the port of its previous run, which brokers
+   * and clients know; right after a SIGKILL the port may still be held for a
+   * moment, so binding is retried this long.
+   */
+  rebindTimeoutMs: 5000,
+  rebindIntervalMs: 100,
+} as const;
 
 /**
  * The controller process: the one source of truth for leaders, leader
@@ -28,8 +50,10 @@ export interface ControllerConfig {
  */
 export class Controller {
   private readonly config: ControllerConfig;
-  private readonly server: RpcServer;
+  private server: RpcServer;
   private readonly client: RpcClient;
+  private readonly store: ControllerStore | null;
+  private persistedVersion = -1;
   private state: ControllerState | null = null;
   private expiryTimer: NodeJS.Timeout | null = null;
   private pushedVersion = -1;
@@ -37,18 +61,52 @@ export class Controller {
   constructor(config: ControllerConfig) {
     this.config = config;
     this.server = createRpcServer({ host: config.host, port: config.port });
-    this.client = createRpcClient({ connectTimeoutMs: 1000 });
+    this.client = createRpcClient({ connectTimeoutMs: CONTROLLER_TIMINGS.connectTimeoutMs });
+    this.store = config.stateDir === undefined ? null : new ControllerStore(config.stateDir);
   }
 
+  /**
+   * Loads the persisted state if there is one (a restart), binds (the
+   * previous port on a restart), and persists before answering anyone.
+   */
   async start(): Promise<{ host: string; port: number }> {
-    this.registerHandlers();
-    const bound = await this.server.start();
-    this.state = new ControllerState(this.config.cluster, bound);
+    const persisted = this.store?.load() ?? null;
+    const port = this.config.port !== 0 || persisted === null ? this.config.port : persisted.controller.port;
+    const bound = await this.bind(port);
+    this.state =
+      persisted === null
+        ? new ControllerState(this.config.cluster, bound)
+        : ControllerState.restore(this.config.cluster, { ...persisted, controller: bound }, Date.now());
+    this.persist();
+    this.flushEvents();
     this.expiryTimer = setInterval(() => {
       const state = this.requireState();
       if (state.expireSessions(Date.now(), this.config.sessionTimeoutMs)) this.afterChange();
-    }, 100);
+    }, CONTROLLER_TIMINGS.sessionCheckIntervalMs);
     return bound;
+  }
+
+  private async bind(port: number): Promise<{ host: string; port: number }> {
+    const deadline = Date.now() + CONTROLLER_TIMINGS.rebindTimeoutMs;
+    for (;;) {
+      this.server = createRpcServer({ host: this.config.host, port });
+      this.registerHandlers();
+      try {
+        return await this.server.start();
+      } catch (err) {
+        const inUse = (err as NodeJS.ErrnoException).code === 'EADDRINUSE' || /EADDRINUSE/.test(String(err));
+        if (port === 0 || !inUse || Date.now() >= deadline) throw err;
+        await new Promise((resolve) => setTimeout(resolve, CONTROLLER_TIMINGS.rebindIntervalMs));
+      }
+    }
+  }
+
+  /** Writes the state if it changed, before anyone hears of the change. */
+  private persist(): void {
+    const state = this.requireState();
+    if (this.store === null || state.version === this.persistedVersion) return;
+    this.store.save(state.persisted());
+    this.persistedVersion = state.version;
   }
 
   private requireState(): ControllerState {
@@ -64,6 +122,7 @@ export class Controller {
         const before = state.version;
         state.heartbeat(h.brokerId, h.incarnation, h.host, h.port, Date.now());
         if (state.version !== before) this.afterChange();
+        else this.persist();
         const response = successResponse().writeCustomHeader(
           header(BrokerHeartbeatResponseHeader, { stateVersion: state.version }),
         );
@@ -85,6 +144,25 @@ export class Controller {
           leaderEpoch: h.leaderEpoch,
           partitionEpoch: h.partitionEpoch,
           isr: h.isr === '' ? [] : h.isr.split(',').map(Number),
+        });
+        this.afterChange();
+        return successResponse().setBody(encodeJson(decided));
+      } catch (err) {
+        this.flushEvents();
+        return errorResponse(err);
+      }
+    });
+
+    this.server.handle(RequestCode.RESIGN_LEADERSHIP, (_ctx, request) => {
+      try {
+        const state = this.requireState();
+        const h = request.decodeCustomHeader(ResignLeadershipRequestHeader);
+        const decided = state.resignLeadership({
+          brokerId: h.brokerId,
+          topic: h.topic,
+          partition: h.partition,
+          leaderEpoch: h.leaderEpoch,
+          reason: h.reason,
         });
         this.afterChange();
         return successResponse().setBody(encodeJson(decided));
@@ -118,6 +196,7 @@ export class Controller {
   /** Logs what changed and pushes the new state to every live broker (LeaderAndIsr). */
   private afterChange(): void {
     this.flushEvents();
+    this.persist();
     const state = this.requireState();
     if (state.version === this.pushedVersion) return;
     this.pushedVersion = state.version;
@@ -127,7 +206,7 @@ export class Controller {
       if (!b.alive) continue;
       const request = RemotingCommand.createRequest(RequestCode.LEADER_AND_ISR).setBody(body);
       // Fire and forget: a broker that misses a push gets the state with its next heartbeat.
-      this.client.invokeSync(addressOf(b), request, 2000).then(
+      this.client.invokeSync(addressOf(b), request, CONTROLLER_TIMINGS.leaderAndIsrTimeoutMs).then(
         (response) => {
           if (response.code !== ResponseCode.SUCCESS)
             this.say(`LeaderAndIsr to broker ${b.id}: ${response.remark}`);

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { runAsChild } from '../cluster/child-protocol.js';
-import { Controller } from './controller.js';
+import { CONTROLLER_TIMINGS, Controller } from './controller.js';
 
 const { values } = parseArgs({
   options: {
@@ -10,7 +10,9 @@ const { values } = parseArgs({
     partitions: { type: 'string', default: '1' },
     'replication-factor': { type: 'string', default: '3' },
     unclean: { type: 'boolean', default: false },
-    'session-timeout-ms': { type: 'string', default: '3000' },
+    'session-timeout-ms': { type: 'string', default: String(CONTROLLER_TIMINGS.defaultSessionTimeoutMs) },
+    /** Where the controller persists its state; a restart on the same directory resumes from it. */
+    dir: { type: 'string' },
   },
 });
 
@@ -18,6 +20,7 @@ const controller = new Controller({
   host: values.host,
   port: Number(values.port),
   sessionTimeoutMs: Number(values['session-timeout-ms']),
+  ...(values.dir === undefined ? {} : { stateDir: values.dir }),
   cluster: {
     minInsyncReplicas: Number(values['min-insync']),
     uncleanLeaderElection: values.unclean,

@@ -5,6 +5,7 @@ export {
   DEFAULT_INDEX_INTERVAL_BYTES,
   DEFAULT_SEGMENT_BYTES,
   type FlushPolicy,
+  type CorruptBatchReport,
   type LogConfig,
   PartitionLog,
   type ReadResult,
@@ -19,4 +20,5 @@ export {
   type LogRecord,
   readBatchHeader,
 } from './record-batch.js';
+export type { RecoveryEvent } from './recovery.js';
 export { segmentFileName } from './segment.js';

@@ -5,14 +5,14 @@ import { syncDir } from './fs-util.js';
 import { type EpochEntry, LeaderEpochCache } from './leader-epoch-cache.js';
 import { ReadGate, SerialQueue } from './locks.js';
 import {
-  BATCH_HEADER_BYTES,
   type BatchHeader,
+  checkBatch,
   encodeBatch,
   type LogRecord,
   readBatchHeader,
   validateBatchSequence,
 } from './record-batch.js';
-import { openSegments } from './recovery.js';
+import { openSegments, type RecoveryEvent } from './recovery.js';
 import { LogSegment } from './segment.js';
 
 export const DEFAULT_SEGMENT_BYTES = 1024 * 1024;
@@ -33,6 +33,26 @@ export interface LogConfig {
   flush?: FlushPolicy;
   /** Where reads get their buffers; one pool is shared by every log unless given. */
   bufferPool?: BufferPool;
+  /** CRC-scan every segment on open, not only the last (and any with a damaged index). Default false. */
+  verifyAllSegments?: boolean;
+  /**
+   * Called (once per newly found, lower offset) when a read finds a corrupt
+   * batch; the read then serves only what lies before it.
+   */
+  onCorruptBatch?: (report: CorruptBatchReport) => void;
+}
+
+/** A corrupt batch a read found. */
+export interface CorruptBatchReport {
+  dir: string;
+  segmentFile: string;
+  /** Byte position of the batch in the segment file. */
+  position: number;
+  /** The first offset that cannot be trusted (the batch's expected base offset). */
+  offset: number;
+  /** Bytes from the corrupt batch to the end of its segment: what is at stake in that file. */
+  bytesToSegmentEnd: number;
+  reason: string;
 }
 
 /**
@@ -71,6 +91,11 @@ export class PartitionLog {
   private flushTimer: NodeJS.Timeout | null = null;
   private backgroundFlushError: unknown = null;
   private closed = false;
+  /** The lowest corrupt batch a read has found; nothing at or past it is served until a truncation removes it. */
+  private corruption: CorruptBatchReport | null = null;
+  private readonly onCorruptBatch: (report: CorruptBatchReport) => void;
+  /** What recovery on open cut off or dropped, for the broker to log. */
+  readonly recovery: readonly RecoveryEvent[];
 
   private constructor(
     readonly dir: string,
@@ -80,7 +105,47 @@ export class PartitionLog {
     private readonly indexIntervalBytes: number,
     private readonly flushPolicy: FlushPolicy,
     private readonly pool: BufferPool,
-  ) {}
+    hooks: { onCorruptBatch?: (report: CorruptBatchReport) => void; recovery: RecoveryEvent[] },
+  ) {
+    this.onCorruptBatch = hooks.onCorruptBatch ?? (() => {});
+    this.recovery = hooks.recovery;
+  }
+
+  /** The corrupt batch reads have found, if any (cleared by a truncation below it). */
+  get corruptBatch(): CorruptBatchReport | null {
+    return this.corruption;
+  }
+
+  private reportCorruption(
+    segment: LogSegment,
+    position: number,
+    offset: number,
+    segmentEnd: number,
+    reason: string,
+  ): CorruptBatchReport {
+    const report: CorruptBatchReport = {
+      dir: this.dir,
+      segmentFile: segment.logPath,
+      position,
+      offset,
+      bytesToSegmentEnd: segmentEnd - position,
+      reason,
+    };
+    if (this.corruption === null || offset < this.corruption.offset) {
+      this.corruption = report;
+      this.onCorruptBatch(report);
+    }
+    return report;
+  }
+
+  private corruptionError(fromOffset: number): LogError {
+    const c = this.corruption!;
+    return new LogError(
+      'LOG_CORRUPT_BATCH',
+      `${this.dir}: offset ${fromOffset} lies at or past a corrupt batch at offset ${c.offset} ` +
+        `(${c.segmentFile} byte ${c.position}: ${c.reason}); this replica serves only offsets below ${c.offset}`,
+    );
+  }
 
   /**
    * Opens the log in `config.dir`, recovering it first: the last segment
@@ -101,7 +166,14 @@ export class PartitionLog {
 
     await mkdir(config.dir, { recursive: true });
     const { cache, loaded: epochsLoaded } = await LeaderEpochCache.load(config.dir);
-    const segments = await openSegments(config.dir, indexIntervalBytes, !epochsLoaded, cache);
+    const recovery: RecoveryEvent[] = [];
+    const segments = await openSegments(
+      config.dir,
+      indexIntervalBytes,
+      !epochsLoaded || config.verifyAllSegments === true,
+      cache,
+      recovery,
+    );
     const log = new PartitionLog(
       config.dir,
       segments,
@@ -110,6 +182,7 @@ export class PartitionLog {
       indexIntervalBytes,
       flushPolicy,
       config.bufferPool ?? sharedPool,
+      { ...(config.onCorruptBatch === undefined ? {} : { onCorruptBatch: config.onCorruptBatch }), recovery },
     );
     await cache.truncateFromEnd(log.logEndOffset);
     if (flushPolicy.mode === 'interval') {
@@ -219,7 +292,9 @@ export class PartitionLog {
           `offset ${fromOffset} is outside [${this.logStartOffset}, ${logEndOffset}] in ${this.dir}`,
         );
       }
-      const limit = Math.min(maxOffset ?? logEndOffset, logEndOffset);
+      const corruptFrom = this.corruption?.offset ?? Number.POSITIVE_INFINITY;
+      if (fromOffset >= corruptFrom && fromOffset < logEndOffset) throw this.corruptionError(fromOffset);
+      const limit = Math.min(maxOffset ?? logEndOffset, logEndOffset, corruptFrom);
       if (fromOffset >= limit) return emptyRead(fromOffset);
       const segment = this.segmentFor(fromOffset);
       // Everything below `limit` was appended before this snapshot.
@@ -230,13 +305,35 @@ export class PartitionLog {
       const length = Math.max(first.header.sizeInBytes, Math.min(maxBytes, end - first.position));
       const buffer = this.pool.acquire(length);
       const bytesRead = await segment.readInto(buffer, length, first.position);
+      // Every batch served is CRC-checked here, whatever segment it sits in:
+      // recovery scans only the last one, and a disk can rot anywhere.
       let taken = 0;
       let nextOffset = fromOffset;
-      while (taken + BATCH_HEADER_BYTES <= bytesRead) {
-        const header = readBatchHeader(buffer, taken);
-        if (taken + header.sizeInBytes > bytesRead || header.lastOffset >= limit) break;
+      let expectedOffset = first.header.baseOffset;
+      let found: CorruptBatchReport | null = null;
+      while (taken < bytesRead) {
+        const check = checkBatch(buffer, taken, bytesRead);
+        const position = first.position + taken;
+        if (check.status === 'incomplete') {
+          if (position + check.needBytes > segmentEnd) {
+            found = this.reportCorruption(segment, position, expectedOffset, segmentEnd,
+              `batch needs ${check.needBytes} bytes, the segment has ${segmentEnd - position} left`);
+          }
+          break;
+        }
+        if (check.status === 'corrupt' || check.header.baseOffset !== expectedOffset) {
+          const reason =
+            check.status === 'corrupt'
+              ? check.reason
+              : `base offset ${check.header.baseOffset}, expected ${expectedOffset}`;
+          found = this.reportCorruption(segment, position, expectedOffset, segmentEnd, reason);
+          break;
+        }
+        const header = check.header;
+        if (header.lastOffset >= limit) break;
         taken += header.sizeInBytes;
         nextOffset = header.lastOffset + 1;
+        expectedOffset = nextOffset;
       }
       let released = false;
       const release = () => {
@@ -246,6 +343,7 @@ export class PartitionLog {
       };
       if (taken === 0) {
         release();
+        if (found !== null) throw this.corruptionError(fromOffset);
         return emptyRead(fromOffset);
       }
       return { bytes: buffer.subarray(0, taken), nextOffset, release };
@@ -277,6 +375,7 @@ export class PartitionLog {
         await this.activeSegment.flush();
         await syncDir(this.dir);
         await this.epochs.truncateFromEnd(this.logEndOffset);
+        if (this.corruption !== null && this.corruption.offset >= this.logEndOffset) this.corruption = null;
       }),
     );
   }

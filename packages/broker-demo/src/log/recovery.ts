@@ -3,6 +3,20 @@ import path from 'node:path';
 import { LEADER_EPOCH_CHECKPOINT, type LeaderEpochCache } from './leader-epoch-cache.js';
 import { LogSegment } from './segment.js';
 
+/** Something recovery cut off or removed, for the broker's log: nothing is dropped silently. */
+export interface RecoveryEvent {
+  segmentFile: string;
+  /** The segment now ends here (bytes) and at this offset. */
+  keptBytes: number;
+  nextOffset: number;
+  /** Bytes cut off this segment's tail. */
+  truncatedBytes: number;
+  /** Why the scan stopped (torn write, CRC mismatch, offset gap). */
+  reason: string;
+  /** Later segments deleted because the log no longer runs on to them, with their sizes in bytes. */
+  droppedSegments: Array<{ file: string; bytes: number }>;
+}
+
 const SEGMENT_FILE = /^(\d{20})\.log$/;
 const INDEX_FILE = /^(\d{20})\.index$/;
 
@@ -19,6 +33,7 @@ export async function openSegments(
   indexIntervalBytes: number,
   recoverAll: boolean,
   cache: LeaderEpochCache,
+  events: RecoveryEvent[] = [],
 ): Promise<LogSegment[]> {
   const names = await readdir(dir);
   const logBases = new Set<number>();
@@ -45,9 +60,21 @@ export async function openSegments(
     }
     const result = await segment.recover();
     for (const start of result.epochStarts) await cache.assign(start.epoch, start.startOffset);
-    if (!isLast && segment.nextOffset !== bases[i + 1]) {
+    const cutShort = !isLast && segment.nextOffset !== bases[i + 1];
+    if (result.truncatedBytes === 0 && !cutShort) continue;
+    const event: RecoveryEvent = {
+      segmentFile: segment.logPath,
+      keptBytes: segment.size,
+      nextOffset: segment.nextOffset,
+      truncatedBytes: result.truncatedBytes,
+      reason: result.stoppedBecause ?? `ends at offset ${segment.nextOffset}, the next segment starts at ${bases[i + 1]}`,
+      droppedSegments: [],
+    };
+    events.push(event);
+    if (cutShort) {
       for (const base of bases.slice(i + 1)) {
         const { segment: dropped } = await LogSegment.open(dir, base, indexIntervalBytes);
+        event.droppedSegments.push({ file: dropped.logPath, bytes: dropped.size });
         await dropped.delete();
       }
       break;

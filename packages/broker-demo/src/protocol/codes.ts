@@ -23,6 +23,8 @@ export const RequestCode = {
   ALTER_ISR: 3011,
   /** Controller → broker: the leaders, epochs and ISRs it decided. */
   LEADER_AND_ISR: 3012,
+  /** Partition leader → controller: hand leadership to another ISR member (its log is damaged). */
+  RESIGN_LEADERSHIP: 3013,
 } as const;
 export type RequestCode = (typeof RequestCode)[keyof typeof RequestCode];
 
@@ -66,6 +68,7 @@ const RETRIABLE: ReadonlySet<number> = new Set([
   BrokerResponseCode.FENCED_LEADER_EPOCH,
   BrokerResponseCode.UNKNOWN_LEADER_EPOCH,
   BrokerResponseCode.LEADER_NOT_AVAILABLE,
+  BrokerResponseCode.STORAGE_ERROR,
 ]);
 
 export function isRetriableCode(code: number): boolean {

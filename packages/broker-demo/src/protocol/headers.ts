@@ -114,6 +114,15 @@ export class AlterIsrRequestHeader {
   @HeaderField({ type: 'string', required: true }) isr!: string;
 }
 
+export class ResignLeadershipRequestHeader {
+  @HeaderField({ type: 'int', required: true }) brokerId!: number;
+  @HeaderField({ type: 'string', required: true }) topic!: string;
+  @HeaderField({ type: 'int', required: true }) partition!: number;
+  @HeaderField({ type: 'int', required: true }) leaderEpoch!: number;
+  /** For the controller's log: what the leader found. */
+  @HeaderField({ type: 'string', required: true }) reason!: string;
+}
+
 /** Builds a header instance from a plain object, since header classes have no constructors. */
 export function header<T extends object>(cls: new () => T, fields: Partial<T>): T {
   return Object.assign(new cls(), fields);
