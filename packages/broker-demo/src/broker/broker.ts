@@ -208,7 +208,9 @@ export class Broker {
       await partition.applyState(decided, this.snapshot?.config.minInsyncReplicas ?? 1);
     }
     if (partition.currentRole === 'leader') return;
-    this.say(`[${key}] truncating to offset ${report.offset} (before the corrupt batch) to fetch it again from the leader`);
+    this.say(
+      `[${key}] truncating to offset ${report.offset} (before the corrupt batch) to fetch it again from the leader`,
+    );
     await partition.truncateTo(report.offset);
   }
 
@@ -230,8 +232,11 @@ export class Broker {
         request,
         BROKER_TIMINGS.controllerRequestTimeoutMs,
       );
-      if (response.code === ResponseCode.SUCCESS) return decodeJson<PartitionState>(response.body, 'ResignLeadership');
-      this.say(`[${key}] controller kept this broker as leader: ${response.remark}; serving stays below the corrupt batch`);
+      if (response.code === ResponseCode.SUCCESS)
+        return decodeJson<PartitionState>(response.body, 'ResignLeadership');
+      this.say(
+        `[${key}] controller kept this broker as leader: ${response.remark}; serving stays below the corrupt batch`,
+      );
     } catch (err) {
       this.say(`[${key}] cannot reach the controller to hand leadership over: ${String(err)}`);
     }
@@ -313,7 +318,9 @@ export class Broker {
     const before = this.controllerReachable;
     this.controllerReachable = reachable;
     if (!reachable) {
-      this.say(`controller ${this.config.controllerAddress} unreachable (${why}); serving with state version ${this.snapshot?.version ?? 'none'}, retrying`);
+      this.say(
+        `controller ${this.config.controllerAddress} unreachable (${why}); serving with state version ${this.snapshot?.version ?? 'none'}, retrying`,
+      );
     } else if (before === false) {
       this.say(`controller ${this.config.controllerAddress} reachable again; re-registered`);
     }

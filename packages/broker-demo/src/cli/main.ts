@@ -4,18 +4,24 @@ import { readTopic } from '../client/consumer.js';
 import { describeTopic, formatPartitionView } from '../client/describe.js';
 import { percentile, runProduceWorkload } from '../client/workload.js';
 import { LocalCluster } from '../cluster/local-cluster.js';
+import { checkProcessIdentity } from '../cluster/process-identity.js';
 import { acksName, parseAcks } from '../protocol/codes.js';
 import { BrokerConfigError } from '../protocol/errors.js';
-import { readClusterState, rememberClusterDir, userPath } from './paths.js';
+import { checkClusterOwner, registerCluster, resolveCluster, unregisterCluster, userPath } from './paths.js';
+
+/** How long the `cluster` command waits before restarting a controller that died. */
+const CONTROLLER_RESTART_DELAY_MS = 1000;
 
 const USAGE = `usage: pnpm broker <command> [options]
   cluster  --brokers 3 --partitions P --replication-factor 3 --min-insync R --dir D [--unclean]
-           [--lag-time-ms 1500] [--session-timeout-ms 3000]
+           [--lag-time-ms 1500] [--session-timeout-ms 3000] [--verify-segments]
+           [--controller-restart-ms ${CONTROLLER_RESTART_DELAY_MS}]  (-1: the controller restarts only with \`restart\`)
   produce  --bootstrap ADDR --topic T --acks 0|1|all --count N [--size B] [--in-flight K] [--json]
   consume  --bootstrap ADDR --topic T --from-beginning [--json]
   describe --bootstrap ADDR --topic T [--json]
-  kill     BROKER_ID [--signal KILL|STOP|CONT|TERM] [--dir D]
-  restart  [--dir D]    (starts again every broker of the cluster that has exited)`;
+  kill     BROKER_ID|controller [--signal KILL|STOP|CONT|TERM] [--dir D]
+  restart  [--dir D]    (starts again the controller and every broker of the cluster that has exited)
+  Without --dir, kill and restart act only when exactly one cluster of yours is running.`;
 
 function int(value: string | undefined, name: string, fallback?: number): number {
   if (value === undefined) {
@@ -45,9 +51,14 @@ async function cluster(args: string[]): Promise<void> {
       unclean: { type: 'boolean', default: false },
       'lag-time-ms': { type: 'string' },
       'session-timeout-ms': { type: 'string' },
+      'verify-segments': { type: 'boolean', default: false },
+      'controller-restart-ms': { type: 'string', default: String(CONTROLLER_RESTART_DELAY_MS) },
     },
   });
   const dir = userPath(required(values.dir, 'dir'));
+  const restartMs = Number(values['controller-restart-ms']);
+  if (!Number.isInteger(restartMs) || restartMs < -1)
+    throw new BrokerConfigError(`--controller-restart-ms must be -1 or a non-negative integer`);
   const c = await LocalCluster.start({
     brokers: int(values.brokers, 'brokers'),
     partitions: int(values.partitions, 'partitions'),
@@ -57,8 +68,10 @@ async function cluster(args: string[]): Promise<void> {
     unclean: values.unclean,
     replicaLagTimeMaxMs: int(values['lag-time-ms'], 'lag-time-ms', 1500),
     sessionTimeoutMs: int(values['session-timeout-ms'], 'session-timeout-ms', 3000),
+    verifySegmentsOnStart: values['verify-segments'],
+    controllerRestartDelayMs: restartMs < 0 ? null : restartMs,
   });
-  rememberClusterDir(dir);
+  registerCluster(dir);
   for (const p of c.processes()) {
     const name = p.role === 'controller' ? 'controller' : `broker ${p.brokerId}`;
     console.log(`${name.padEnd(10)} ${p.address.padEnd(16)} pid ${p.pid}  log ${p.logFile}`);
@@ -68,6 +81,12 @@ async function cluster(args: string[]): Promise<void> {
   // `pnpm broker restart` signals this process: only the process that owns the
   // children can start one again under the same state file.
   process.on('SIGUSR2', () => {
+    if (!c.isControllerRunning()) {
+      c.restartController().then(
+        () => console.log(`controller restarted: ${c.controllerAddress}`),
+        (err: unknown) => console.error(`controller failed to restart: ${String(err)}`),
+      );
+    }
     for (const id of c.brokerIds) {
       if (c.isRunning(id)) continue;
       c.startBroker(id).then(
@@ -81,6 +100,7 @@ async function cluster(args: string[]): Promise<void> {
     process.once('SIGTERM', resolve);
   });
   await c.stop();
+  unregisterCluster(dir);
   console.log('cluster stopped');
 }
 
@@ -204,23 +224,53 @@ function kill(args: string[]): void {
     allowPositionals: true,
     options: { signal: { type: 'string', default: 'KILL' }, dir: { type: 'string' } },
   });
-  const id = int(positionals[0], 'BROKER_ID');
+  const target = positionals[0] === 'controller' ? 'controller' : int(positionals[0], 'BROKER_ID');
   const signal = `SIG${values.signal.replace(/^SIG/, '')}`;
   if (!['SIGKILL', 'SIGSTOP', 'SIGCONT', 'SIGTERM'].includes(signal)) {
     throw new BrokerConfigError(`--signal must be KILL, STOP, CONT or TERM, not ${values.signal}`);
   }
-  const state = readClusterState(values.dir);
-  const broker = state.brokers.find((b) => b.brokerId === id);
-  if (broker === undefined) throw new BrokerConfigError(`no broker ${id} in the cluster state file`);
-  process.kill(broker.pid, signal as NodeJS.Signals);
-  console.log(`sent ${signal} to broker ${id} (pid ${broker.pid})`);
+  const cluster = resolveCluster(values.dir);
+  const info =
+    target === 'controller'
+      ? cluster.state.controller
+      : cluster.state.brokers.find((b) => b.brokerId === target);
+  const name = target === 'controller' ? 'the controller' : `broker ${target}`;
+  if (info === undefined) throw new BrokerConfigError(`no broker ${target} in ${cluster.dir}/cluster.json`);
+  // PIDs are reused: signal only if the PID still is that process of that cluster.
+  const identity = checkProcessIdentity({
+    pid: info.pid,
+    startTime: info.startTime ?? null,
+    arguments:
+      target === 'controller'
+        ? [['--dir', info.dir]]
+        : [
+            ['--id', String(target)],
+            ['--dir', info.dir],
+          ],
+  });
+  if (!identity.ok) {
+    throw new BrokerConfigError(
+      `not signalling ${name} of ${cluster.dir}: ${identity.reason} (stale state file?)`,
+    );
+  }
+  process.kill(info.pid, signal as NodeJS.Signals);
+  console.log(
+    `sent ${signal} to ${name} (pid ${info.pid}) of the cluster in ${cluster.dir} (${cluster.chosen})`,
+  );
 }
 
 function restart(args: string[]): void {
   const { values } = parseArgs({ args, options: { dir: { type: 'string' } } });
-  const state = readClusterState(values.dir);
-  process.kill(state.startedBy, 'SIGUSR2');
-  console.log(`asked the cluster (pid ${state.startedBy}) to restart its stopped brokers`);
+  const cluster = resolveCluster(values.dir);
+  const owner = checkClusterOwner(cluster.state);
+  if (!owner.ok) {
+    throw new BrokerConfigError(`the cluster process of ${cluster.dir} is not running: ${owner.reason}`);
+  }
+  process.kill(cluster.state.startedBy, 'SIGUSR2');
+  console.log(
+    `asked the cluster in ${cluster.dir} (pid ${cluster.state.startedBy}, ${cluster.chosen}) ` +
+      'to restart its controller and brokers that exited',
+  );
 }
 
 async function main(argv: string[]): Promise<void> {

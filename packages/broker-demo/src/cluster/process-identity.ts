@@ -46,7 +46,10 @@ export type IdentityCheck = { ok: true } | { ok: false; reason: string };
 export function checkProcessIdentity(expected: ExpectedProcess): IdentityCheck {
   const { pid } = expected;
   if (expected.startTime === null) {
-    return { ok: false, reason: `the state file records no start time for pid ${pid}, so it cannot be verified` };
+    return {
+      ok: false,
+      reason: `the state file records no start time for pid ${pid}, so it cannot be verified`,
+    };
   }
   const startTime = processStartTime(pid);
   if (startTime === null) return { ok: false, reason: `pid ${pid} is not running (or /proc is unavailable)` };

@@ -228,7 +228,13 @@ export class ControllerState {
    * replica leaves the ISR (it rejoins once it has re-fetched). With no such
    * member the request is refused and the leader stays, serving what it can.
    */
-  resignLeadership(request: { brokerId: number; topic: string; partition: number; leaderEpoch: number; reason: string }): PartitionState {
+  resignLeadership(request: {
+    brokerId: number;
+    topic: string;
+    partition: number;
+    leaderEpoch: number;
+    reason: string;
+  }): PartitionState {
     const key = `${request.topic}-${request.partition}`;
     const p = this.partitions.get(key);
     if (p === undefined) {

@@ -41,12 +41,18 @@ export class ControllerStore {
     }
     try {
       const parsed = JSON.parse(text) as PersistedControllerState;
-      if (!Number.isInteger(parsed.version) || !Array.isArray(parsed.partitions) || !Array.isArray(parsed.brokers))
+      if (
+        !Number.isInteger(parsed.version) ||
+        !Array.isArray(parsed.partitions) ||
+        !Array.isArray(parsed.brokers)
+      )
         throw new Error('missing version, brokers or partitions');
       return parsed;
     } catch (err) {
       // The rename makes a half-written file impossible; anything unreadable is damage, and guessing would fork epochs.
-      throw new ControllerStoreError(`${this.file} is not a controller state: ${String(err)}`, { cause: err });
+      throw new ControllerStoreError(`${this.file} is not a controller state: ${String(err)}`, {
+        cause: err,
+      });
     }
   }
 

@@ -2,10 +2,10 @@ export { BufferPool, type BufferPoolOptions } from './buffer-pool.js';
 export { LogError, type LogErrorCode } from './errors.js';
 export { type EpochEntry, LEADER_EPOCH_CHECKPOINT } from './leader-epoch-cache.js';
 export {
+  type CorruptBatchReport,
   DEFAULT_INDEX_INTERVAL_BYTES,
   DEFAULT_SEGMENT_BYTES,
   type FlushPolicy,
-  type CorruptBatchReport,
   type LogConfig,
   PartitionLog,
   type ReadResult,

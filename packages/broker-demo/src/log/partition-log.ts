@@ -316,8 +316,13 @@ export class PartitionLog {
         const position = first.position + taken;
         if (check.status === 'incomplete') {
           if (position + check.needBytes > segmentEnd) {
-            found = this.reportCorruption(segment, position, expectedOffset, segmentEnd,
-              `batch needs ${check.needBytes} bytes, the segment has ${segmentEnd - position} left`);
+            found = this.reportCorruption(
+              segment,
+              position,
+              expectedOffset,
+              segmentEnd,
+              `batch needs ${check.needBytes} bytes, the segment has ${segmentEnd - position} left`,
+            );
           }
           break;
         }

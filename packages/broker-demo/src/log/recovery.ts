@@ -67,7 +67,9 @@ export async function openSegments(
       keptBytes: segment.size,
       nextOffset: segment.nextOffset,
       truncatedBytes: result.truncatedBytes,
-      reason: result.stoppedBecause ?? `ends at offset ${segment.nextOffset}, the next segment starts at ${bases[i + 1]}`,
+      reason:
+        result.stoppedBecause ??
+        `ends at offset ${segment.nextOffset}, the next segment starts at ${bases[i + 1]}`,
       droppedSegments: [],
     };
     events.push(event);

@@ -1,4 +1,5 @@
 import { acksComparison } from './acks-comparison.js';
+import { controllerFailure } from './controller-failure.js';
 import { durabilityUnderFire } from './durability-under-fire.js';
 import { extremeCase1 } from './extreme-case-1.js';
 import { extremeCase2 } from './extreme-case-2.js';
@@ -12,7 +13,7 @@ export interface ScenarioEntry {
   run: (ctx: ScenarioContext) => Promise<ScenarioResult>;
 }
 
-/** The six scenarios of `pnpm demo`, in the order the issue lists them. */
+/** The seven scenarios of `pnpm demo`, in the order the issues list them. */
 export const SCENARIOS: readonly ScenarioEntry[] = [
   { id: 'seed-example', title: '1. The seed example: followers held behind', run: (ctx) => seedExample(ctx) },
   {
@@ -39,6 +40,12 @@ export const SCENARIOS: readonly ScenarioEntry[] = [
     id: 'follower-pause',
     title: '6. A follower paused with SIGSTOP leaves the ISR, and rejoins after SIGCONT',
     run: (ctx) => followerPause(ctx),
+  },
+  {
+    id: 'controller-failure',
+    title:
+      '7. Controller failure: controller SIGKILLed, then the leader; failover once the controller restarts',
+    run: (ctx) => controllerFailure(ctx),
   },
 ];
 

@@ -1,0 +1,169 @@
+import type { AckedRecord } from '../client/workload.js';
+import { runProduceWorkload } from '../client/workload.js';
+import { Acks } from '../protocol/codes.js';
+import { sleep } from '../util/time.js';
+import {
+  checkReadBack,
+  DEMO_TIMINGS,
+  partitionView,
+  type ScenarioContext,
+  type ScenarioResult,
+  showPartition,
+  waitForFullIsr,
+  waitForPartition,
+  withCluster,
+} from './scenario-kit.js';
+
+const TOPIC = 'controller-down';
+
+export interface ControllerFailureOptions {
+  /** How long the producer runs between steps. */
+  quietMs?: number;
+}
+
+/**
+ * acks=all, min.insync.replicas=2, a producer running throughout. The
+ * controller is SIGKILLed; with it down the leader is SIGKILLed too, and
+ * nothing can fail over (no process may elect a leader). The controller is
+ * restarted: it reloads its persisted state, gives every broker a session
+ * timeout to heartbeat, sees the old leader's session lapse, and elects a new
+ * leader from the ISR. The verdict comes from reading everything back: no
+ * acknowledged record lost, and the failover completed after the restart.
+ */
+export async function controllerFailure(
+  ctx: ScenarioContext,
+  options: ControllerFailureOptions = {},
+): Promise<ScenarioResult> {
+  const quietMs = options.quietMs ?? 1000;
+  return withCluster(
+    ctx,
+    { brokers: 3, partitions: 1, replicationFactor: 3, minInsync: 2 },
+    async (cluster, client) => {
+      await client.refresh(TOPIC);
+      const start = await waitForFullIsr(client, TOPIC, 3);
+      const ackTimes = new Map<number, number>();
+      const stop = new AbortController();
+      const producing = runProduceWorkload(client, {
+        topic: TOPIC,
+        acks: Acks.ALL,
+        count: Number.MAX_SAFE_INTEGER,
+        keyPrefix: 'c',
+        inFlight: 1,
+        // Enough to ride out the leader's death plus a controller restart and a session timeout.
+        retries: 400,
+        requestTimeoutMs: 3000,
+        signal: stop.signal,
+        onAck: (r: AckedRecord) => ackTimes.set(r.seq, Date.now()),
+      });
+      const ackedBetween = (from: number, to: number) =>
+        [...ackTimes.values()].filter((t) => t >= from && t < to).length;
+
+      let victim = start.leader;
+      let failoverAfterRestartMs = -1;
+      let leaderDownMs = -1;
+      let newLeader = -1;
+      let leaderDuringOutage = -1;
+      let tRestart = 0;
+      let tControllerKill = 0;
+      let tLeaderKill = 0;
+      try {
+        await sleep(quietMs);
+        tControllerKill = Date.now();
+        await cluster.signalController('SIGKILL');
+        ctx.say(`  SIGKILL the controller; the brokers keep serving with the state they have`);
+        await sleep(quietMs);
+        const view = await partitionView(client, TOPIC);
+        victim = view.leader;
+        tLeaderKill = Date.now();
+        await cluster.signalBroker(victim, 'SIGKILL');
+        ctx.say(
+          `  ${ackedBetween(tControllerKill, tLeaderKill)} records acknowledged with the controller down; ` +
+            `now SIGKILL leader ${victim} (epoch ${view.leaderEpoch})`,
+        );
+        // Longer than a session: with a controller there would have been a failover by now.
+        await sleep(DEMO_TIMINGS.sessionTimeoutMs + quietMs);
+        leaderDuringOutage = (await partitionView(client, TOPIC)).leader;
+        ctx.say(
+          `  ${Date.now() - tLeaderKill} ms later the brokers still name broker ${leaderDuringOutage} leader: ` +
+            'no failover without a controller',
+        );
+        tRestart = Date.now();
+        await cluster.restartController();
+        ctx.say(
+          `  controller restarted in ${Date.now() - tRestart} ms on ${cluster.controllerAddress}; it reloads its ` +
+            `state and waits up to a session (${DEMO_TIMINGS.sessionTimeoutMs} ms) for heartbeats`,
+        );
+        const next = await waitForPartition(
+          client,
+          TOPIC,
+          'a new leader after the controller restart',
+          (v) =>
+            v.leader >= 0 &&
+            v.leader !== victim &&
+            v.replicas.some((r) => r.brokerId === v.leader && r.status?.role === 'leader'),
+          30_000,
+        );
+        failoverAfterRestartMs = Date.now() - tRestart;
+        leaderDownMs = Date.now() - tLeaderKill;
+        newLeader = next.leader;
+        ctx.say(
+          `  broker ${next.leader} leads epoch ${next.leaderEpoch}, ISR [${next.isr}]: ${failoverAfterRestartMs} ms ` +
+            `after the controller restart, ${leaderDownMs} ms after the leader died`,
+        );
+        await sleep(quietMs);
+        await cluster.startBroker(victim);
+        await waitForFullIsr(client, TOPIC, 3, 30_000);
+        ctx.say(`  old leader ${victim} restarted and back in the ISR`);
+        await sleep(quietMs);
+      } finally {
+        stop.abort();
+      }
+      const result = await producing;
+      await showPartition(ctx, client, TOPIC, 'at the end:');
+      const check = await checkReadBack(client, TOPIC, 'c', result.acknowledged);
+      const ackedAfterFailover =
+        tRestart === 0
+          ? 0
+          : ackedBetween(tRestart + Math.max(0, failoverAfterRestartMs), Number.POSITIVE_INFINITY);
+      ctx.say(
+        `  sent ${result.sent}: ${result.acknowledged.length} acknowledged (${ackedAfterFailover} after the failover), ` +
+          `${result.failed.length} not acknowledged`,
+      );
+      ctx.say(
+        `  read back ${check.totalRead} records: ${check.present}/${result.acknowledged.length} acknowledged present, ` +
+          `${check.lost} lost, ${check.duplicates} duplicate copies, ${check.outOfOrder} out of order`,
+      );
+      const failedOver = newLeader >= 0 && newLeader !== victim && leaderDuringOutage === victim;
+      const passed =
+        check.lost === 0 &&
+        check.duplicates === 0 &&
+        check.outOfOrder === 0 &&
+        failedOver &&
+        ackedAfterFailover > 0;
+      return {
+        scenario: 'controller-failure',
+        title: 'Controller failure: the leader dies while the controller is down',
+        passed,
+        verdict: passed
+          ? `all ${result.acknowledged.length} acknowledged records read back exactly once; no failover while the ` +
+            `controller was down, broker ${newLeader} took over ${failoverAfterRestartMs} ms after the controller ` +
+            `restart (leader unavailable ${leaderDownMs} ms in all); ${ackedAfterFailover} records acknowledged after`
+          : `${check.lost} acknowledged records lost, ${check.duplicates} duplicates, ${check.outOfOrder} out of order; ` +
+            `failover ${failedOver ? 'done' : 'NOT done'} (leader during outage ${leaderDuringOutage}, after ${newLeader}); ` +
+            `${ackedAfterFailover} acknowledged after it`,
+        acknowledged: result.acknowledged.length,
+        lost: check.lost,
+        duplicates: check.duplicates,
+        refused: result.failed.length,
+        sent: result.sent,
+        outOfOrder: check.outOfOrder,
+        killedLeader: victim,
+        newLeader,
+        failoverAfterRestartMs,
+        leaderUnavailableMs: leaderDownMs,
+        acknowledgedAfterFailover: ackedAfterFailover,
+        lostKeys: check.lostKeys.slice(0, 10),
+      };
+    },
+  );
+}
