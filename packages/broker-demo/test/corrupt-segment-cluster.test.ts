@@ -1,0 +1,103 @@
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
+import { ClusterClient } from '../src/client/cluster-client.js';
+import { readTopic } from '../src/client/consumer.js';
+import { parseWorkloadKey, runProduceWorkload } from '../src/client/workload.js';
+import { LocalCluster } from '../src/cluster/local-cluster.js';
+import { segmentFileName } from '../src/log/index.js';
+import { Acks } from '../src/protocol/codes.js';
+import { DEMO_TIMINGS, waitForFullIsr, waitForPartition } from '../src/scenarios/scenario-kit.js';
+
+/*
+ * A bit flipped in the leader's oldest segment while the cluster runs: the
+ * leader finds it when serving a fetch (CRC), hands leadership to another ISR
+ * member, truncates and re-fetches; a consumer still reads every record.
+ */
+
+let dir: string;
+let client: ClusterClient | null = null;
+
+beforeAll(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'corrupt-segment-test-'));
+});
+
+afterEach(async () => {
+  await client?.close();
+  await LocalCluster.stopAll();
+});
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function flipByteInSecondBatch(file: string): number {
+  const fd = openSync(file, 'r+');
+  try {
+    const header = Buffer.alloc(12);
+    readSync(fd, header, 0, 12, 0);
+    const secondBatch = 12 + header.readInt32BE(8);
+    const byte = Buffer.alloc(1);
+    readSync(fd, byte, 0, 1, secondBatch + 40);
+    byte[0]! ^= 0xff;
+    writeSync(fd, byte, 0, 1, secondBatch + 40);
+    return secondBatch;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+test('corruption in an older segment of the leader is detected, leadership moves, and nothing is lost', async () => {
+  const cluster = await LocalCluster.start({
+    ...DEMO_TIMINGS,
+    brokers: 3,
+    partitions: 1,
+    replicationFactor: 3,
+    minInsync: 2,
+    dir,
+    segmentBytes: 4096,
+    flushMs: 0,
+  });
+  client = new ClusterClient(cluster.controllerAddress);
+  await client.refresh('rot');
+  await waitForFullIsr(client, 'rot', 3);
+  const produced = await runProduceWorkload(client, {
+    topic: 'rot',
+    acks: Acks.ALL,
+    count: 150,
+    keyPrefix: 'r',
+    inFlight: 4,
+  });
+  expect(produced.acknowledged).toHaveLength(150);
+  const view = await waitForFullIsr(client, 'rot', 3);
+  const leader = view.leader;
+  const partitionDir = path.join(dir, `broker-${leader}`, 'rot-0');
+  const oldest = path.join(partitionDir, segmentFileName(0, '.log'));
+  flipByteInSecondBatch(oldest);
+
+  // Today's failure: the leader served the bad bytes and the consumer got LOG_CORRUPT_BATCH.
+  const records = await readTopic(client, 'rot', { timeoutMs: 30_000 });
+  const seqs = new Set(records.map((r) => parseWorkloadKey(r.key, 'r')));
+  expect(produced.acknowledged.filter((a) => !seqs.has(a.seq))).toEqual([]);
+
+  const after = await waitForPartition(
+    client,
+    'rot',
+    'a new leader',
+    (v) => v.leader >= 0 && v.leader !== leader,
+  );
+  expect(after.leaderEpoch).toBeGreaterThan(view.leaderEpoch);
+  const brokerLog = readFileSync(path.join(dir, `broker-${leader}.log`), 'utf8');
+  expect(brokerLog).toMatch(
+    /CORRUPT batch at offset \d+: 00000000000000000000\.log byte \d+, \d+ bytes from there/,
+  );
+  expect(brokerLog).toMatch(/handed leadership to broker \d/);
+  expect(brokerLog).toMatch(/truncating to offset \d+ \(before the corrupt batch\)/);
+  // The damaged replica re-fetched what it cut and is back in the ISR.
+  const healed = await waitForFullIsr(client, 'rot', 3, 30_000);
+  const old = healed.replicas.find((r) => r.brokerId === leader)!;
+  expect(old.status?.logEndOffset).toBe(
+    healed.replicas.find((r) => r.brokerId === healed.leader)!.status?.logEndOffset,
+  );
+}, 120_000);
