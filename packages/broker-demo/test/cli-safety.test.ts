@@ -100,7 +100,7 @@ async function bystander(): Promise<ChildProcess> {
   return child;
 }
 
-async function startCluster(name: string): Promise<{ child: ChildProcess; dir: string }> {
+async function startCluster(name: string, ...extra: string[]): Promise<{ child: ChildProcess; dir: string }> {
   const dir = path.join(base, name);
   clusterDirs.push(dir);
   let output = '';
@@ -119,6 +119,7 @@ async function startCluster(name: string): Promise<{ child: ChildProcess; dir: s
       '1',
       '--dir',
       dir,
+      ...extra,
     ],
     { cwd: PACKAGE_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -180,7 +181,7 @@ test('without --dir and no cluster running, kill refuses', async () => {
 }, 30_000);
 
 test('two clusters running: kill without --dir refuses and lists both; with one left it acts on it and says which', async () => {
-  const a = await startCluster('cluster-a');
+  const a = await startCluster('cluster-a', '--controller-restart-ms', 'never');
   const b = await startCluster('cluster-b');
   const brokerA = readState(a.dir).brokers[0]!.pid;
   const brokerB = readState(b.dir).brokers[0]!.pid;
@@ -214,4 +215,20 @@ test('two clusters running: kill without --dir refuses and lists both; with one 
     20_000,
   );
   expect(newPid).not.toBe(brokerA);
+
+  // The controller too: killed through the CLI (verified like a broker), started again by `restart`.
+  const controllerPid = readState(a.dir).controller.pid;
+  expect((await cli('kill', 'controller')).stdout).toContain(
+    `sent SIGKILL to the controller (pid ${controllerPid})`,
+  );
+  await waitFor('the controller of a to exit', () => (alive(controllerPid) ? undefined : true), 10_000);
+  expect((await cli('restart')).code).toBe(0);
+  await waitFor(
+    'the controller of a to be restarted',
+    () => {
+      const pid = readState(a.dir).controller.pid;
+      return pid !== controllerPid && alive(pid) ? pid : undefined;
+    },
+    20_000,
+  );
 }, 120_000);

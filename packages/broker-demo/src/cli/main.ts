@@ -15,7 +15,7 @@ const CONTROLLER_RESTART_DELAY_MS = 1000;
 const USAGE = `usage: pnpm broker <command> [options]
   cluster  --brokers 3 --partitions P --replication-factor 3 --min-insync R --dir D [--unclean]
            [--lag-time-ms 1500] [--session-timeout-ms 3000] [--verify-segments]
-           [--controller-restart-ms ${CONTROLLER_RESTART_DELAY_MS}]  (-1: the controller restarts only with \`restart\`)
+           [--controller-restart-ms ${CONTROLLER_RESTART_DELAY_MS}]  (never: only \`restart\` restarts it)
   produce  --bootstrap ADDR --topic T --acks 0|1|all --count N [--size B] [--in-flight K] [--json]
   consume  --bootstrap ADDR --topic T --from-beginning [--json]
   describe --bootstrap ADDR --topic T [--json]
@@ -56,9 +56,8 @@ async function cluster(args: string[]): Promise<void> {
     },
   });
   const dir = userPath(required(values.dir, 'dir'));
-  const restartMs = Number(values['controller-restart-ms']);
-  if (!Number.isInteger(restartMs) || restartMs < -1)
-    throw new BrokerConfigError(`--controller-restart-ms must be -1 or a non-negative integer`);
+  const restartText = values['controller-restart-ms'];
+  const restartMs = restartText === 'never' ? null : int(restartText, 'controller-restart-ms');
   const c = await LocalCluster.start({
     brokers: int(values.brokers, 'brokers'),
     partitions: int(values.partitions, 'partitions'),
@@ -69,7 +68,7 @@ async function cluster(args: string[]): Promise<void> {
     replicaLagTimeMaxMs: int(values['lag-time-ms'], 'lag-time-ms', 1500),
     sessionTimeoutMs: int(values['session-timeout-ms'], 'session-timeout-ms', 3000),
     verifySegmentsOnStart: values['verify-segments'],
-    controllerRestartDelayMs: restartMs < 0 ? null : restartMs,
+    controllerRestartDelayMs: restartMs,
   });
   registerCluster(dir);
   for (const p of c.processes()) {
