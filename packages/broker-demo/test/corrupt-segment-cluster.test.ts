@@ -16,11 +16,12 @@ import { DEMO_TIMINGS, waitForFullIsr, waitForPartition } from '../src/scenarios
  * member, truncates and re-fetches; a consumer still reads every record.
  */
 
+let base: string;
 let dir: string;
 let client: ClusterClient | null = null;
 
 beforeAll(() => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'corrupt-segment-test-'));
+  base = mkdtempSync(path.join(os.tmpdir(), 'corrupt-segment-test-'));
 });
 
 afterEach(async () => {
@@ -29,7 +30,7 @@ afterEach(async () => {
 });
 
 afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
+  rmSync(base, { recursive: true, force: true });
 });
 
 function flipByteInSecondBatch(file: string): number {
@@ -49,6 +50,7 @@ function flipByteInSecondBatch(file: string): number {
 }
 
 test('corruption in an older segment of the leader is detected, leadership moves, and nothing is lost', async () => {
+  dir = mkdtempSync(path.join(base, 'leader-'));
   const cluster = await LocalCluster.start({
     ...DEMO_TIMINGS,
     brokers: 3,
@@ -95,9 +97,66 @@ test('corruption in an older segment of the leader is detected, leadership moves
   expect(brokerLog).toMatch(/handed leadership to broker \d/);
   expect(brokerLog).toMatch(/truncating to offset \d+ \(before the corrupt batch\)/);
   // The damaged replica re-fetched what it cut and is back in the ISR.
-  const healed = await waitForFullIsr(client, 'rot', 3, 30_000);
-  const old = healed.replicas.find((r) => r.brokerId === leader)!;
-  expect(old.status?.logEndOffset).toBe(
-    healed.replicas.find((r) => r.brokerId === healed.leader)!.status?.logEndOffset,
+  await waitForPartition(
+    client,
+    'rot',
+    `broker ${leader} back in the ISR with the leader's LEO`,
+    (v) => {
+      const mine = v.replicas.find((r) => r.brokerId === leader)?.status;
+      const current = v.replicas.find((r) => r.brokerId === v.leader)?.status;
+      return (
+        v.isr.includes(leader) && mine?.role === 'follower' && mine.logEndOffset === current?.logEndOffset
+      );
+    },
+    30_000,
+  );
+}, 120_000);
+
+test('with --verify-segments a restarted follower finds corruption in an older segment, says what it dropped, and re-fetches it', async () => {
+  dir = mkdtempSync(path.join(base, 'verify-'));
+  const cluster = await LocalCluster.start({
+    ...DEMO_TIMINGS,
+    brokers: 3,
+    partitions: 1,
+    replicationFactor: 3,
+    minInsync: 2,
+    dir,
+    segmentBytes: 4096,
+    flushMs: 0,
+    verifySegmentsOnStart: true,
+  });
+  client = new ClusterClient(cluster.controllerAddress);
+  await client.refresh('scrub');
+  const view = await waitForFullIsr(client, 'scrub', 3);
+  const produced = await runProduceWorkload(client, {
+    topic: 'scrub',
+    acks: Acks.ALL,
+    count: 150,
+    keyPrefix: 's',
+    inFlight: 4,
+  });
+  expect(produced.acknowledged).toHaveLength(150);
+  const follower = view.isr.find((id) => id !== view.leader)!;
+  await cluster.signalBroker(follower, 'SIGKILL');
+  flipByteInSecondBatch(path.join(dir, `broker-${follower}`, 'scrub-0', segmentFileName(0, '.log')));
+  await cluster.startBroker(follower);
+
+  // Back in the ISR with the leader's LEO: it re-fetched what recovery cut off.
+  await waitForPartition(
+    client,
+    'scrub',
+    `broker ${follower} back in the ISR with the leader's LEO`,
+    (v) => {
+      const mine = v.replicas.find((r) => r.brokerId === follower)?.status;
+      const leader = v.replicas.find((r) => r.brokerId === v.leader)?.status;
+      return (
+        v.isr.includes(follower) && mine?.role === 'follower' && mine.logEndOffset === leader?.logEndOffset
+      );
+    },
+    30_000,
+  );
+  const brokerLog = readFileSync(path.join(dir, `broker-${follower}.log`), 'utf8');
+  expect(brokerLog).toMatch(
+    /recovery cut \d+ bytes off 00000000000000000000\.log at byte \d+ \(log now ends at offset 1\): corrupt batch at byte \d+: CRC mismatch.*; dropped the segments after it: 0+\d+\.log \(\d+ bytes\)/,
   );
 }, 120_000);

@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { RemotingCommand, ResponseCode } from '@remoting-ts/remoting';
 import { type CorruptBatchReport, PartitionLog } from '../log/index.js';
-import { createRpcClient, createRpcServer, type RpcClient, type RpcServer } from '../net/rpc.js';
+import {
+  createRpcClient,
+  createRpcServer,
+  isTransportError,
+  type RpcClient,
+  type RpcServer,
+} from '../net/rpc.js';
 import {
   addressOf,
   type ClusterSnapshot,
@@ -267,7 +273,10 @@ export class Broker {
         `[${proposal.topic}-${proposal.partition}] controller refused ISR [${proposal.isr}]: ${response.remark}`,
       );
     } catch (err) {
-      this.say(`[${proposal.topic}-${proposal.partition}] AlterIsr failed: ${String(err)}`);
+      // While the controller is known to be down the leader re-proposes every few hundred ms; the
+      // heartbeat loop has already said it is unreachable, so only other failures are worth a line.
+      if (!(isTransportError(err) && this.controllerReachable === false))
+        this.say(`[${proposal.topic}-${proposal.partition}] AlterIsr failed: ${String(err)}`);
     }
     return null;
   }
