@@ -28,14 +28,19 @@ async function writeLog(dir: string): Promise<number[]> {
 }
 
 /** Flips one byte inside the records of the second batch of segment `base` (its CRC no longer matches). */
-async function corruptSecondBatch(dir: string, base: number): Promise<{ file: string; position: number }> {
+async function corruptSecondBatch(
+  dir: string,
+  base: number,
+  where: 'records' | 'length' = 'records',
+): Promise<{ file: string; position: number }> {
   const file = path.join(dir, segmentFileName(base, '.log'));
   const handle = await open(file, 'r+');
   try {
     const header = Buffer.alloc(12);
     await handle.read(header, 0, 12, 0);
     const firstBatchBytes = 12 + header.readInt32BE(8);
-    const target = firstBatchBytes + 60;
+    // 'length': the batch length field (bytes 8..11), so even a scan of headers trips on it.
+    const target = firstBatchBytes + (where === 'records' ? 60 : 8);
     const byte = Buffer.alloc(1);
     await handle.read(byte, 0, 1, target);
     byte[0]! ^= 0xff;
@@ -114,6 +119,21 @@ describe('corruption in an older segment', () => {
     const records = await readAll(log);
     expect(records).toHaveLength(20);
     expect(valueText(records[10]!)).toBe('again-0');
+  });
+
+  it('a damaged batch length is found too, and truncation cuts at the known position', async () => {
+    const dir = await tempDir();
+    const bases = await writeLog(dir);
+    const damaged = await corruptSecondBatch(dir, bases[0]!, 'length');
+    const log = await openLog({ dir, segmentBytes: SEGMENT_BYTES });
+    const { offsets } = await readUntilRefused(log);
+    expect(offsets).toHaveLength(10);
+    expect(log.corruptBatch).toMatchObject({ offset: 10, position: damaged.position });
+    expect(log.corruptBatch!.reason).toMatch(/batch length -?\d+ is impossible/);
+    await log.truncateTo(10);
+    expect(log.logEndOffset).toBe(10);
+    expect((await stat(damaged.file)).size).toBe(damaged.position);
+    expect(log.corruptBatch).toBeNull();
   });
 
   it('verifyAllSegments finds it on open, cuts the log there and says what it dropped', async () => {

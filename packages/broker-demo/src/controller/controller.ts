@@ -50,7 +50,8 @@ export const CONTROLLER_TIMINGS = {
  */
 export class Controller {
   private readonly config: ControllerConfig;
-  private server: RpcServer;
+  /** Made in `start()`: a restart may need several binding attempts on its old port. */
+  private server: RpcServer | null = null;
   private readonly client: RpcClient;
   private readonly store: ControllerStore | null;
   private persistedVersion = -1;
@@ -60,7 +61,6 @@ export class Controller {
 
   constructor(config: ControllerConfig) {
     this.config = config;
-    this.server = createRpcServer({ host: config.host, port: config.port });
     this.client = createRpcClient({ connectTimeoutMs: CONTROLLER_TIMINGS.connectTimeoutMs });
     this.store = config.stateDir === undefined ? null : new ControllerStore(config.stateDir);
   }
@@ -89,10 +89,12 @@ export class Controller {
   private async bind(port: number): Promise<{ host: string; port: number }> {
     const deadline = Date.now() + CONTROLLER_TIMINGS.rebindTimeoutMs;
     for (;;) {
-      this.server = createRpcServer({ host: this.config.host, port });
-      this.registerHandlers();
+      const server = createRpcServer({ host: this.config.host, port });
+      this.registerHandlers(server);
       try {
-        return await this.server.start();
+        const bound = await server.start();
+        this.server = server;
+        return bound;
       } catch (err) {
         const inUse = (err as NodeJS.ErrnoException).code === 'EADDRINUSE' || /EADDRINUSE/.test(String(err));
         if (port === 0 || !inUse || Date.now() >= deadline) throw err;
@@ -114,15 +116,14 @@ export class Controller {
     return this.state;
   }
 
-  private registerHandlers(): void {
-    this.server.handle(RequestCode.BROKER_HEARTBEAT, (_ctx, request) => {
+  private registerHandlers(server: RpcServer): void {
+    server.handle(RequestCode.BROKER_HEARTBEAT, (_ctx, request) => {
       try {
         const state = this.requireState();
         const h = request.decodeCustomHeader(BrokerHeartbeatRequestHeader);
         const before = state.version;
         state.heartbeat(h.brokerId, h.incarnation, h.host, h.port, Date.now());
         if (state.version !== before) this.afterChange();
-        else this.persist();
         const response = successResponse().writeCustomHeader(
           header(BrokerHeartbeatResponseHeader, { stateVersion: state.version }),
         );
@@ -133,7 +134,7 @@ export class Controller {
       }
     });
 
-    this.server.handle(RequestCode.ALTER_ISR, (_ctx, request) => {
+    server.handle(RequestCode.ALTER_ISR, (_ctx, request) => {
       try {
         const state = this.requireState();
         const h = request.decodeCustomHeader(AlterIsrRequestHeader);
@@ -153,7 +154,7 @@ export class Controller {
       }
     });
 
-    this.server.handle(RequestCode.RESIGN_LEADERSHIP, (_ctx, request) => {
+    server.handle(RequestCode.RESIGN_LEADERSHIP, (_ctx, request) => {
       try {
         const state = this.requireState();
         const h = request.decodeCustomHeader(ResignLeadershipRequestHeader);
@@ -172,7 +173,7 @@ export class Controller {
       }
     });
 
-    this.server.handle(RequestCode.METADATA, (_ctx, request) => {
+    server.handle(RequestCode.METADATA, (_ctx, request) => {
       try {
         const state = this.requireState();
         const h = request.decodeCustomHeader(MetadataRequestHeader);
@@ -229,7 +230,7 @@ export class Controller {
 
   async shutdown(): Promise<void> {
     if (this.expiryTimer !== null) clearInterval(this.expiryTimer);
-    await this.server.shutdown();
+    await this.server?.shutdown();
     await this.client.shutdown();
   }
 }

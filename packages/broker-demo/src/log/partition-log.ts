@@ -374,7 +374,11 @@ export class PartitionLog {
           this.segments = [await LogSegment.create(this.dir, offset, this.indexIntervalBytes)];
         } else {
           while (this.activeSegment.baseOffset >= offset) await this.segments.pop()!.delete();
-          await this.activeSegment.truncateTo(offset);
+          const c = this.corruption;
+          // Cutting at a corrupt batch: its position is known, and a scan of headers could trip on its damage.
+          if (c !== null && c.offset === offset && c.segmentFile === this.activeSegment.logPath)
+            await this.activeSegment.truncateAtBatch(c.position, offset);
+          else await this.activeSegment.truncateTo(offset);
         }
         // A truncation that a crash undid would resurrect records the leader never had.
         await this.activeSegment.flush();

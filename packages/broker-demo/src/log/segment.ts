@@ -157,6 +157,17 @@ export class LogSegment {
     if (location !== null) await this.truncateAtPosition(location.position, location.header.baseOffset);
   }
 
+  /** Drops everything from `position`, a batch boundary whose batch would have held `nextOffset` first. */
+  async truncateAtBatch(position: number, nextOffset: number): Promise<void> {
+    if (position < 0 || position > this.size) {
+      throw new LogError(
+        'LOG_INVALID_ARGUMENT',
+        `${this.logPath}: position ${position} is outside [0, ${this.size}]`,
+      );
+    }
+    await this.truncateAtPosition(position, nextOffset);
+  }
+
   /**
    * Scans every batch with its CRC from the start, rebuilding the index, and
    * cuts the file at the first batch that is torn, corrupt, or does not carry
