@@ -76,6 +76,24 @@ describe('controller state across a restart', () => {
   });
 });
 
+test('a leader restarted while the controller was down is replaced by a broker that has heartbeated, not by one merely presumed alive', () => {
+  const restartedAt = 50_000;
+  const state = ControllerState.restore(CONFIG, running().persisted(), restartedAt);
+  state.heartbeat(3, 'inc-3', '127.0.0.1', 1003, restartedAt + 10);
+  // Broker 1 (the leader) comes back as a new process; broker 2 has not been heard from.
+  state.heartbeat(1, 'inc-1-again', '127.0.0.1', 2001, restartedAt + 20);
+  expect(state.partition('t', 0)).toMatchObject({ leader: 3, leaderEpoch: 1 });
+});
+
+test('with only presumed brokers left the partition waits offline, and the first of them to heartbeat leads', () => {
+  const restartedAt = 50_000;
+  const state = ControllerState.restore(CONFIG, running().persisted(), restartedAt);
+  state.heartbeat(1, 'inc-1-again', '127.0.0.1', 2001, restartedAt + 20);
+  expect(state.partition('t', 0)).toMatchObject({ leader: -1 });
+  state.heartbeat(2, 'inc-2', '127.0.0.1', 1002, restartedAt + 30);
+  expect(state.partition('t', 0)).toMatchObject({ leader: 2, isr: [2, 3] });
+});
+
 describe('a leader stepping down (its log is damaged)', () => {
   test('hands leadership to a live ISR member in a new epoch and leaves the ISR', () => {
     const state = running();

@@ -14,6 +14,12 @@ export interface BrokerRegistration {
   incarnation: string;
   lastHeartbeatMs: number;
   alive: boolean;
+  /**
+   * Restored as alive by a restarted controller and not heard from since:
+   * it keeps its place (ISR, leadership) until its session lapses, but is not
+   * elected, since it may have died while the controller was down.
+   */
+  presumed: boolean;
 }
 
 /** What the controller keeps on disk: enough to resume its decisions after a restart. */
@@ -62,7 +68,8 @@ export class ControllerState {
   static restore(config: ClusterConfig, persisted: PersistedControllerState, nowMs: number): ControllerState {
     const state = new ControllerState(config, persisted.controller);
     state.versionCounter = persisted.version;
-    for (const b of persisted.brokers) state.brokers.set(b.id, { ...b, lastHeartbeatMs: nowMs });
+    for (const b of persisted.brokers)
+      state.brokers.set(b.id, { ...b, lastHeartbeatMs: nowMs, presumed: b.alive });
     for (const p of persisted.partitions) {
       state.partitions.set(`${p.topic}-${p.partition}`, { ...p, isr: [...p.isr], replicas: [...p.replicas] });
     }
@@ -126,6 +133,11 @@ export class ControllerState {
     const known = this.brokers.get(id);
     if (known !== undefined && known.incarnation === incarnation && known.alive) {
       known.lastHeartbeatMs = nowMs;
+      if (known.presumed) {
+        known.presumed = false;
+        this.note(`broker ${id} heartbeated: confirmed alive after the controller restart`);
+        this.onBrokerUp(id);
+      }
       return;
     }
     if (known?.alive) {
@@ -133,7 +145,15 @@ export class ControllerState {
       known.alive = false;
       this.onBrokerDown(id);
     }
-    this.brokers.set(id, { id, host, port, incarnation, lastHeartbeatMs: nowMs, alive: true });
+    this.brokers.set(id, {
+      id,
+      host,
+      port,
+      incarnation,
+      lastHeartbeatMs: nowMs,
+      alive: true,
+      presumed: false,
+    });
     this.note(`broker ${id} is up at ${host}:${port}`);
     this.bump();
     this.onBrokerUp(id);
@@ -247,9 +267,10 @@ export class ControllerState {
           `but the leader is ${p.leader} in epoch ${p.leaderEpoch}`,
       );
     }
-    const successor = p.replicas.find(
-      (id) => id !== p.leader && p.isr.includes(id) && this.brokers.get(id)?.alive === true,
-    );
+    const successor = p.replicas.find((id) => {
+      const b = this.brokers.get(id);
+      return id !== p.leader && p.isr.includes(id) && b?.alive === true && !b.presumed;
+    });
     if (successor === undefined) {
       throw new BrokerError(
         BrokerResponseCode.NOT_ENOUGH_REPLICAS,
@@ -307,21 +328,30 @@ export class ControllerState {
   }
 
   /**
-   * Leader election: the first live ISR member in replica order. With none,
+   * Leader election: the first live ISR member in replica order (not one a
+   * restarted controller merely presumes alive: see `presumed`). With none,
    * and unclean election enabled, the first live replica, whose log may lack
    * acknowledged records; otherwise the partition stays offline, keeping its
    * last ISR so that member can lead again when it returns.
    */
   private elect(p: PartitionState, why: string): void {
     const alive = (id: number) => this.brokers.get(id)?.alive === true;
+    const electable = (id: number) => alive(id) && this.brokers.get(id)?.presumed !== true;
     const key = `${p.topic}-${p.partition}`;
-    const cleanCandidate = p.replicas.find((id) => p.isr.includes(id) && alive(id));
+    const cleanCandidate = p.replicas.find((id) => p.isr.includes(id) && electable(id));
+    const awaited = p.isr.filter((id) => alive(id) && this.brokers.get(id)?.presumed === true);
     let leader: number = NO_LEADER;
     if (cleanCandidate !== undefined) {
       leader = cleanCandidate;
       p.isr = p.isr.filter(alive);
+    } else if (awaited.length > 0) {
+      // ISR members a restarted controller has not heard from yet may well be
+      // alive: wait for one to heartbeat (or for their sessions to lapse)
+      // rather than electing anyone else; the dead one leaves the ISR.
+      p.isr = p.isr.filter(alive);
+      why = `${why}; waiting for ISR member(s) [${awaited}] to heartbeat`;
     } else if (this.config.uncleanLeaderElection) {
-      const anyLive = p.replicas.find(alive);
+      const anyLive = p.replicas.find(electable);
       if (anyLive !== undefined) {
         leader = anyLive;
         p.isr = [anyLive];
