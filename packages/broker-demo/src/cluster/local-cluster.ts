@@ -201,9 +201,14 @@ export class LocalCluster {
     const o = this.options;
     const logFile = path.join(o.dir, 'controller.log');
     const stateDir = path.join(o.dir, 'controller');
+    // A restart keeps the address brokers and clients were given.
+    const port =
+      this.controllerProcess === null ? 0 : Number(this.controllerProcess.info.address.split(':')[1]);
     const { child, ready } = await spawnNode(
       entryPoint('controller/main.ts'),
       [
+        '--port',
+        String(port),
         '--min-insync',
         String(o.minInsync),
         '--partitions',

@@ -16,7 +16,7 @@ import { ControllerStore } from './controller-store.js';
 
 export interface ControllerConfig {
   host: string;
-  /** 0 = a port the OS picks, unless a persisted state names the port of the previous run. */
+  /** 0 = a port the OS picks; a restart passes the port of the previous run, which brokers and clients know. */
   port: number;
   cluster: ClusterConfig;
   /** A broker silent for this long is dead (Kafka's broker session timeout). */
@@ -65,14 +65,10 @@ export class Controller {
     this.store = config.stateDir === undefined ? null : new ControllerStore(config.stateDir);
   }
 
-  /**
-   * Loads the persisted state if there is one (a restart), binds (the
-   * previous port on a restart), and persists before answering anyone.
-   */
+  /** Loads the persisted state if there is one (a restart), binds, and persists before answering anyone. */
   async start(): Promise<{ host: string; port: number }> {
     const persisted = this.store?.load() ?? null;
-    const port = this.config.port !== 0 || persisted === null ? this.config.port : persisted.controller.port;
-    const bound = await this.bind(port);
+    const bound = await this.bind(this.config.port);
     this.state =
       persisted === null
         ? new ControllerState(this.config.cluster, bound)
