@@ -5,7 +5,7 @@ import { SCENARIOS, type ScenarioResult } from '../scenarios/index.js';
 import { userPath } from './paths.js';
 
 /**
- * `pnpm demo`: the six replication scenarios with real processes, narrated,
+ * `pnpm demo`: the seven replication scenarios with real processes, narrated,
  * each ending in a verdict computed from what was read back.
  */
 const { values } = parseArgs({
