@@ -81,7 +81,11 @@ export class RemotingClient extends RemotingService {
     );
   }
 
-  async invokeSync(address: string | null, request: RemotingCommand, timeoutMs: number): Promise<RemotingCommand> {
+  async invokeSync(
+    address: string | null,
+    request: RemotingCommand,
+    timeoutMs: number,
+  ): Promise<RemotingCommand> {
     const started = performance.now();
     const { address: target, channel } = await this.resolveChannel(address, timeoutMs, started);
     try {
@@ -198,7 +202,11 @@ export class RemotingClient extends RemotingService {
   }
 
   /** Where a call goes: `address` itself, or for `null` the chosen name server. */
-  private resolveChannel(address: string | null, timeoutMs: number, started: number): Promise<ResolvedChannel> {
+  private resolveChannel(
+    address: string | null,
+    timeoutMs: number,
+    started: number,
+  ): Promise<ResolvedChannel> {
     if (address === null) return this.nameServers.channel(timeoutMs, started);
     return this.getOrCreateChannel(address, timeoutMs).then((channel) => ({ address, channel }));
   }

@@ -1,13 +1,13 @@
 export {
-  RemotingClient,
-  type RemotingClientOptions,
-} from './client.js';
-export {
   type NameServerAttempt,
   type NameServerAttemptOutcome,
   NameServerUnavailableError,
 } from './client/name-server-errors.js';
 export type { NameServerStats, NameServerStatus } from './client/name-server-list.js';
+export {
+  RemotingClient,
+  type RemotingClientOptions,
+} from './client.js';
 export {
   DEFAULT_MAX_FRAME_BYTES,
   LanguageCode,

@@ -6,7 +6,7 @@ export type NameServerAttemptOutcome =
   | 'connect-failed'
   /** The call's timeout ran out before this address could be tried. */
   | 'not-tried'
-  /** Another call was still connecting here when this call's timeout ran out. */
+  /** A connect here (this call's, or one it shared with another call) was still pending when the timeout ran out. */
   | 'in-progress';
 
 export interface NameServerAttempt {
@@ -25,7 +25,7 @@ function describeAttempt(attempt: NameServerAttempt): string {
     case 'not-tried':
       return `${attempt.address}: not tried, no time left`;
     case 'in-progress':
-      return `${attempt.address}: another call's connect still in progress after ${attempt.elapsedMs} ms`;
+      return `${attempt.address}: connect still in progress after ${attempt.elapsedMs} ms`;
   }
 }
 

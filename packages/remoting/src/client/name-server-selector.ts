@@ -24,6 +24,12 @@ export interface ResolvedChannel {
   channel: Channel;
 }
 
+/**
+ * A search may outlive its own deadline by a connect it shares with a probe
+ * that has a longer timeout; this long past the deadline, the call stops waiting.
+ */
+const STARTER_GRACE_MS = 20;
+
 /** How far a search for a reachable server has got. */
 interface SearchProgress {
   readonly candidates: string[];
@@ -84,7 +90,10 @@ export class NameServerSelector {
     const joined = this.choosing;
     const choosing = joined ?? this.startChoosing(deadline, startedAt, timeoutMs);
     try {
-      return await this.waitFor(choosing, deadline, startedAt, timeoutMs);
+      // The search bounds its own connects by the deadline of the call that started it; the grace
+      // lets that call see the search's own verdict rather than its timer's.
+      const waitUntil = joined === null ? deadline + STARTER_GRACE_MS : deadline;
+      return await this.waitFor(choosing, waitUntil, startedAt, timeoutMs);
     } catch (error) {
       // A search started by a call with less time left gave up on servers this call still has time for.
       const gaveUpEarly =
@@ -183,7 +192,7 @@ export class NameServerSelector {
    */
   private async waitFor(
     choosing: Choosing,
-    deadline: number,
+    waitUntil: number,
     startedAt: number,
     timeoutMs: number,
   ): Promise<ResolvedChannel> {
@@ -191,7 +200,7 @@ export class NameServerSelector {
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(
         () => reject(this.unfinishedSearchError(choosing, startedAt, timeoutMs)),
-        Math.max(0, deadline - performance.now()),
+        Math.max(0, waitUntil - performance.now()),
       );
     });
     try {
