@@ -11,9 +11,9 @@ import { readClusterState, rememberClusterDir, userPath } from './paths.js';
 const USAGE = `usage: pnpm broker <command> [options]
   cluster  --brokers 3 --partitions P --replication-factor 3 --min-insync R --dir D [--unclean]
            [--lag-time-ms 1500] [--session-timeout-ms 3000]
-  produce  --bootstrap ADDR --topic T --acks 0|1|all --count N [--size B] [--in-flight K] [--json]
-  consume  --bootstrap ADDR --topic T --from-beginning [--json]
-  describe --bootstrap ADDR --topic T [--json]
+  produce  --bootstrap ADDR[,ADDR...] --topic T --acks 0|1|all --count N [--size B] [--in-flight K] [--json]
+  consume  --bootstrap ADDR[,ADDR...] --topic T --from-beginning [--json]
+  describe --bootstrap ADDR[,ADDR...] --topic T [--json]
   kill     BROKER_ID [--signal KILL|STOP|CONT|TERM] [--dir D]
   restart  [--dir D]    (starts again every broker of the cluster that has exited)`;
 

@@ -1,4 +1,5 @@
-import { RemotingCommand, ResponseCode } from '@remoting-ts/remoting';
+import { NameServerUnavailableError, RemotingCommand, ResponseCode } from '@remoting-ts/remoting';
+import { type BootstrapClient, createBootstrapClient, parseBootstrapList } from '../net/bootstrap.js';
 import { createRpcClient, type RpcClient } from '../net/rpc.js';
 import {
   addressOf,
@@ -11,19 +12,27 @@ import { BrokerError } from '../protocol/errors.js';
 import { header, MetadataRequestHeader } from '../protocol/headers.js';
 import { responseError } from '../protocol/responses.js';
 
+/** Time for one metadata call, connects to dead bootstrap brokers included. */
+const METADATA_TIMEOUT_MS = 3000;
+
 /**
  * A client's view of the cluster: metadata fetched from any broker or the
- * controller, refreshed on demand. Every address it has seen serves as a
- * fallback bootstrap, so losing the one given on the command line is survivable.
+ * controller, refreshed on demand. Metadata calls go to whichever bootstrap
+ * address is reachable (the remoting client's name server list), and every
+ * address learned since serves as a further fallback, so losing the brokers
+ * given on the command line is survivable.
  */
 export class ClusterClient {
   readonly rpc: RpcClient;
   private readonly bootstrap: string[];
+  private readonly bootstrapClient: BootstrapClient;
   private snapshot: ClusterSnapshot | null = null;
   private readonly ownsRpc: boolean;
 
-  constructor(bootstrap: string | string[], rpc?: RpcClient) {
-    this.bootstrap = Array.isArray(bootstrap) ? [...bootstrap] : [bootstrap];
+  /** `bootstrap`: addresses, or one string of comma-separated addresses (`--bootstrap a,b,c`). */
+  constructor(bootstrap: string | readonly string[], rpc?: RpcClient) {
+    this.bootstrap = parseBootstrapList(bootstrap);
+    this.bootstrapClient = createBootstrapClient(this.bootstrap, { connectTimeoutMs: 1000 });
     this.ownsRpc = rpc === undefined;
     this.rpc = rpc ?? createRpcClient({ connectTimeoutMs: 1000 });
   }
@@ -34,30 +43,53 @@ export class ClusterClient {
 
   /** Fetches metadata for `topic` (created with the cluster defaults if missing). */
   async refresh(topic?: string, autoCreate = true): Promise<ClusterSnapshot> {
-    const candidates = new Set(this.bootstrap);
+    const request = () =>
+      RemotingCommand.createRequest(
+        RequestCode.METADATA,
+        header(MetadataRequestHeader, { topic: topic ?? '', autoCreate }),
+      );
+    let lastError: unknown;
+    // First any bootstrap broker: the chosen one, or the next reachable one in the list.
+    try {
+      const response = await this.bootstrapClient.invokeSync(request(), METADATA_TIMEOUT_MS);
+      if (response.code === ResponseCode.SUCCESS) return this.accept(response.body);
+      lastError = responseError(
+        response,
+        `metadata from ${this.bootstrapClient.stats().chosen ?? 'bootstrap'}`,
+      );
+    } catch (err) {
+      lastError = err;
+    }
+    // Then every other address known: from the last metadata, and (unless every one was just
+    // tried) the bootstrap brokers besides the one that answered badly.
+    const candidates = new Set<string>();
     if (this.snapshot !== null) {
       candidates.add(addressOf(this.snapshot.controller));
       for (const b of this.snapshot.brokers) if (b.alive) candidates.add(addressOf(b));
     }
-    let lastError: unknown = new Error('no bootstrap address');
+    const everyBootstrapTried = lastError instanceof NameServerUnavailableError;
+    for (const address of this.bootstrap) {
+      if (everyBootstrapTried) candidates.delete(address);
+      else candidates.add(address);
+    }
     for (const address of candidates) {
       try {
-        const request = RemotingCommand.createRequest(
-          RequestCode.METADATA,
-          header(MetadataRequestHeader, { topic: topic ?? '', autoCreate }),
-        );
-        const response = await this.rpc.invokeSync(address, request, 3000);
+        const response = await this.rpc.invokeSync(address, request(), METADATA_TIMEOUT_MS);
         if (response.code !== ResponseCode.SUCCESS) {
           lastError = responseError(response, `metadata from ${address}`);
           continue;
         }
-        this.snapshot = decodeJson<ClusterSnapshot>(response.body, 'metadata');
-        return this.snapshot;
+        return this.accept(response.body);
       } catch (err) {
         lastError = err;
       }
     }
     throw lastError;
+  }
+
+  private accept(body: Buffer | null): ClusterSnapshot {
+    this.snapshot = decodeJson<ClusterSnapshot>(body, 'metadata');
+    return this.snapshot;
   }
 
   partitions(topic: string): PartitionState[] {
@@ -95,6 +127,7 @@ export class ClusterClient {
   }
 
   async close(): Promise<void> {
+    await this.bootstrapClient.shutdown();
     if (this.ownsRpc) await this.rpc.shutdown();
   }
 }
