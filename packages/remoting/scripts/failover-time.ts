@@ -1,20 +1,22 @@
 /**
  * Failover time of calls with no address: from the chosen name server's death
- * to the first call that succeeds on another one, with and without the
- * availability scan, against a baseline measured in the same run (the latency
- * of one call to a healthy chosen server).
+ * (SIGKILL of its process) to the first call that succeeds on another one,
+ * with and without the availability scan, against a baseline measured in the
+ * same run (the latency of one call to a healthy chosen server).
  *
  *   npx tsx scripts/failover-time.ts [--trials 20] [--scan-ms 1000]
  *
- * Each trial starts three servers on loopback and a fresh client, lets a loop
- * of back-to-back invokeSync(null) calls run, then shuts the chosen server
- * down (no grace: its sockets close at once, as when its process dies) and
- * times until a call answers from another server. The servers run in this
- * process; the shutdown's own work is inside the measured time.
+ * Three `remoting echo-server` processes on loopback. Each trial makes a
+ * fresh client, runs a loop of back-to-back invokeSync(null) calls, kills the
+ * chosen server's process, and times until a call answers from another
+ * server; then the killed server is started again on its port.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { RemotingClient, RemotingCommand, RemotingServer, ResponseCode } from '../src/index.js';
+import { RemotingClient, RemotingCommand } from '../src/index.js';
 
 const { values } = parseArgs({
   options: { trials: { type: 'string', default: '20' }, 'scan-ms': { type: 'string', default: '1000' } },
@@ -22,16 +24,39 @@ const { values } = parseArgs({
 const trials = Math.max(1, Number(values.trials));
 const scanMs = Math.max(1, Number(values['scan-ms']));
 
-const WHO = 100;
+const PACKAGE_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ECHO = 1;
 
-async function startServer(): Promise<{ server: RemotingServer; address: string }> {
-  const server = new RemotingServer({ host: '127.0.0.1', port: 0 });
-  await server.start();
-  const address = `127.0.0.1:${server.address().port}`;
-  server.registerProcessor(WHO, {
-    processRequest: () => RemotingCommand.createResponse(ResponseCode.SUCCESS).setBody(address),
+interface ServerProcess {
+  child: ChildProcess;
+  address: string;
+  port: number;
+}
+
+/** Starts `remoting echo-server` on `port` (0: any) and resolves with its address once it listens. */
+function spawnServer(port: number): Promise<ServerProcess> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(PACKAGE_DIR, 'src/cli/main.ts'), 'echo-server', '--port', String(port)],
+    { cwd: PACKAGE_DIR, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  return new Promise((resolve, reject) => {
+    let output = '';
+    child.once('exit', (code, signal) => reject(new Error(`echo-server exited early (${code ?? signal})`)));
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (text: string) => {
+      output += text;
+      const match = /listening on (\S+):(\d+)/.exec(output);
+      if (match) resolve({ child, address: `${match[1]}:${match[2]}`, port: Number(match[2]) });
+    });
   });
-  return { server, address };
+}
+
+function kill(server: ServerProcess): Promise<void> {
+  if (server.child.exitCode !== null || server.child.signalCode !== null) return Promise.resolve();
+  const exited = new Promise<void>((resolve) => server.child.once('exit', () => resolve()));
+  server.child.kill('SIGKILL');
+  return exited;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -48,12 +73,15 @@ function median(values: number[]): number {
 
 interface Trial {
   failoverMs: number;
+  /** From the kill to the client seeing the chosen connection close: the kernel's and the event loop's share. */
+  noticedMs: number;
   failedCalls: number;
   callLatencyMs: number;
 }
 
+const servers: ServerProcess[] = await Promise.all([spawnServer(0), spawnServer(0), spawnServer(0)]);
+
 async function trial(scan: boolean): Promise<Trial> {
-  const servers = await Promise.all([startServer(), startServer(), startServer()]);
   const client = new RemotingClient({
     connectTimeoutMs: 1000,
     scanAvailableNameServers: scan,
@@ -66,35 +94,46 @@ async function trial(scan: boolean): Promise<Trial> {
     }
     // Steady state: the baseline latency of a call to the healthy chosen server.
     const latencies: number[] = [];
-    let chosen = '';
     for (let i = 0; i < 200; i++) {
       const started = performance.now();
-      chosen = String((await client.invokeSync(null, RemotingCommand.createRequest(WHO), 1000)).body);
+      await client.invokeSync(null, RemotingCommand.createRequest(ECHO), 1000);
       latencies.push(performance.now() - started);
     }
-    const victim = servers.find((s) => s.address === chosen);
+    const chosen = client.nameServerStats().chosen;
+    const index = servers.findIndex((s) => s.address === chosen);
+    const victim = servers[index];
     if (victim === undefined) throw new Error(`calls went to ${chosen}, not one of the servers`);
 
     let killedAt = 0;
+    let noticedAt = Number.NaN;
     let failedCalls = 0;
+    client.on('close', () => {
+      if (killedAt > 0 && Number.isNaN(noticedAt)) noticedAt = performance.now();
+    });
+    let stop = false;
     const recovered = (async () => {
-      for (;;) {
+      while (!stop) {
         try {
-          const response = await client.invokeSync(null, RemotingCommand.createRequest(WHO), 1000);
-          if (killedAt > 0 && String(response.body) !== victim.address) return performance.now() - killedAt;
+          await client.invokeSync(null, RemotingCommand.createRequest(ECHO), 1000);
+          if (killedAt > 0 && client.nameServerStats().chosen !== victim.address) {
+            return performance.now() - killedAt;
+          }
         } catch {
           if (killedAt > 0) failedCalls++;
         }
       }
+      return Number.NaN;
     })();
     await sleep(20);
     killedAt = performance.now();
-    await victim.server.shutdown({ graceMs: 0 });
-    const failoverMs = await recovered;
-    return { failoverMs, failedCalls, callLatencyMs: median(latencies) };
+    victim.child.kill('SIGKILL');
+    const failoverMs = await Promise.race([recovered, sleep(10_000).then(() => Number.NaN)]);
+    stop = true;
+    await kill(victim);
+    servers[index] = await spawnServer(victim.port);
+    return { failoverMs, noticedMs: noticedAt - killedAt, failedCalls, callLatencyMs: median(latencies) };
   } finally {
     await client.shutdown();
-    await Promise.all(servers.map((s) => s.server.shutdown({ graceMs: 0 })));
   }
 }
 
@@ -104,6 +143,7 @@ for (let i = 0; i < trials; i++) {
   results['no scan'].push(await trial(false));
   results.scan.push(await trial(true));
 }
+await Promise.all(servers.map(kill));
 
 console.log(
   `failover time, median of ${trials} trials (node ${process.version}, ${os.cpus().length} cpus, scan every ${scanMs} ms)`,
@@ -114,7 +154,9 @@ for (const [name, rows] of Object.entries(results)) {
   const failed = rows.map((r) => r.failedCalls);
   console.log(
     `${name.padEnd(8)} failover ${failover.toFixed(2)} ms ` +
-      `(min ${Math.min(...rows.map((r) => r.failoverMs)).toFixed(2)}, max ${Math.max(...rows.map((r) => r.failoverMs)).toFixed(2)}); ` +
+      `(min ${Math.min(...rows.map((r) => r.failoverMs)).toFixed(2)}, max ${Math.max(...rows.map((r) => r.failoverMs)).toFixed(2)}; ` +
+      `close seen after ${median(rows.map((r) => r.noticedMs)).toFixed(2)} ms, ` +
+      `success ${median(rows.map((r) => r.failoverMs - r.noticedMs)).toFixed(2)} ms after that); ` +
       `one healthy call ${baseline.toFixed(3)} ms; ratio ${(failover / baseline).toFixed(1)}x; ` +
       `calls failed per failover: median ${median(failed)}, max ${Math.max(...failed)}`,
   );
