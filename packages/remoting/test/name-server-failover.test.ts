@@ -263,6 +263,20 @@ describe('failover', () => {
     expect(back.server.connections()).toHaveLength(1);
   });
 
+  test('the scan stops at shutdown, and a list set afterwards does not start it', async () => {
+    const servers = await startNameServers(2);
+    const client = newClient({ scanAvailableNameServers: true, scanAvailableNameServersIntervalMs: 100 });
+    client.updateNameServerAddressList([servers[0]!.address]);
+    expect(client.nameServerStats().scanning).toBe(true);
+    await client.shutdown();
+    expect(client.nameServerStats().scanning).toBe(false);
+    client.updateNameServerAddressList(servers.map((s) => s.address));
+    expect(client.nameServerStats().scanning).toBe(false);
+    await sleep(250);
+    expect(servers[1]!.server.connections()).toHaveLength(0);
+    await expect(client.invokeSync(null, who(), 500)).rejects.toMatchObject({ code: 'REMOTING_SHUTDOWN' });
+  });
+
   test('with the scan on, choosing skips a server the scan found down', async () => {
     const servers = await startNameServers(3);
     const client = newClient({

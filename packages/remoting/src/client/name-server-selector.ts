@@ -53,6 +53,7 @@ interface Choosing {
 export class NameServerSelector {
   private readonly list = new NameServerList();
   private choosing: Choosing | null = null;
+  private stopped = false;
   private readonly scanner: AvailabilityScanner | null;
 
   constructor(
@@ -108,7 +109,7 @@ export class NameServerSelector {
   /** Replaces the list; returns the chosen address if the update dropped it (the caller closes its channel). */
   update(addresses: readonly string[]): string | null {
     const { changed, droppedChosen } = this.list.update(addresses);
-    if (changed && this.scanner !== null) {
+    if (changed && this.scanner !== null && !this.stopped) {
       this.scanner.start();
       this.scanner.scanNow();
     }
@@ -133,6 +134,7 @@ export class NameServerSelector {
   }
 
   stop(): void {
+    this.stopped = true;
     this.scanner?.stop();
   }
 
