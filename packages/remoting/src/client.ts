@@ -1,6 +1,6 @@
 import type tls from 'node:tls';
 import type { NameServerStats } from './client/name-server-list.js';
-import { NameServerSelector, type ResolvedChannel } from './client/name-server-selector.js';
+import { NameServerSelector } from './client/name-server-selector.js';
 import type { RemotingCommand } from './protocol/remoting-command.js';
 import { RemotingShutdownError, RemotingTimeoutError } from './remoting/errors.js';
 import type { ChannelEventListener } from './remoting/events.js';
@@ -87,7 +87,10 @@ export class RemotingClient extends RemotingService {
     timeoutMs: number,
   ): Promise<RemotingCommand> {
     const started = performance.now();
-    const { address: target, channel } = await this.resolveChannel(address, timeoutMs, started);
+    const { address: target, channel } =
+      address === null
+        ? await this.nameServers.channel(timeoutMs, started)
+        : { address, channel: await this.getOrCreateChannel(address, timeoutMs) };
     try {
       return await this.endpoint.invokeSync(channel, request, timeoutMs, started);
     } catch (error) {
@@ -136,7 +139,10 @@ export class RemotingClient extends RemotingService {
 
   async invokeOneway(address: string | null, request: RemotingCommand, timeoutMs: number): Promise<void> {
     const started = performance.now();
-    const { address: target, channel } = await this.resolveChannel(address, timeoutMs, started);
+    const { address: target, channel } =
+      address === null
+        ? await this.nameServers.channel(timeoutMs, started)
+        : { address, channel: await this.getOrCreateChannel(address, timeoutMs) };
     try {
       await this.endpoint.invokeOneway(channel, request, timeoutMs, started);
     } catch (error) {
@@ -182,7 +188,7 @@ export class RemotingClient extends RemotingService {
     callback: InvokeCallback,
     started: number,
   ): void {
-    const send = ({ address: target, channel }: ResolvedChannel) =>
+    const send = (target: string, channel: Channel) =>
       this.endpoint.invokeAsyncCallback(
         channel,
         request,
@@ -193,27 +199,20 @@ export class RemotingClient extends RemotingService {
         },
         started,
       );
-    const live = address === null ? this.nameServers.current() : this.liveResolved(address);
-    if (live !== undefined) {
-      send(live);
+    const fail = (error: Error) => callback(error, null);
+    if (address === null) {
+      // A call with no address goes to the chosen name server.
+      const chosen = this.nameServers.current();
+      if (chosen !== undefined) send(chosen.address, chosen.channel);
+      else this.nameServers.channel(timeoutMs, started).then((r) => send(r.address, r.channel), fail);
       return;
     }
-    this.resolveChannel(address, timeoutMs, started).then(send, (error: Error) => callback(error, null));
-  }
-
-  /** Where a call goes: `address` itself, or for `null` the chosen name server. */
-  private resolveChannel(
-    address: string | null,
-    timeoutMs: number,
-    started: number,
-  ): Promise<ResolvedChannel> {
-    if (address === null) return this.nameServers.channel(timeoutMs, started);
-    return this.getOrCreateChannel(address, timeoutMs).then((channel) => ({ address, channel }));
-  }
-
-  private liveResolved(address: string): ResolvedChannel | undefined {
-    const channel = this.liveChannel(address);
-    return channel === undefined ? undefined : { address, channel };
+    const live = this.liveChannel(address);
+    if (live !== undefined) {
+      send(address, live);
+      return;
+    }
+    this.getOrCreateChannel(address, timeoutMs).then((channel) => send(address, channel), fail);
   }
 
   private liveChannel(address: string): Channel | undefined {
