@@ -86,6 +86,15 @@ describe('NameServerList', () => {
     });
   });
 
+  test('an address no longer on the list cannot be chosen', () => {
+    const list = listStartingAt(0);
+    list.update([A, B]);
+    list.update([B, C]);
+    expect(list.choose(A, NOW)).toBe(false);
+    expect(list.chosen).toBeNull();
+    expect(list.choose(C, NOW)).toBe(true);
+  });
+
   test('clearing the choice of another address leaves the choice alone', () => {
     const list = listStartingAt(0);
     list.update([A, B]);

@@ -101,12 +101,16 @@ export class NameServerList {
     return [...reachable, ...unreachable];
   }
 
-  /** Makes `address` the chosen server; the next choice starts after it. */
-  choose(address: string, nowMs: number): void {
-    if (!this.status.has(address)) return;
+  /**
+   * Makes `address` the chosen server; the next choice starts after it.
+   * False (and nothing chosen) when the list no longer holds it.
+   */
+  choose(address: string, nowMs: number): boolean {
+    if (!this.status.has(address)) return false;
     this.chosenAddress = address;
     this.index = this.addresses.indexOf(address);
     this.markReachable(address, nowMs);
+    return true;
   }
 
   /** Forgets the choice if it is `address` (its connection closed, or a send on it failed). */

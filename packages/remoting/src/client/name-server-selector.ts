@@ -168,8 +168,8 @@ export class NameServerSelector {
       progress.current = { address, since };
       try {
         const channel = await this.source.open(address, remainingMs);
-        this.list.choose(address, Date.now());
-        return { address, channel };
+        // An update during the connect may have dropped it from the list: look further.
+        if (this.list.choose(address, Date.now())) return { address, channel };
       } catch (error) {
         if (error instanceof RemotingShutdownError) throw error;
         const failure = error instanceof Error ? error : new Error(String(error));
