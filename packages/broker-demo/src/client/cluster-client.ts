@@ -60,18 +60,19 @@ export class ClusterClient {
     } catch (err) {
       lastError = err;
     }
-    // Then every other address known: from the last metadata, and (unless every one was just
-    // tried) the bootstrap brokers besides the one that answered badly.
-    const candidates = new Set<string>();
+    // Then one by one: the bootstrap brokers the first call did not find unreachable (one that
+    // answered with an error, ones its timeout left untried), then those of the last metadata.
+    const unreachable = new Set(
+      lastError instanceof NameServerUnavailableError
+        ? lastError.attempts.filter((a) => a.outcome === 'connect-failed').map((a) => a.address)
+        : [],
+    );
+    const candidates = new Set<string>(this.bootstrap);
     if (this.snapshot !== null) {
       candidates.add(addressOf(this.snapshot.controller));
       for (const b of this.snapshot.brokers) if (b.alive) candidates.add(addressOf(b));
     }
-    const everyBootstrapTried = lastError instanceof NameServerUnavailableError;
-    for (const address of this.bootstrap) {
-      if (everyBootstrapTried) candidates.delete(address);
-      else candidates.add(address);
-    }
+    for (const address of unreachable) candidates.delete(address);
     for (const address of candidates) {
       try {
         const response = await this.rpc.invokeSync(address, request(), METADATA_TIMEOUT_MS);
