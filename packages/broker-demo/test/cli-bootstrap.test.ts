@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { ClusterClient } from '../src/client/cluster-client.js';
 import { LocalCluster } from '../src/cluster/local-cluster.js';
 import { PACKAGE_DIR } from '../src/cluster/spawn-node.js';
 import { waitFor } from '../src/util/time.js';
@@ -124,4 +125,29 @@ test('after a bootstrap broker is killed, the list with it first still serves me
     'killed',
   );
   expect(described.stdout).toMatch(/killed-0: leader \d/);
+}, 60_000);
+
+test('a long-lived client stays on its bootstrap broker, and moves to another when that one dies', async () => {
+  const client = new ClusterClient([brokerAddress(2), brokerAddress(3)]);
+  try {
+    await client.refresh('moving');
+    const chosen = client.bootstrapStats().chosen;
+    expect([brokerAddress(2), brokerAddress(3)]).toContain(chosen);
+    await client.refresh('moving');
+    expect(client.bootstrapStats().chosen).toBe(chosen);
+
+    const victim = chosen === brokerAddress(2) ? 2 : 3;
+    await cluster.signalBroker(victim, 'SIGKILL');
+    await waitFor(`broker ${victim} to exit`, () => (cluster.isRunning(victim) ? undefined : true), 10_000);
+    await waitFor(
+      'the client to see the connection close',
+      () => (client.bootstrapStats().chosen === null ? true : undefined),
+      5_000,
+    );
+    const snapshot = await client.refresh('moving');
+    expect(snapshot.partitions.some((p) => p.topic === 'moving')).toBe(true);
+    expect(client.bootstrapStats().chosen).toBe(brokerAddress(victim === 2 ? 3 : 2));
+  } finally {
+    await client.close();
+  }
 }, 60_000);

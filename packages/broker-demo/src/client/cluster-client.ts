@@ -1,4 +1,9 @@
-import { NameServerUnavailableError, RemotingCommand, ResponseCode } from '@remoting-ts/remoting';
+import {
+  type NameServerStats,
+  NameServerUnavailableError,
+  RemotingCommand,
+  ResponseCode,
+} from '@remoting-ts/remoting';
 import { type BootstrapClient, createBootstrapClient, parseBootstrapList } from '../net/bootstrap.js';
 import { createRpcClient, type RpcClient } from '../net/rpc.js';
 import {
@@ -39,6 +44,11 @@ export class ClusterClient {
 
   get metadata(): ClusterSnapshot | null {
     return this.snapshot;
+  }
+
+  /** Which bootstrap broker metadata calls go to, and what is known of each. */
+  bootstrapStats(): NameServerStats {
+    return this.bootstrapClient.stats();
   }
 
   /** Fetches metadata for `topic` (created with the cluster defaults if missing). */
