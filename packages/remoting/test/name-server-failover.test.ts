@@ -8,6 +8,12 @@ import {
 } from '../src/index.js';
 import { EchoCode, eventually, newClient, onCleanup, sleep, startEchoServer } from './helpers/servers.js';
 
+/**
+ * Room for a loaded machine's event loop on top of a time bound; the bounds
+ * tested are still far below what the call would take without the feature.
+ */
+const SCHEDULING_SLACK_MS = 800;
+
 /** Answers with the address of the server that handled it. */
 const WHO = 100;
 
@@ -157,7 +163,7 @@ describe('failover', () => {
     const started = performance.now();
     const error = await client.invokeSync(null, who(), 1500).catch((e: unknown) => e);
     const elapsed = performance.now() - started;
-    expect(elapsed).toBeLessThan(1500 + 200);
+    expect(elapsed).toBeLessThan(1500 + SCHEDULING_SLACK_MS);
     expect(error).toBeInstanceOf(NameServerUnavailableError);
     const failure = error as NameServerUnavailableError;
     expect(failure.code).toBe('REMOTING_NAME_SERVER_UNAVAILABLE');
@@ -187,7 +193,8 @@ describe('failover', () => {
     const elapsed = performance.now() - started;
     expect(error).toBeInstanceOf(NameServerUnavailableError);
     expect(elapsed).toBeGreaterThanOrEqual(350);
-    expect(elapsed).toBeLessThan(400 + 200);
+    // Without the bound, each silent server would cost the 5000 ms connect timeout.
+    expect(elapsed).toBeLessThan(400 + SCHEDULING_SLACK_MS);
     expect(error.attempts.map((a) => a.outcome)).toEqual(['connect-failed', 'not-tried', 'not-tried']);
     expect(error.message).toMatch(/connect timed out/);
     expect(error.attempts.map((a) => a.address).sort()).toEqual([...silent].sort());
@@ -202,7 +209,7 @@ describe('failover', () => {
     const error = (await client
       .invokeSync(null, who(), 200)
       .catch((e: unknown) => e)) as NameServerUnavailableError;
-    expect(performance.now() - started).toBeLessThan(200 + 150);
+    expect(performance.now() - started).toBeLessThan(200 + SCHEDULING_SLACK_MS);
     expect(error).toBeInstanceOf(NameServerUnavailableError);
     expect(error.attempts.map((a) => a.outcome)).toEqual(['in-progress', 'not-tried']);
     // The slower call goes on with its own search (ended by the cleanup).
@@ -222,7 +229,7 @@ describe('failover', () => {
   });
 
   test('with the scan on, a server that comes back is marked available within one scan period', async () => {
-    const scanMs = 300;
+    const scanMs = 500;
     const servers = await startNameServers(3);
     const client = newClient({
       connectTimeoutMs: 1000,
@@ -251,12 +258,12 @@ describe('failover', () => {
     const cameBack = performance.now();
     await eventually(
       () => client.getAvailableNameServerList().includes(back.address),
-      scanMs + 250,
+      scanMs + SCHEDULING_SLACK_MS,
       'the scan to see the server back',
     );
-    expect(performance.now() - cameBack).toBeLessThan(scanMs + 250);
+    expect(performance.now() - cameBack).toBeLessThan(scanMs + SCHEDULING_SLACK_MS);
     const status = client.nameServerStats().servers.find((s) => s.address === back.address);
-    expect(status?.lastSeenAt).toBeGreaterThanOrEqual(Date.now() - scanMs - 250);
+    expect(status?.lastSeenAt).toBeGreaterThanOrEqual(Date.now() - scanMs - SCHEDULING_SLACK_MS);
     // Its connection is already open: the call needs no connect.
     expect(back.server.connections()).toHaveLength(1);
     expect(await whoSync(client)).toBe(back.address);

@@ -44,6 +44,10 @@ export class NameServerList {
     return this.chosenAddress;
   }
 
+  get size(): number {
+    return this.addresses.length;
+  }
+
   list(): string[] {
     return [...this.addresses];
   }

@@ -84,7 +84,7 @@ export class NameServerSelector {
   async channel(timeoutMs: number, startedAt: number): Promise<ResolvedChannel> {
     const live = this.current();
     if (live !== undefined) return live;
-    if (this.list.list().length === 0) {
+    if (this.list.size === 0) {
       throw new NameServerUnavailableError([], Math.round(performance.now() - startedAt), timeoutMs);
     }
     const deadline = startedAt + timeoutMs;
@@ -110,8 +110,9 @@ export class NameServerSelector {
   update(addresses: readonly string[]): string | null {
     const { changed, droppedChosen } = this.list.update(addresses);
     if (changed && this.scanner !== null && !this.stopped) {
-      this.scanner.start();
-      this.scanner.scanNow();
+      // New addresses are probed at once rather than at the next tick.
+      if (this.scanner.running) this.scanner.scanNow();
+      else this.scanner.start();
     }
     return droppedChosen;
   }
