@@ -1,4 +1,6 @@
 import type tls from 'node:tls';
+import type { NameServerStats } from './client/name-server-list.js';
+import { NameServerSelector } from './client/name-server-selector.js';
 import type { RemotingCommand } from './protocol/remoting-command.js';
 import { RemotingShutdownError, RemotingTimeoutError } from './remoting/errors.js';
 import type { ChannelEventListener } from './remoting/events.js';
@@ -28,12 +30,21 @@ export interface RemotingClientOptions {
   tls?: tls.ConnectionOptions | true;
   rpcHooks?: RPCHook[];
   channelEventListener?: ChannelEventListener;
+  /**
+   * Probe every name server periodically, keeping a connection to each, and
+   * let calls with no address skip the ones found down (RocketMQ 5
+   * scanAvailableNameSrv). Off by default.
+   */
+  scanAvailableNameServers?: boolean;
+  /** How often the scan probes each name server. Default: connectTimeoutMs, as RocketMQ schedules it. */
+  scanAvailableNameServersIntervalMs?: number;
 }
 
 /**
  * Calls remoting servers by address ("host:port"). One connection per address,
  * opened on first use under a per-address lock, shared by every call, and
- * dropped when it fails so the next call reconnects.
+ * dropped when it fails so the next call reconnects. A call whose address is
+ * `null` goes to the chosen name server (see updateNameServerAddressList).
  */
 export class RemotingClient extends RemotingService {
   private readonly options: RemotingClientOptions;
@@ -43,6 +54,7 @@ export class RemotingClient extends RemotingService {
   private readonly openChannels = new Set<Channel>();
   private started = false;
   private stopped = false;
+  private readonly nameServers: NameServerSelector;
 
   constructor(options: RemotingClientOptions = {}) {
     super({
@@ -54,29 +66,54 @@ export class RemotingClient extends RemotingService {
       channelEventListener: options.channelEventListener,
     });
     this.options = options;
+    const connectTimeoutMs = options.connectTimeoutMs ?? 3000;
+    this.nameServers = new NameServerSelector(
+      {
+        live: (address) => this.liveChannel(address),
+        open: (address, timeoutMs) => this.getOrCreateChannel(address, timeoutMs),
+      },
+      {
+        connectTimeoutMs,
+        scanIntervalMs: options.scanAvailableNameServers
+          ? (options.scanAvailableNameServersIntervalMs ?? connectTimeoutMs)
+          : undefined,
+      },
+    );
   }
 
-  async invokeSync(address: string, request: RemotingCommand, timeoutMs: number): Promise<RemotingCommand> {
+  async invokeSync(
+    address: string | null,
+    request: RemotingCommand,
+    timeoutMs: number,
+  ): Promise<RemotingCommand> {
     const started = performance.now();
-    const channel = await this.getOrCreateChannel(address, timeoutMs);
+    const { address: target, channel } =
+      address === null
+        ? await this.nameServers.channel(timeoutMs, started)
+        : { address, channel: await this.getOrCreateChannel(address, timeoutMs) };
     try {
       return await this.endpoint.invokeSync(channel, request, timeoutMs, started);
     } catch (error) {
       // As RocketMQ: a send failure drops the connection; a timeout only when configured;
       // anything else (a hook that threw) says nothing about the connection.
       if (error instanceof RemotingTimeoutError) {
-        if (this.options.closeSocketIfTimeout) this.closeChannel(address, channel);
+        if (this.options.closeSocketIfTimeout) this.closeChannel(target, channel);
       } else if (isSendFailure(error)) {
-        this.closeChannel(address, channel);
+        this.closeChannel(target, channel);
       }
       throw error;
     }
   }
 
-  invokeAsync(address: string, request: RemotingCommand, timeoutMs: number): Promise<RemotingCommand>;
-  invokeAsync(address: string, request: RemotingCommand, timeoutMs: number, callback: InvokeCallback): void;
+  invokeAsync(address: string | null, request: RemotingCommand, timeoutMs: number): Promise<RemotingCommand>;
   invokeAsync(
-    address: string,
+    address: string | null,
+    request: RemotingCommand,
+    timeoutMs: number,
+    callback: InvokeCallback,
+  ): void;
+  invokeAsync(
+    address: string | null,
     request: RemotingCommand,
     timeoutMs: number,
     callback?: InvokeCallback,
@@ -100,14 +137,17 @@ export class RemotingClient extends RemotingService {
     });
   }
 
-  async invokeOneway(address: string, request: RemotingCommand, timeoutMs: number): Promise<void> {
+  async invokeOneway(address: string | null, request: RemotingCommand, timeoutMs: number): Promise<void> {
     const started = performance.now();
-    const channel = await this.getOrCreateChannel(address, timeoutMs);
+    const { address: target, channel } =
+      address === null
+        ? await this.nameServers.channel(timeoutMs, started)
+        : { address, channel: await this.getOrCreateChannel(address, timeoutMs) };
     try {
       await this.endpoint.invokeOneway(channel, request, timeoutMs, started);
     } catch (error) {
       // Permit exhaustion or a slow socket is no reason to drop the calls already on this connection.
-      if (isSendFailure(error)) this.closeChannel(address, channel);
+      if (isSendFailure(error)) this.closeChannel(target, channel);
       throw error;
     }
   }
@@ -120,6 +160,7 @@ export class RemotingClient extends RemotingService {
   async shutdown(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.nameServers.stop();
     this.endpoint.stopScanner();
     this.endpoint.failAllCalls('the client shut down before the response arrived');
     // Not the table: a failed call may have dropped a channel from it whose 'close' is still to come.
@@ -141,29 +182,37 @@ export class RemotingClient extends RemotingService {
 
   /** With a live connection this runs synchronously; only the first call to an address waits to connect. */
   private invokeAsyncWithCallback(
-    address: string,
+    address: string | null,
     request: RemotingCommand,
     timeoutMs: number,
     callback: InvokeCallback,
     started: number,
   ): void {
-    const send = (channel: Channel) =>
+    const send = (target: string, channel: Channel) =>
       this.endpoint.invokeAsyncCallback(
         channel,
         request,
         timeoutMs,
         (error, response) => {
-          if (error !== null && isSendFailure(error)) this.closeChannel(address, channel);
+          if (error !== null && isSendFailure(error)) this.closeChannel(target, channel);
           callback(error, response);
         },
         started,
       );
-    const live = this.liveChannel(address);
-    if (live !== undefined) {
-      send(live);
+    const fail = (error: Error) => callback(error, null);
+    if (address === null) {
+      // A call with no address goes to the chosen name server.
+      const chosen = this.nameServers.current();
+      if (chosen !== undefined) send(chosen.address, chosen.channel);
+      else this.nameServers.channel(timeoutMs, started).then((r) => send(r.address, r.channel), fail);
       return;
     }
-    this.getOrCreateChannel(address, timeoutMs).then(send, (error: Error) => callback(error, null));
+    const live = this.liveChannel(address);
+    if (live !== undefined) {
+      send(address, live);
+      return;
+    }
+    this.getOrCreateChannel(address, timeoutMs).then((channel) => send(address, channel), fail);
   }
 
   private liveChannel(address: string): Channel | undefined {
@@ -208,6 +257,7 @@ export class RemotingClient extends RemotingService {
     channel.on('close', () => {
       this.openChannels.delete(channel);
       if (this.channelTable.get(address) === channel) this.channelTable.delete(address);
+      this.nameServers.channelClosed(address);
     });
     this.endpoint.attachChannel(channel);
     if (!this.started) {
@@ -215,6 +265,49 @@ export class RemotingClient extends RemotingService {
       this.endpoint.startScanner();
     }
     return channel;
+  }
+
+  // ---- name server list and channel table (the rest of RocketMQ's RemotingClient surface) ----
+
+  /**
+   * Sets the servers that calls with no address go to (RocketMQ
+   * updateNameServerAddressList). The same addresses in another order change
+   * nothing; a list that drops the chosen server closes its connection, so
+   * the next call chooses among the new list at once. Throws TypeError on an
+   * empty list or an address that is not host:port.
+   */
+  updateNameServerAddressList(addresses: readonly string[]): void {
+    const dropped = this.nameServers.update(addresses);
+    if (dropped !== null) this.closeChannel(dropped);
+  }
+
+  /** The name server list, in the order given (RocketMQ getNameServerAddressList). */
+  getNameServerAddressList(): string[] {
+    return this.nameServers.addresses();
+  }
+
+  /** Name servers last found reachable by a connect or a scan (RocketMQ getAvailableNameSrvList). */
+  getAvailableNameServerList(): string[] {
+    return this.nameServers.available();
+  }
+
+  /** The chosen name server, and for each one whether it is available and when it was last seen. */
+  nameServerStats(): NameServerStats {
+    return this.nameServers.stats();
+  }
+
+  /** Closes the connections to `addresses`; calls in flight on them fail, the next call reconnects. */
+  closeChannels(addresses: readonly string[]): void {
+    for (const address of addresses) this.closeChannel(address);
+  }
+
+  /**
+   * False while the connection to `address` is above its write-buffer high
+   * watermark; true when it is writable or there is no open connection
+   * (RocketMQ isChannelWritable: nothing queued, nothing to wait for).
+   */
+  isChannelWritable(address: string): boolean {
+    return this.liveChannel(address)?.isWritable() ?? true;
   }
 }
 

@@ -1,4 +1,10 @@
 export {
+  type NameServerAttempt,
+  type NameServerAttemptOutcome,
+  NameServerUnavailableError,
+} from './client/name-server-errors.js';
+export type { NameServerStats, NameServerStatus } from './client/name-server-list.js';
+export {
   RemotingClient,
   type RemotingClientOptions,
 } from './client.js';

@@ -16,9 +16,9 @@ const USAGE = `usage: pnpm broker <command> [options]
   cluster  --brokers 3 --partitions P --replication-factor 3 --min-insync R --dir D [--unclean]
            [--lag-time-ms 1500] [--session-timeout-ms 3000] [--verify-segments]
            [--controller-restart-ms ${CONTROLLER_RESTART_DELAY_MS}]  (never: only \`restart\` restarts it)
-  produce  --bootstrap ADDR --topic T --acks 0|1|all --count N [--size B] [--in-flight K] [--json]
-  consume  --bootstrap ADDR --topic T --from-beginning [--json]
-  describe --bootstrap ADDR --topic T [--json]
+  produce  --bootstrap ADDR[,ADDR...] --topic T --acks 0|1|all --count N [--size B] [--in-flight K] [--json]
+  consume  --bootstrap ADDR[,ADDR...] --topic T --from-beginning [--json]
+  describe --bootstrap ADDR[,ADDR...] --topic T [--json]
   kill     BROKER_ID|controller [--signal KILL|STOP|CONT|TERM] [--dir D]
   restart  [--dir D]    (starts again the controller and every broker of the cluster that has exited)
   Without --dir, kill and restart act only when exactly one cluster of yours is running.`;

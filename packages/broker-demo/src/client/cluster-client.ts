@@ -1,4 +1,10 @@
-import { RemotingCommand, ResponseCode } from '@remoting-ts/remoting';
+import {
+  type NameServerStats,
+  NameServerUnavailableError,
+  RemotingCommand,
+  ResponseCode,
+} from '@remoting-ts/remoting';
+import { type BootstrapClient, createBootstrapClient, parseBootstrapList } from '../net/bootstrap.js';
 import { createRpcClient, type RpcClient } from '../net/rpc.js';
 import {
   addressOf,
@@ -11,19 +17,27 @@ import { BrokerError } from '../protocol/errors.js';
 import { header, MetadataRequestHeader } from '../protocol/headers.js';
 import { responseError } from '../protocol/responses.js';
 
+/** Time for one metadata call, connects to dead bootstrap brokers included. */
+const METADATA_TIMEOUT_MS = 3000;
+
 /**
  * A client's view of the cluster: metadata fetched from any broker or the
- * controller, refreshed on demand. Every address it has seen serves as a
- * fallback bootstrap, so losing the one given on the command line is survivable.
+ * controller, refreshed on demand. Metadata calls go to whichever bootstrap
+ * address is reachable (the remoting client's name server list), and every
+ * address learned since serves as a further fallback, so losing the brokers
+ * given on the command line is survivable.
  */
 export class ClusterClient {
   readonly rpc: RpcClient;
   private readonly bootstrap: string[];
+  private readonly bootstrapClient: BootstrapClient;
   private snapshot: ClusterSnapshot | null = null;
   private readonly ownsRpc: boolean;
 
-  constructor(bootstrap: string | string[], rpc?: RpcClient) {
-    this.bootstrap = Array.isArray(bootstrap) ? [...bootstrap] : [bootstrap];
+  /** `bootstrap`: addresses, or one string of comma-separated addresses (`--bootstrap a,b,c`). */
+  constructor(bootstrap: string | readonly string[], rpc?: RpcClient) {
+    this.bootstrap = parseBootstrapList(bootstrap);
+    this.bootstrapClient = createBootstrapClient(this.bootstrap, { connectTimeoutMs: 1000 });
     this.ownsRpc = rpc === undefined;
     this.rpc = rpc ?? createRpcClient({ connectTimeoutMs: 1000 });
   }
@@ -32,32 +46,61 @@ export class ClusterClient {
     return this.snapshot;
   }
 
+  /** Which bootstrap broker metadata calls go to, and what is known of each. */
+  bootstrapStats(): NameServerStats {
+    return this.bootstrapClient.stats();
+  }
+
   /** Fetches metadata for `topic` (created with the cluster defaults if missing). */
   async refresh(topic?: string, autoCreate = true): Promise<ClusterSnapshot> {
-    const candidates = new Set(this.bootstrap);
+    const request = () =>
+      RemotingCommand.createRequest(
+        RequestCode.METADATA,
+        header(MetadataRequestHeader, { topic: topic ?? '', autoCreate }),
+      );
+    let lastError: unknown;
+    // First any bootstrap broker: the chosen one, or the next reachable one in the list.
+    try {
+      const response = await this.bootstrapClient.invokeSync(request(), METADATA_TIMEOUT_MS);
+      if (response.code === ResponseCode.SUCCESS) return this.accept(response.body);
+      lastError = responseError(
+        response,
+        `metadata from ${this.bootstrapClient.stats().chosen ?? 'bootstrap'}`,
+      );
+    } catch (err) {
+      lastError = err;
+    }
+    // Then one by one: the bootstrap brokers the first call did not find unreachable (one that
+    // answered with an error, ones its timeout left untried), then those of the last metadata.
+    const unreachable = new Set(
+      lastError instanceof NameServerUnavailableError
+        ? lastError.attempts.filter((a) => a.outcome === 'connect-failed').map((a) => a.address)
+        : [],
+    );
+    const candidates = new Set<string>(this.bootstrap);
     if (this.snapshot !== null) {
       candidates.add(addressOf(this.snapshot.controller));
       for (const b of this.snapshot.brokers) if (b.alive) candidates.add(addressOf(b));
     }
-    let lastError: unknown = new Error('no bootstrap address');
+    for (const address of unreachable) candidates.delete(address);
     for (const address of candidates) {
       try {
-        const request = RemotingCommand.createRequest(
-          RequestCode.METADATA,
-          header(MetadataRequestHeader, { topic: topic ?? '', autoCreate }),
-        );
-        const response = await this.rpc.invokeSync(address, request, 3000);
+        const response = await this.rpc.invokeSync(address, request(), METADATA_TIMEOUT_MS);
         if (response.code !== ResponseCode.SUCCESS) {
           lastError = responseError(response, `metadata from ${address}`);
           continue;
         }
-        this.snapshot = decodeJson<ClusterSnapshot>(response.body, 'metadata');
-        return this.snapshot;
+        return this.accept(response.body);
       } catch (err) {
         lastError = err;
       }
     }
     throw lastError;
+  }
+
+  private accept(body: Buffer | null): ClusterSnapshot {
+    this.snapshot = decodeJson<ClusterSnapshot>(body, 'metadata');
+    return this.snapshot;
   }
 
   partitions(topic: string): PartitionState[] {
@@ -95,6 +138,7 @@ export class ClusterClient {
   }
 
   async close(): Promise<void> {
+    await this.bootstrapClient.shutdown();
     if (this.ownsRpc) await this.rpc.shutdown();
   }
 }
