@@ -6,11 +6,13 @@ import { percentile, runProduceWorkload } from '../client/workload.js';
 import { LocalCluster } from '../cluster/local-cluster.js';
 import { acksName, parseAcks } from '../protocol/codes.js';
 import { BrokerConfigError } from '../protocol/errors.js';
+import { ViewServer } from '../view/view-server.js';
 import { readClusterState, rememberClusterDir, userPath } from './paths.js';
 
 const USAGE = `usage: pnpm broker <command> [options]
   cluster  --brokers 3 --partitions P --replication-factor 3 --min-insync R --dir D [--unclean]
-           [--lag-time-ms 1500] [--session-timeout-ms 3000]
+           [--lag-time-ms 1500] [--session-timeout-ms 3000] [--no-view]
+           (serves a live view of the cluster on 127.0.0.1 unless --no-view)
   produce  --bootstrap ADDR --topic T --acks 0|1|all --count N [--size B] [--in-flight K] [--json]
   consume  --bootstrap ADDR --topic T --from-beginning [--json]
   describe --bootstrap ADDR --topic T [--json]
@@ -45,6 +47,7 @@ async function cluster(args: string[]): Promise<void> {
       unclean: { type: 'boolean', default: false },
       'lag-time-ms': { type: 'string' },
       'session-timeout-ms': { type: 'string' },
+      'no-view': { type: 'boolean', default: false },
     },
   });
   const dir = userPath(required(values.dir, 'dir'));
@@ -59,10 +62,15 @@ async function cluster(args: string[]): Promise<void> {
     sessionTimeoutMs: int(values['session-timeout-ms'], 'session-timeout-ms', 3000),
   });
   rememberClusterDir(dir);
+  const view = values['no-view'] ? null : new ViewServer();
+  const viewUrl = await view?.start();
+  await view?.attach(c, `cluster in ${dir}`);
   for (const p of c.processes()) {
     const name = p.role === 'controller' ? 'controller' : `broker ${p.brokerId}`;
     console.log(`${name.padEnd(10)} ${p.address.padEnd(16)} pid ${p.pid}  log ${p.logFile}`);
   }
+  if (viewUrl !== undefined)
+    console.log(`view       ${viewUrl}  (live ISR, HW and LEO, with controls for every broker)`);
   console.log(`state file ${dir}/cluster.json; bootstrap with --bootstrap ${c.controllerAddress}`);
   console.log('Ctrl-C stops every process; `pnpm broker restart` starts brokers that were killed.');
   // `pnpm broker restart` signals this process: only the process that owns the
@@ -80,6 +88,7 @@ async function cluster(args: string[]): Promise<void> {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  await view?.close();
   await c.stop();
   console.log('cluster stopped');
 }
