@@ -71,10 +71,9 @@ export function registerBrokerHandlers(server: RpcServer, broker: Broker): void 
           );
         return null;
       }
+      const target = hosted(h.topic, h.partition);
       const waited = h.acks === Acks.ALL ? traffic.acksAllStarted(h.topic, h.partition) : undefined;
-      const outcome = await hosted(h.topic, h.partition)
-        .produce(records, h.acks, h.timeoutMs, producer)
-        .finally(waited);
+      const outcome = await target.produce(records, h.acks, h.timeoutMs, producer).finally(waited);
       return successResponse().writeCustomHeader(header(ProduceResponseHeader, outcome));
     }),
     { concurrency: 256 },

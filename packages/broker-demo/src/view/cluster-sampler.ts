@@ -151,7 +151,7 @@ export class ClusterSampler {
               own === undefined || now - own.answer.atMs >= STALE_AFTER_MS || !this.cluster.isRunning(id),
             inIsr: p.isr.includes(id),
             lagRecords:
-              isLeader || seenByLeader === undefined || leaderStatus === undefined
+              isLeader || seenByLeader === undefined || leaderStatus === undefined || seenByLeader.leo < 0
                 ? null
                 : Math.max(0, leaderStatus.logEndOffset - seenByLeader.leo),
             lastCaughtUpMsAgo:

@@ -138,7 +138,7 @@ function partitionChanges(
       atMs: at,
       kind: 'isr-expand',
       partition: key,
-      text: `${key}: ISR [${before.isr}] -> [${p.isr}]: ${joined.join(', ')} rejoined`,
+      text: `${key}: ISR [${before.isr}] -> [${p.isr}]: ${joined.join(', ')} joined`,
     });
   return out;
 }

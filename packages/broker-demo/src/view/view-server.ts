@@ -117,6 +117,12 @@ export class ViewServer {
     await sampler?.close();
   }
 
+  /** Resolves once a page is connected, or after `timeoutMs`. */
+  async waitForViewer(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.clients.size === 0 && Date.now() < deadline && !this.closed) await sleep(100);
+  }
+
   /** Adds a line of narration to the timeline (the demo's scenario steps). */
   note(text: string): void {
     this.record([{ atMs: Date.now(), kind: 'note', text }]);

@@ -129,7 +129,7 @@ function renderBrokers(brokers) {
 
 // ---- partitions -----------------------------------------------------------
 
-const WIDTH = 460;
+const WIDTH = 560;
 const HEIGHT = 230;
 const TOP = 28;
 const BOTTOM = 62;
@@ -138,7 +138,6 @@ const LEFT = 46;
 const RIGHT = 64;
 
 function replicaColor(p, r) {
-  if (r.stale) return COLORS.stale;
   if (r.brokerId === p.leader) return COLORS.leader;
   return r.inIsr ? COLORS.isr : COLORS.out;
 }
@@ -178,7 +177,9 @@ function partitionChart(p, lagMaxMs) {
         width: barWidth,
         height: Math.max(1, y(0) - y(leo)),
         fill: color,
-        'fill-opacity': r.stale ? 0.45 : 0.9,
+        'fill-opacity': r.stale ? 0.3 : 0.9,
+        stroke: r.stale ? COLORS.stale : 'none',
+        'stroke-dasharray': '4 3',
         rx: 2,
       }),
       svg(
@@ -203,7 +204,7 @@ function partitionChart(p, lagMaxMs) {
           ? r.stale
             ? 'no answer'
             : 'lag ?'
-          : `lag ${r.lagRecords} rec, ${r.lastCaughtUpMsAgo === null ? '?' : seconds(r.lastCaughtUpMsAgo)}/${seconds(lagMaxMs)}`;
+          : `lag ${r.lagRecords} rec · ${r.lastCaughtUpMsAgo === null ? '?' : (r.lastCaughtUpMsAgo / 1000).toFixed(1)}/${seconds(lagMaxMs)}`;
       g.append(svg('text', { x: cx, y: y(0) + 48, 'text-anchor': 'middle', class: 'small' }, lagText));
       if (r.lastCaughtUpMsAgo !== null) {
         const frac = Math.min(1, r.lastCaughtUpMsAgo / lagMaxMs);
