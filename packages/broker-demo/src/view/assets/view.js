@@ -321,7 +321,7 @@ function clock(ms) {
 function addTimeline(events) {
   const list = document.getElementById('timeline');
   for (const e of events) {
-    const attrs = { 'data-kind': e.kind, 'data-id': e.id };
+    const attrs = { 'data-kind': e.kind, 'data-id': e.id, 'data-at-ms': e.atMs };
     if (e.clean !== undefined) attrs['data-clean'] = e.clean;
     if (e.brokerId !== undefined) attrs['data-broker'] = e.brokerId;
     list.prepend(el('li', attrs, el('time', {}, clock(e.atMs)), e.text));
