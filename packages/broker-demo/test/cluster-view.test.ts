@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -60,6 +60,17 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** The processes `pid` started that are still running (from /proc/PID/task/TID/children). */
+function livingChildren(pid: number): number[] {
+  const children = readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
+    readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+  );
+  return children.filter((child) => {
+    const stat = readProcessStat(child);
+    return stat !== null && stat.state !== 'exited';
+  });
 }
 
 async function partitionFacts() {
@@ -280,11 +291,19 @@ describe.skipIf(!hasChromium)(`the live view in headless Chromium (${CHROMIUM})`
     const after = await partitionFacts();
     expect(after.epoch).toBeGreaterThan(before.epoch);
 
-    await control(before.leader, 'restart');
+    // A double click: the second restart finds the broker running and is refused, so one process is started.
+    await page.dblclick(`#brokers button[data-broker="${before.leader}"][data-control="restart"]`);
+    await page.waitForSelector('#control-error:has-text("409")');
     await page.waitForSelector(`#brokers tr[data-broker="${before.leader}"][data-process="running"]`, {
       timeout: 20_000,
     });
     expect(pidOf(before.leader)).not.toBe(oldPid);
+    // The controller and three brokers, no extra (tsx may add an esbuild service process: not ours to count).
+    const nodes = livingChildren(cluster.pid!)
+      .map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'))
+      .filter((argv) => argv.some((arg) => arg.endsWith('/main.ts')));
+    expect(nodes, nodes.map((argv) => argv.join(' ')).join('\n')).toHaveLength(4);
+    expect(nodes.filter((argv) => argv.join(' ').includes(` --id ${before.leader} `))).toHaveLength(1);
     await page.waitForSelector(`${PARTITION} [data-replica="${before.leader}"][data-in-isr="true"]`, {
       state: 'attached',
       timeout: 20_000,
