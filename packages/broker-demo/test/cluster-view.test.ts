@@ -299,10 +299,13 @@ describe.skipIf(!hasChromium)(`the live view in headless Chromium (${CHROMIUM})`
     });
     expect(pidOf(before.leader)).not.toBe(oldPid);
     // The controller and three brokers, no extra (tsx may add an esbuild service process: not ours to count).
-    const nodes = livingChildren(cluster.pid!)
-      .map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'))
-      .filter((argv) => argv.some((arg) => arg.endsWith('/main.ts')));
-    expect(nodes, nodes.map((argv) => argv.join(' ')).join('\n')).toHaveLength(4);
+    const children = livingChildren(cluster.pid!).map((pid) => ({
+      pid,
+      argv: readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'),
+      state: readProcessStat(pid)?.state,
+    }));
+    const nodes = children.filter((c) => c.argv.some((arg) => arg.endsWith('/main.ts'))).map((c) => c.argv);
+    expect(nodes, JSON.stringify(children)).toHaveLength(4);
     expect(nodes.filter((argv) => argv.join(' ').includes(` --id ${before.leader} `))).toHaveLength(1);
     await page.waitForSelector(`${PARTITION} [data-replica="${before.leader}"][data-in-isr="true"]`, {
       state: 'attached',
