@@ -18,10 +18,13 @@ import {
 import { decodeRecords } from '../protocol/records-codec.js';
 import { errorResponse, successResponse } from '../protocol/responses.js';
 import type { Partition } from '../replication/partition.js';
+import { PartitionTraffic } from '../view/partition-traffic.js';
 import type { Broker } from './broker.js';
 
 /** Wires the broker's request codes to what they do. Each handler turns failures into typed error answers. */
 export function registerBrokerHandlers(server: RpcServer, broker: Broker): void {
+  // Read-only counters for the live cluster view (REPLICA_STATUS `traffic`).
+  const traffic = new PartitionTraffic();
   const guarded =
     (
       fn: (
@@ -68,7 +71,9 @@ export function registerBrokerHandlers(server: RpcServer, broker: Broker): void 
           );
         return null;
       }
-      const outcome = await hosted(h.topic, h.partition).produce(records, h.acks, h.timeoutMs, producer);
+      const target = hosted(h.topic, h.partition);
+      const waited = h.acks === Acks.ALL ? traffic.acksAllStarted(h.topic, h.partition) : undefined;
+      const outcome = await target.produce(records, h.acks, h.timeoutMs, producer).finally(waited);
       return successResponse().writeCustomHeader(header(ProduceResponseHeader, outcome));
     }),
     { concurrency: 256 },
@@ -86,6 +91,7 @@ export function registerBrokerHandlers(server: RpcServer, broker: Broker): void 
         currentLeaderEpoch: h.currentLeaderEpoch,
         replicaHighWatermark: h.replicaHighWatermark ?? -1,
       });
+      if (h.replicaId < 0) traffic.consumerServed(h.topic, h.partition, outcome.nextOffset - h.fetchOffset);
       // The body is a view of a pooled read buffer, written without a copy: it goes back once sent.
       ctx.onResponseWritten(outcome.release);
       return successResponse()
@@ -148,7 +154,12 @@ export function registerBrokerHandlers(server: RpcServer, broker: Broker): void 
         .filter((p) => h.topic === undefined || h.topic === '' || p.topic === h.topic)
         .map((p) => p.status());
       return successResponse().setBody(
-        encodeJson({ brokerId: broker.brokerId, fetchersPaused: broker.fetchersPaused, replicas: statuses }),
+        encodeJson({
+          brokerId: broker.brokerId,
+          fetchersPaused: broker.fetchersPaused,
+          replicas: statuses,
+          traffic: traffic.snapshot(h.topic),
+        }),
       );
     }),
   );

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { LocalCluster } from '../cluster/local-cluster.js';
 import { SCENARIOS, type ScenarioResult } from '../scenarios/index.js';
+import { ViewServer } from '../view/view-server.js';
 import { userPath } from './paths.js';
 
 /**
@@ -13,6 +14,9 @@ const { values } = parseArgs({
     json: { type: 'string' },
     only: { type: 'string' },
     'keep-dirs': { type: 'boolean', default: false },
+    watch: { type: 'boolean', default: false },
+    'pace-ms': { type: 'string', default: '1500' },
+    'wait-for-viewer-ms': { type: 'string', default: '30000' },
   },
 });
 
@@ -23,11 +27,36 @@ if (selected.length === 0) {
   process.exit(1);
 }
 
+/** `--watch`: a live view of each scenario's cluster, and pauses between steps to follow it by eye. */
+const view = values.watch ? new ViewServer() : null;
+let watchedTitle = '';
+if (view !== null) {
+  const url = await view.start();
+  const waitMs = Number(values['wait-for-viewer-ms']);
+  console.log(
+    `live view: ${url}  (open it in a browser; the scenarios start when it connects, or in ${waitMs / 1000} s)`,
+  );
+  await view.waitForViewer(waitMs);
+}
+const paceMs = Number(values['pace-ms']);
+if (!Number.isFinite(paceMs) || paceMs < 0) {
+  console.error(`--pace-ms must be a non-negative number of milliseconds, not ${values['pace-ms']}`);
+  process.exit(1);
+}
+const watch =
+  view === null
+    ? undefined
+    : {
+        attach: (cluster: LocalCluster) => view.attach(cluster, watchedTitle),
+        detach: () => view.detach(),
+        paceMs,
+      };
+
 let interrupted = false;
 const onSignal = () => {
   interrupted = true;
   console.log('\ninterrupted: stopping clusters...');
-  void LocalCluster.stopAll().then(() => process.exit(130));
+  void Promise.all([view?.close(), LocalCluster.stopAll()]).then(() => process.exit(130));
 };
 process.once('SIGINT', onSignal);
 process.once('SIGTERM', onSignal);
@@ -37,10 +66,20 @@ const demoStart = Date.now();
 for (const s of selected) {
   if (interrupted) break;
   console.log(`\n=== ${s.title} ===`);
+  watchedTitle = s.title;
+  view?.note(`=== ${s.title} ===`);
   const t0 = Date.now();
   let result: ScenarioResult;
   try {
-    result = await s.run({ say: (line) => console.log(line), keepDirs: values['keep-dirs'] });
+    result = await s.run({
+      say: (line) => {
+        console.log(line);
+        // The indented partition tables are what the page draws; the rest is the story.
+        if (!line.startsWith('    ')) view?.note(line.trim());
+      },
+      keepDirs: values['keep-dirs'],
+      ...(watch === undefined ? {} : { watch }),
+    });
   } catch (err) {
     // A scenario that could not run to its end has no verdict to claim.
     result = {
@@ -57,6 +96,7 @@ for (const s of selected) {
   }
   result.durationMs = Date.now() - t0;
   results.push(result);
+  view?.note(`VERDICT ${result.passed ? 'PASS' : 'FAIL'}: ${result.verdict}`);
   console.log(
     `  VERDICT ${result.passed ? 'PASS' : 'FAIL'}: ${result.verdict} (${Math.round((Date.now() - t0) / 100) / 10} s)`,
   );
@@ -78,4 +118,5 @@ if (values.json !== undefined) {
   writeFileSync(file, `${JSON.stringify({ scenarios: results }, null, 2)}\n`);
   console.log(`verdicts written to ${file}`);
 }
+await view?.close();
 process.exitCode = results.every((r) => r.passed) && results.length === selected.length ? 0 : 1;

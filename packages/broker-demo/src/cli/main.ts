@@ -7,6 +7,7 @@ import { LocalCluster } from '../cluster/local-cluster.js';
 import { checkProcessIdentity } from '../cluster/process-identity.js';
 import { acksName, parseAcks } from '../protocol/codes.js';
 import { BrokerConfigError } from '../protocol/errors.js';
+import { ViewServer } from '../view/view-server.js';
 import { checkClusterOwner, registerCluster, resolveCluster, unregisterCluster, userPath } from './paths.js';
 
 /** How long the `cluster` command waits before restarting a controller that died. */
@@ -14,7 +15,8 @@ const CONTROLLER_RESTART_DELAY_MS = 1000;
 
 const USAGE = `usage: pnpm broker <command> [options]
   cluster  --brokers 3 --partitions P --replication-factor 3 --min-insync R --dir D [--unclean]
-           [--lag-time-ms 1500] [--session-timeout-ms 3000] [--verify-segments]
+           [--lag-time-ms 1500] [--session-timeout-ms 3000] [--verify-segments] [--no-view]
+           (serves a live view of the cluster on 127.0.0.1 unless --no-view)
            [--controller-restart-ms ${CONTROLLER_RESTART_DELAY_MS}]  (never: only \`restart\` restarts it)
   produce  --bootstrap ADDR[,ADDR...] --topic T --acks 0|1|all --count N [--size B] [--in-flight K] [--json]
   consume  --bootstrap ADDR[,ADDR...] --topic T --from-beginning [--json]
@@ -53,6 +55,7 @@ async function cluster(args: string[]): Promise<void> {
       'session-timeout-ms': { type: 'string' },
       'verify-segments': { type: 'boolean', default: false },
       'controller-restart-ms': { type: 'string', default: String(CONTROLLER_RESTART_DELAY_MS) },
+      'no-view': { type: 'boolean', default: false },
     },
   });
   const dir = userPath(required(values.dir, 'dir'));
@@ -71,10 +74,15 @@ async function cluster(args: string[]): Promise<void> {
     controllerRestartDelayMs: restartMs,
   });
   registerCluster(dir);
+  const view = values['no-view'] ? null : new ViewServer();
+  const viewUrl = await view?.start();
+  await view?.attach(c, `cluster in ${dir}`);
   for (const p of c.processes()) {
     const name = p.role === 'controller' ? 'controller' : `broker ${p.brokerId}`;
     console.log(`${name.padEnd(10)} ${p.address.padEnd(16)} pid ${p.pid}  log ${p.logFile}`);
   }
+  if (viewUrl !== undefined)
+    console.log(`view       ${viewUrl}  (live ISR, HW and LEO, with controls for every broker)`);
   console.log(`state file ${dir}/cluster.json; bootstrap with --bootstrap ${c.controllerAddress}`);
   console.log('Ctrl-C stops every process; `pnpm broker restart` starts brokers that were killed.');
   // `pnpm broker restart` signals this process: only the process that owns the
@@ -98,6 +106,7 @@ async function cluster(args: string[]): Promise<void> {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  await view?.close();
   await c.stop();
   unregisterCluster(dir);
   console.log('cluster stopped');

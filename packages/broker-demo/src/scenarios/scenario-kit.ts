@@ -11,7 +11,7 @@ import type { PartitionState } from '../protocol/cluster-state.js';
 import { RequestCode } from '../protocol/codes.js';
 import { FetcherControlRequestHeader, header } from '../protocol/headers.js';
 import { responseError } from '../protocol/responses.js';
-import { waitFor } from '../util/time.js';
+import { sleep, waitFor } from '../util/time.js';
 
 /** What every scenario reports; the figures are computed from what was read back. */
 export interface ScenarioResult {
@@ -31,6 +31,16 @@ export interface ScenarioContext {
   /** Where clusters put their directories; each is removed afterwards unless `keepDirs`. */
   baseDir?: string;
   keepDirs?: boolean;
+  /** Set by `demo --watch`: each cluster is shown on the live view, and the steps slowed down. */
+  watch?: ScenarioWatch;
+}
+
+export interface ScenarioWatch {
+  /** Called once a scenario's cluster is up, and before it is stopped. */
+  attach(cluster: LocalCluster): Promise<void>;
+  detach(): Promise<void>;
+  /** Pause before every signal a scenario sends and after every state it shows, so a person can follow. */
+  paceMs: number;
 }
 
 /** Timeouts small enough for the demo to finish in minutes on two cores, large enough to be stable there. */
@@ -55,7 +65,11 @@ export async function withCluster<T>(
   try {
     cluster = await LocalCluster.start({ ...DEMO_TIMINGS, ...spec, dir });
     client = new ClusterClient(cluster.controllerAddress);
-    return await body(cluster, client);
+    if (ctx.watch !== undefined) await watchCluster(ctx.watch, cluster);
+    const result = await body(cluster, client);
+    // Let the last state stay on the page a moment.
+    if (ctx.watch !== undefined) await sleep(ctx.watch.paceMs);
+    return result;
   } catch (err) {
     // The processes' own logs usually say why; they are about to be deleted.
     for (const name of readdirSync(dir).filter((f) => f.endsWith('.log'))) {
@@ -65,11 +79,27 @@ export async function withCluster<T>(
     }
     throw err;
   } finally {
+    await ctx.watch?.detach();
     await client?.close();
     await cluster?.stop();
     if (ctx.keepDirs !== true) rmSync(dir, { recursive: true, force: true });
     else ctx.say(`  (cluster files kept in ${dir})`);
   }
+}
+
+/**
+ * Shows the cluster on the live view, and makes every signal a scenario sends
+ * wait `paceMs` first, so the page shows the state before each blow. The
+ * scenarios themselves stay unaware of being watched.
+ */
+async function watchCluster(watch: ScenarioWatch, cluster: LocalCluster): Promise<void> {
+  await watch.attach(cluster);
+  const signalBroker = cluster.signalBroker.bind(cluster);
+  cluster.signalBroker = async (id, signal) => {
+    await sleep(watch.paceMs);
+    await signalBroker(id, signal);
+  };
+  await sleep(watch.paceMs);
 }
 
 export async function partitionView(
@@ -92,6 +122,7 @@ export async function showPartition(
   const view = await partitionView(client, topic);
   ctx.say(`  ${label}`);
   for (const line of formatPartitionView(view).split('\n')) ctx.say(`    ${line}`);
+  if (ctx.watch !== undefined) await sleep(ctx.watch.paceMs);
   return view;
 }
 

@@ -1,0 +1,144 @@
+import { partitionKey } from '../protocol/cluster-state.js';
+import type { ClusterViewSnapshot, PartitionPanel, TimelineEvent } from './view-model.js';
+
+export type TimelineEntry = Omit<TimelineEvent, 'id'>;
+
+/**
+ * Turns successive snapshots into the controller's story: ISR shrink and
+ * expand, elections (clean when the new leader was in the ISR), epoch bumps,
+ * truncations (a replica's LEO going down), brokers dying and returning. Pure
+ * apart from its memory of the previous snapshot and of each replica's last
+ * known LEO, which outlives a broker's death so a restarted replica that
+ * truncates on its first fetch is still caught.
+ */
+export class TimelineDetector {
+  private previous: ClusterViewSnapshot | null = null;
+  private readonly lastKnownLeo = new Map<string, number>();
+
+  observe(next: ClusterViewSnapshot): TimelineEntry[] {
+    const prev = this.previous;
+    this.previous = next;
+    const at = next.atMs;
+    const out: TimelineEntry[] = [];
+    if (prev !== null) {
+      for (const b of next.brokers) {
+        const before = prev.brokers.find((x) => x.id === b.id);
+        if (before === undefined) continue;
+        if (before.registered && !b.registered)
+          out.push({
+            atMs: at,
+            kind: 'broker-death',
+            brokerId: b.id,
+            text: `broker ${b.id} declared dead by the controller (no heartbeat within the session timeout)`,
+          });
+        if (!before.registered && b.registered)
+          out.push({
+            atMs: at,
+            kind: 'broker-return',
+            brokerId: b.id,
+            text: `broker ${b.id} registered with the controller again`,
+          });
+        if (before.process !== b.process && b.process !== 'unknown') {
+          const what =
+            b.process === 'stopped'
+              ? 'stopped (SIGSTOP): no heartbeats, no fetches'
+              : b.process === 'exited'
+                ? 'exited'
+                : before.process === 'stopped'
+                  ? 'continued (SIGCONT)'
+                  : `started (pid ${b.pid})`;
+          out.push({ atMs: at, kind: 'process', brokerId: b.id, text: `broker ${b.id} process ${what}` });
+        }
+        if (before.pid !== b.pid && before.process === b.process && b.process === 'running')
+          out.push({
+            atMs: at,
+            kind: 'process',
+            brokerId: b.id,
+            text: `broker ${b.id} restarted (pid ${b.pid})`,
+          });
+      }
+    }
+    for (const p of next.partitions) {
+      const key = partitionKey(p.topic, p.partition);
+      const before = prev?.partitions.find((x) => x.topic === p.topic && x.partition === p.partition);
+      if (prev !== null && before === undefined)
+        out.push({
+          atMs: at,
+          kind: 'note',
+          partition: key,
+          text: `${key} created: leader ${p.leader}, epoch ${p.leaderEpoch}, ISR [${p.isr}]`,
+        });
+      if (before !== undefined) out.push(...partitionChanges(key, before, p, at));
+      for (const r of p.replicas) {
+        if (r.leo === null || r.stale) continue;
+        const memo = `${key}/${r.brokerId}`;
+        const known = this.lastKnownLeo.get(memo);
+        if (known !== undefined && r.leo < known)
+          out.push({
+            atMs: at,
+            kind: 'truncation',
+            partition: key,
+            brokerId: r.brokerId,
+            text: `${key}: broker ${r.brokerId} truncated its log from LEO ${known} to ${r.leo} (leader epoch check, KIP-101)`,
+          });
+        this.lastKnownLeo.set(memo, r.leo);
+      }
+    }
+    return out;
+  }
+}
+
+function partitionChanges(
+  key: string,
+  before: PartitionPanel,
+  p: PartitionPanel,
+  at: number,
+): TimelineEntry[] {
+  const out: TimelineEntry[] = [];
+  if (p.leader !== before.leader) {
+    if (p.leader < 0)
+      out.push({
+        atMs: at,
+        kind: 'leader-offline',
+        partition: key,
+        text: `${key} offline: leader ${before.leader} is gone and no live replica may lead (last ISR [${p.isr}])`,
+      });
+    else {
+      const clean = before.isr.includes(p.leader);
+      out.push({
+        atMs: at,
+        kind: 'election',
+        partition: key,
+        brokerId: p.leader,
+        clean,
+        text: clean
+          ? `${key}: broker ${p.leader} elected leader from the ISR [${before.isr}] (clean)`
+          : `${key}: broker ${p.leader} elected leader from outside the ISR [${before.isr}] (UNCLEAN: records only the old ISR held are lost)`,
+      });
+    }
+  }
+  if (p.leaderEpoch > before.leaderEpoch)
+    out.push({
+      atMs: at,
+      kind: 'epoch-bump',
+      partition: key,
+      text: `${key}: leader epoch ${before.leaderEpoch} -> ${p.leaderEpoch}`,
+    });
+  const left = before.isr.filter((id) => !p.isr.includes(id));
+  const joined = p.isr.filter((id) => !before.isr.includes(id));
+  if (left.length > 0)
+    out.push({
+      atMs: at,
+      kind: 'isr-shrink',
+      partition: key,
+      text: `${key}: ISR [${before.isr}] -> [${p.isr}]: ${left.join(', ')} left`,
+    });
+  if (joined.length > 0)
+    out.push({
+      atMs: at,
+      kind: 'isr-expand',
+      partition: key,
+      text: `${key}: ISR [${before.isr}] -> [${p.isr}]: ${joined.join(', ')} joined`,
+    });
+  return out;
+}
