@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { RemotingError } from '../protocol/errors.js';
 import { runCall, serializeTypeByName, UsageError } from './call.js';
