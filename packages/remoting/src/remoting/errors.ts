@@ -26,7 +26,7 @@ abstract class InvocationError extends RemotingError implements InvocationFacts 
   readonly opaque: number;
   readonly elapsedMs: number;
   readonly timeoutMs: number;
-  readonly written: boolean;
+  override readonly written: boolean;
 
   constructor(
     code: string,
