@@ -60,7 +60,9 @@ describe('a processor that throws', () => {
     });
     const response = await newClient().invokeSync(address, RemotingCommand.createRequest(77), 3000);
     expect(response.code).toBe(ResponseCode.SYSTEM_ERROR);
-    expect(response.remark).toMatch(/^RangeError: no such key k2, KvStore\.get\(exception-desc\.test\.ts:\d+:\d+\)$/);
+    expect(response.remark).toMatch(
+      /^RangeError: no such key k2, KvStore\.get\(exception-desc\.test\.ts:\d+:\d+\)$/,
+    );
   });
 });
 
@@ -76,7 +78,11 @@ describe('defaults a RocketMQ 4.x peer can decode', () => {
 
   test('responses of a server say JAVA too', async () => {
     const { address } = await startEchoServer();
-    const response = await newClient().invokeSync(address, RemotingCommand.createRequest(EchoCode.ECHO), 3000);
+    const response = await newClient().invokeSync(
+      address,
+      RemotingCommand.createRequest(EchoCode.ECHO),
+      3000,
+    );
     expect(response.language).toBe(LanguageCode.JAVA);
   });
 });

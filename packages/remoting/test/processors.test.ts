@@ -68,7 +68,7 @@ describe('processor dispatch', () => {
     expect(after.code).toBe(ResponseCode.SUCCESS);
   });
 
-  test('a throwing processor is answered SYSTEM_ERROR with its error and first frame (as Java's exceptionSimpleDesc), and the connection survives', async () => {
+  test('a throwing processor is answered SYSTEM_ERROR with its error and first frame (as Java exceptionSimpleDesc), and the connection survives', async () => {
     const { server, address } = await startEchoServer();
     server.registerProcessor(Code.THROWING, {
       processRequest: () => {
@@ -84,7 +84,9 @@ describe('processor dispatch', () => {
     const response = await client.invokeSync(address, RemotingCommand.createRequest(Code.THROWING), 3000);
     expect(response.code).toBe(ResponseCode.SYSTEM_ERROR);
     expect(response.code).toBe(1);
-    expect(response.remark).toMatch(/^Error: processor exploded: disk on fire, Object\.processRequest\(processors\.test\.ts:\d+:\d+\)$/);
+    expect(response.remark).toMatch(
+      /^Error: processor exploded: disk on fire, Object\.processRequest\(processors\.test\.ts:\d+:\d+\)$/,
+    );
     const next = await client.invokeSync(
       address,
       RemotingCommand.createRequest(EchoCode.ECHO).setBody('ok'),

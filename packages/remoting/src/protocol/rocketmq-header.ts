@@ -101,7 +101,8 @@ export function decodeRocketMqHeader(bytes: Buffer, streamOffset?: number): Head
       pos += 4;
       if (valueLength < 0 || pos + valueLength > extEnd) throw overrun('value', pos, streamOffset);
       // Java reads a zero-length key or value as null and never writes one back: absent.
-      if (keyLength > 0 && valueLength > 0) extFields.set(key, bytes.toString('utf8', pos, pos + valueLength));
+      if (keyLength > 0 && valueLength > 0)
+        extFields.set(key, bytes.toString('utf8', pos, pos + valueLength));
       pos += valueLength;
     }
     if (extFields.size === 0) extFields = null;
