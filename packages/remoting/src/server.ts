@@ -1,6 +1,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { SerializeType } from './protocol/codes.js';
+import { RemotingProtocolError } from './protocol/errors.js';
 import type { RemotingCommand } from './protocol/remoting-command.js';
 import type { ChannelEventListener } from './remoting/events.js';
 import type { RPCHook } from './remoting/processor.js';
@@ -194,7 +195,14 @@ export class RemotingServer extends RemotingService {
         socket.resume();
       } else {
         // Enforcing: a plain-text client is turned away, as RocketMQ's server does.
+        const remote = `${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0}`;
         socket.destroy();
+        this.emit(
+          'exception',
+          remote,
+          null,
+          new RemotingProtocolError('plain-text connection refused: this server enforces TLS'),
+        );
       }
     });
   }

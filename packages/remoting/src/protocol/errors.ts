@@ -76,11 +76,9 @@ export class RemotingError extends Error {
   /** `instanceof` that also recognises errors from another copy of this package. */
   static override [Symbol.hasInstance](this: BrandedClass, instance: unknown): boolean {
     if (typeof instance !== 'object' || instance === null) return false;
-    // biome-ignore lint/complexity/noThisInStatic: `this` is the class right of instanceof; a subclass checks its own brand.
-    const errorClass = this;
-    if (Function.prototype[Symbol.hasInstance].call(errorClass, instance)) return true;
+    if (Function.prototype[Symbol.hasInstance].call(this, instance)) return true;
     const brands = (instance as Record<symbol, unknown>)[BRANDS];
-    return Array.isArray(brands) && brands.includes(brandOf(errorClass));
+    return Array.isArray(brands) && brands.includes(brandOf(this));
   }
 }
 
