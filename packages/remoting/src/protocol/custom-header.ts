@@ -18,7 +18,9 @@ import { RemotingHeaderError } from './errors.js';
  */
 export type HeaderFieldType = 'string' | 'int' | 'long' | 'number' | 'boolean';
 
+/** What `@HeaderField` is told about a field. */
 export interface HeaderFieldOptions {
+  /** How the value converts to and from its extFields string. */
   type: HeaderFieldType;
   /** A required field must be present on decode and set on encode (RocketMQ's @CFNotNull). */
   required?: boolean;
@@ -38,6 +40,7 @@ export type CustomHeaderClass<T extends object> = new () => T;
 
 /** Optional validation a header class may add, run after decoding (RocketMQ's checkFields). */
 export interface CheckedHeader {
+  /** Throws (RemotingHeaderError is a good choice) when the decoded values break a rule of the header. */
   checkFields(): void;
 }
 

@@ -74,7 +74,12 @@ export class RemotingError extends Error {
   }
 
   /** `instanceof` that also recognises errors from another copy of this package. */
-  static override [Symbol.hasInstance](this: BrandedClass, instance: unknown): boolean {
+  static override [Symbol.hasInstance](
+    this: abstract new (
+      ...args: never[]
+    ) => unknown,
+    instance: unknown,
+  ): boolean {
     if (typeof instance !== 'object' || instance === null) return false;
     if (Function.prototype[Symbol.hasInstance].call(this, instance)) return true;
     const brands = (instance as Record<symbol, unknown>)[BRANDS];
