@@ -6,7 +6,7 @@
  *
  * Every child process is killed after the suite, pass or fail.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -363,3 +363,37 @@ test('echo-server --language answers in the language asked for', async () => {
   server.child.kill('SIGTERM');
   await server.exited;
 });
+
+test('through the root script, `pnpm -s remoting call --json` prints only the JSON on stdout', async () => {
+  const server = await startCliServer();
+  const repoRoot = path.resolve(packageDir, '..', '..');
+  const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      'npx',
+      [
+        '-y',
+        'pnpm@10',
+        '-s',
+        'remoting',
+        'call',
+        server.address,
+        '--code',
+        '1',
+        '--body',
+        'via pnpm',
+        '--json',
+      ],
+      { cwd: repoRoot, timeout: 60_000 },
+      (error, stdout, stderr) =>
+        resolve({
+          code: error === null ? 0 : typeof error.code === 'number' ? error.code : null,
+          stdout,
+          stderr,
+        }),
+    );
+  });
+  expect(result.code, result.stderr).toBe(0);
+  expect(JSON.parse(result.stdout)).toMatchObject({ code: 0, body: 'via pnpm' });
+  server.child.kill('SIGTERM');
+  await server.exited;
+}, 90_000);

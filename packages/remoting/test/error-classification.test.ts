@@ -5,10 +5,15 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   ChannelClosedError,
+  RemotingCommand,
+  RemotingCommandError,
   RemotingConnectError,
   RemotingError,
   RemotingHeaderError,
   RemotingProtocolError,
+  RemotingShutdownError,
+  RemotingTooMuchRequestError,
+  ResponseCode,
 } from '../src/index.js';
 
 type ErrorsModule = typeof import('../src/protocol/errors.js');
@@ -92,5 +97,26 @@ describe('retriable and written classify every failure', () => {
     const cause = new Error('socket');
     const error = new RemotingError('X', 'x', { retriable: true, written: true, cause });
     expect(error).toMatchObject({ retriable: true, written: true, cause, name: 'RemotingError' });
+  });
+});
+
+describe('the remoting errors say written as it was', () => {
+  it('too many requests: not written, retriable', () => {
+    const error = new RemotingTooMuchRequestError({
+      remoteAddress: 'a:1',
+      requestCode: 1,
+      mode: 'async',
+      permitsTotal: 1,
+      permitsAvailable: 0,
+      permitsWaiting: 0,
+      waitedMs: 5,
+    });
+    expect(error).toMatchObject({ retriable: true, written: false });
+  });
+
+  it('a non-success answer was written (the peer answered); shutdown was not', () => {
+    const response = RemotingCommand.createResponse(ResponseCode.SYSTEM_ERROR, 'boom');
+    expect(new RemotingCommandError('a:1', 1, response)).toMatchObject({ retriable: false, written: true });
+    expect(new RemotingShutdownError('client')).toMatchObject({ retriable: false, written: false });
   });
 });
