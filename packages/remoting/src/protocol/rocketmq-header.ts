@@ -53,6 +53,11 @@ export function encodeRocketMqHeader(h: HeaderFields, reserve = 0): Buffer {
   return out;
 }
 
+/**
+ * Reads a binary header (the bytes after the header-length word).
+ *
+ * @throws RemotingProtocolError when a length is negative or runs past the header.
+ */
 export function decodeRocketMqHeader(bytes: Buffer, streamOffset?: number): HeaderFields {
   const end = bytes.length;
   need(end, streamOffset, 0, FIXED_BYTES - 8, 'fixed fields');

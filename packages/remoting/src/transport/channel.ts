@@ -260,6 +260,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
   }
 }
 
+/** "host:port" of a socket end ("[v6]:port" for IPv6, IPv4-mapped addresses unwrapped); "unknown" without a host. */
 export function formatAddress(host: string | undefined, port: number | undefined): string {
   if (host === undefined) return 'unknown';
   const bare = host.startsWith('::ffff:') ? host.slice(7) : host;
