@@ -28,6 +28,11 @@ const USAGE = `usage: pnpm tour [--help]
 if (parseCommandLine('tour', USAGE, { args: process.argv.slice(2), options: {} }) === null) {
   process.exit();
 }
+// `pnpm tour | head` closes the pipe early: stop quietly instead of crashing on EPIPE.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
 
 /** SEND_MESSAGE, as RocketMQ's RequestCode numbers it. */
 const SEND_MESSAGE = 10;

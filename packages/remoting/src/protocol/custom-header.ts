@@ -81,7 +81,7 @@ export function HeaderField(options: HeaderFieldOptions): HeaderFieldDecorator {
     required: options.required ?? false,
   });
   const sameProperty = (spec: FieldSpec, other: FieldSpec) => spec.property === other.property;
-  function decorate(target: unknown, keyOrContext: unknown): void {
+  function decorate(target: unknown, keyOrContext: unknown, descriptor?: unknown): void {
     if (isStandardContext(keyOrContext)) {
       const context = keyOrContext;
       const problem =
@@ -121,6 +121,8 @@ export function HeaderField(options: HeaderFieldOptions): HeaderFieldDecorator {
     if (typeof keyOrContext !== 'string') {
       throw misuse(legacyClassName(holder), String(keyOrContext), 'a symbol-named field');
     }
+    // Legacy decorators pass a property descriptor for methods and accessors only.
+    if (descriptor !== undefined) throw misuse(legacyClassName(holder), keyOrContext, 'a method or accessor');
     const spec = specFor(keyOrContext);
     appendLegacy(holder, FIELDS_KEY, spec, (existing) => sameProperty(existing, spec));
   }

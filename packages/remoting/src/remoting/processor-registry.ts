@@ -79,7 +79,7 @@ export interface RequestMappingDecorator {
  *   than a public, string-named instance method.
  */
 export function RequestMapping(code: number, executor?: ExecutorOptions): RequestMappingDecorator {
-  function decorate(target: unknown, keyOrContext: unknown): void {
+  function decorate(target: unknown, keyOrContext: unknown, descriptor?: PropertyDescriptor): void {
     if (isStandardContext(keyOrContext)) {
       const context = keyOrContext;
       const problem =
@@ -109,6 +109,9 @@ export function RequestMapping(code: number, executor?: ExecutorOptions): Reques
       throw mappingMisuse(holder.name, String(keyOrContext), 'a static method');
     if (typeof keyOrContext !== 'string') {
       throw mappingMisuse(legacyClassName(holder), String(keyOrContext), 'a symbol-named method');
+    }
+    if (typeof descriptor?.value !== 'function') {
+      throw mappingMisuse(legacyClassName(holder), keyOrContext, 'not a method');
     }
     appendLegacy<MappingSpec>(holder, MAPPINGS_KEY, { method: keyOrContext, code, executor }, () => false);
   }
