@@ -107,7 +107,8 @@ export function HeaderField(options: HeaderFieldOptions): HeaderFieldDecorator {
         throw new RemotingHeaderError(
           'unknown',
           context.name,
-          `@HeaderField on "${context.name}": this runtime gives decorators no Symbol.metadata object`,
+          `@HeaderField on "${context.name}": the decorator got no metadata object; compile with ` +
+            'TypeScript 5.2+ (or esbuild 0.21+), or use experimentalDecorators',
         );
       }
       appendStandard(context.metadata, FIELDS_KEY, specFor(context.name), (spec) =>

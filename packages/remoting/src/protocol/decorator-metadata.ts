@@ -21,13 +21,15 @@ export interface StandardDecoratorContext {
   readonly name: string | symbol;
   readonly static: boolean;
   readonly private: boolean;
+  /** Absent when the class was compiled by TypeScript < 5.2 or esbuild < 0.21. */
   readonly metadata?: Record<PropertyKey, unknown>;
   addInitializer(initializer: (this: unknown) => void): void;
 }
 
 /** True when a decorator was called as a TC39 standard decorator `(value, context)`. */
 export function isStandardContext(arg: unknown): arg is StandardDecoratorContext {
-  return typeof arg === 'object' && arg !== null && 'kind' in arg && 'metadata' in arg;
+  // Not 'metadata': compilers before TypeScript 5.2 (and esbuild 0.21) give contexts without it.
+  return typeof arg === 'object' && arg !== null && 'kind' in arg && 'name' in arg && 'addInitializer' in arg;
 }
 
 /** Appends to the list under `key` in a TC39 metadata object, copying the inherited list first. */

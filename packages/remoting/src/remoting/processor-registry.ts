@@ -96,7 +96,11 @@ export function RequestMapping(code: number, executor?: ExecutorOptions): Reques
         const member = String(context.name);
         context.addInitializer(function (this: unknown) {
           const owner = typeof this === 'function' ? this.name : (this as object).constructor.name;
-          throw mappingMisuse(owner, member, problem ?? 'in a runtime without Symbol.metadata');
+          throw mappingMisuse(
+            owner,
+            member,
+            problem ?? 'compiled without decorator metadata (TypeScript < 5.2?)',
+          );
         });
         return;
       }
