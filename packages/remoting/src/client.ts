@@ -20,7 +20,12 @@ export interface RemotingClientOptions {
   permitsOneway?: number;
   /** Close channels idle (no reads or writes) this long; 0 disables. Default 120. */
   channelMaxIdleTimeSeconds?: number;
-  /** Close the connection when a sync call times out, so the next call reconnects (RocketMQ clientCloseSocketIfTimeout). */
+  /**
+   * Close the connection when a sync call times out, so the next call
+   * reconnects (RocketMQ clientCloseSocketIfTimeout). Default true, as in
+   * RocketMQ 4.9.7: a peer that missed one deadline is treated as stuck, and
+   * every other call pending on that connection fails with a send error.
+   */
   closeSocketIfTimeout?: boolean;
   maxFrameBytes?: number;
   writeBufferHighWaterMark?: number;
@@ -97,7 +102,7 @@ export class RemotingClient extends RemotingService {
       // As RocketMQ: a send failure drops the connection; a timeout only when configured;
       // anything else (a hook that threw) says nothing about the connection.
       if (error instanceof RemotingTimeoutError) {
-        if (this.options.closeSocketIfTimeout) this.closeChannel(target, channel);
+        if (this.options.closeSocketIfTimeout ?? true) this.closeChannel(target, channel);
       } else if (isSendFailure(error)) {
         this.closeChannel(target, channel);
       }

@@ -1,3 +1,12 @@
+/**
+ * RocketMQ's remoting layer for Node.js, wire-compatible with the Java
+ * implementation: {@link RemotingServer} and {@link RemotingClient}, the
+ * {@link RemotingCommand} they exchange, custom headers ({@link HeaderField}),
+ * processors and controllers ({@link RequestMapping}), and typed errors
+ * ({@link RemotingError}).
+ *
+ * @packageDocumentation
+ */
 export {
   type NameServerAttempt,
   type NameServerAttemptOutcome,
@@ -24,10 +33,16 @@ export {
   type CheckedHeader,
   type CustomHeaderClass,
   HeaderField,
+  type HeaderFieldDecorator,
   type HeaderFieldOptions,
   type HeaderFieldType,
 } from './protocol/custom-header.js';
-export { RemotingError, RemotingHeaderError, RemotingProtocolError } from './protocol/errors.js';
+export {
+  RemotingError,
+  type RemotingErrorOptions,
+  RemotingHeaderError,
+  RemotingProtocolError,
+} from './protocol/errors.js';
 export { FrameDecoder, type FrameDecoderOptions } from './protocol/frame-decoder.js';
 export {
   explainFrame,
@@ -56,7 +71,7 @@ export type { ChannelEventListener, RemotingEvents } from './remoting/events.js'
 export type { PermitRelease } from './remoting/permits.js';
 export { Permits } from './remoting/permits.js';
 export type { RequestContext, RequestProcessor, RPCHook } from './remoting/processor.js';
-export { RequestMapping } from './remoting/processor-registry.js';
+export { RequestMapping, type RequestMappingDecorator } from './remoting/processor-registry.js';
 export type { EndpointStats, ResponseTableScanOptions } from './remoting/remoting-endpoint.js';
 export { Remarks } from './remoting/remoting-endpoint.js';
 export type { InvokeCallback } from './remoting/response-future.js';
@@ -74,6 +89,7 @@ export {
   type ChannelOptions,
   DEFAULT_WRITE_BUFFER_HIGH_WATER_MARK,
   DEFAULT_WRITE_BUFFER_LOW_WATER_MARK,
+  type WriteCallback,
 } from './transport/channel.js';
-export { parseAddress } from './transport/connect.js';
+export { type HostPort, parseAddress } from './transport/connect.js';
 export { ChannelClosedError, RemotingConnectError } from './transport/errors.js';

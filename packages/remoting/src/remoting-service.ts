@@ -37,6 +37,7 @@ export abstract class RemotingService extends EventEmitter<RemotingEvents> {
     return this;
   }
 
+  /** Adds a hook run around every request served and every call made (RocketMQ's registerRPCHook). */
   registerRPCHook(hook: RPCHook): this {
     this.endpoint.registerRPCHook(hook);
     return this;

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { SerializeType } from './protocol/codes.js';
+import { RemotingProtocolError } from './protocol/errors.js';
 import type { RemotingCommand } from './protocol/remoting-command.js';
 import type { ChannelEventListener } from './remoting/events.js';
 import type { RPCHook } from './remoting/processor.js';
@@ -8,15 +9,19 @@ import type { ResponseTableScanOptions } from './remoting/remoting-endpoint.js';
 import type { InvokeCallback } from './remoting/response-future.js';
 import { RemotingService } from './remoting-service.js';
 import { Channel, type ChannelOptions } from './transport/channel.js';
+import type { HostPort } from './transport/connect.js';
 import { sniffTls } from './transport/tls-detect.js';
 
 /** RocketMQ's TlsMode: plain only, both on one port (detected per connection), or TLS only. */
 export type TlsMode = 'disabled' | 'permissive' | 'enforcing';
 
+/** TLS for a server: the mode plus what `tls.createServer` takes (`key`, `cert`, `ca`, `requestCert`, ...). */
 export interface ServerTlsOptions extends tls.TlsOptions {
+  /** Plain only, both on one port, or TLS only (RocketMQ's tls.server.mode). */
   mode: TlsMode;
 }
 
+/** Settings of a {@link RemotingServer} (RocketMQ's NettyServerConfig). Every field is optional. */
 export interface RemotingServerOptions {
   /** Interface to bind; default 127.0.0.1. */
   host?: string;
@@ -28,16 +33,23 @@ export interface RemotingServerOptions {
   permitsAsync?: number;
   /** Server-initiated oneway calls not yet written (RocketMQ serverOnewaySemaphoreValue: 256). */
   permitsOneway?: number;
+  /** Largest frame accepted, counting the 4-byte length prefix; a larger one closes its connection. Default 16 MiB. */
   maxFrameBytes?: number;
+  /** Bytes queued on a connection before it counts as not writable (Netty WRITE_BUFFER_HIGH_WATER_MARK). */
   writeBufferHighWaterMark?: number;
+  /** Bytes queued below which a not-writable connection is writable again (Netty WRITE_BUFFER_LOW_WATER_MARK). */
   writeBufferLowWaterMark?: number;
   /** Bytes of one connection's queued requests before the server stops reading from it. Default 8 MiB. */
   maxPendingRequestBytesPerChannel?: number;
+  /** When the response table scanner first runs and how often (RocketMQ: 3 s, then every 1 s). */
   responseTableScan?: ResponseTableScanOptions;
+  /** TLS mode and material; absent means plain TCP only. */
   tls?: ServerTlsOptions;
   /** How long a permissive/enforcing server waits for a connection's first byte. Default 10 s. */
   tlsDetectTimeoutMs?: number;
+  /** Hooks run around every request served and every call made (RocketMQ's RPCHook). */
   rpcHooks?: RPCHook[];
+  /** Told about connects, closes, errors and idle connections (RocketMQ's ChannelEventListener). */
   channelEventListener?: ChannelEventListener;
   /**
    * Serialization of every response; by default each mirrors its request's, as
@@ -47,6 +59,7 @@ export interface RemotingServerOptions {
   responseSerializeType?: SerializeType;
 }
 
+/** How {@link RemotingServer.shutdown} stops. */
 export interface ShutdownOptions {
   /** How long in-flight requests may take to finish before channels are closed. Default 5000. */
   graceMs?: number;
@@ -82,6 +95,12 @@ export class RemotingServer extends RemotingService {
     this.server = net.createServer({ noDelay: true }, (socket) => this.onConnection(socket));
   }
 
+  /**
+   * Binds and starts accepting connections (RocketMQ's start()); resolves once
+   * listening. `address()` then tells the port.
+   *
+   * @throws Error from `net.Server.listen` (EADDRINUSE, EACCES) when the address cannot be bound.
+   */
   async start(): Promise<void> {
     if (this.listening) return;
     const host = this.options.host ?? '127.0.0.1';
@@ -97,7 +116,7 @@ export class RemotingServer extends RemotingService {
   }
 
   /** Where the server listens; `port` is the OS-assigned one when started with port 0. */
-  address(): { host: string; port: number } {
+  address(): HostPort {
     const addr = this.server.address();
     if (addr === null || typeof addr === 'string') throw new Error('the server is not listening');
     return { host: addr.address, port: addr.port };
@@ -194,7 +213,14 @@ export class RemotingServer extends RemotingService {
         socket.resume();
       } else {
         // Enforcing: a plain-text client is turned away, as RocketMQ's server does.
+        const remote = `${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0}`;
         socket.destroy();
+        this.emit(
+          'exception',
+          remote,
+          null,
+          new RemotingProtocolError('plain-text connection refused: this server enforces TLS'),
+        );
       }
     });
   }

@@ -6,12 +6,14 @@
  *
  * Every child process is killed after the suite, pass or fail.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { hasOpenssl } from '../src/cli/self-signed.js';
+import { hasOpenssl, makeSelfSignedCertificate } from '../src/cli/self-signed.js';
 import { type RemotingCommand, RpcFlag } from '../src/index.js';
 import { eventually, startServer } from './helpers/servers.js';
 
@@ -132,7 +134,7 @@ describe('call against a running echo-server', () => {
       codeName: 'SUCCESS',
       remark: null,
       flag: RpcFlag.RESPONSE,
-      language: 'NODE_JS',
+      language: 'JAVA',
       serializeType: 'JSON',
       extFields: { k: 'v' },
       bodyBytes: 2,
@@ -260,7 +262,7 @@ describe.skipIf(!hasOpenssl())('echo-server --tls', () => {
     const server = await startCliServer(['--tls']);
     expect(server.output()).toContain('tls: permissive');
     const [secure, plain] = await Promise.all([
-      runCli(['call', server.address, '--code', '1', '--body', 'secret', '--tls', '--json']),
+      runCli(['call', server.address, '--code', '1', '--body', 'secret', '--tls', '--insecure', '--json']),
       runCli(['call', server.address, '--code', '1', '--body', 'plain', '--json']),
     ]);
     expect(jsonOf(secure)).toMatchObject({ code: 0, body: 'secret' });
@@ -268,4 +270,130 @@ describe.skipIf(!hasOpenssl())('echo-server --tls', () => {
     server.child.kill('SIGTERM');
     expect((await server.exited).code).toBe(0);
   });
+
+  test.concurrent('call --tls verifies the certificate: refused without --ca, served with --ca', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'remoting-cli-tls-'));
+    try {
+      const { cert, key } = makeSelfSignedCertificate();
+      writeFileSync(path.join(dir, 'cert.pem'), cert);
+      writeFileSync(path.join(dir, 'key.pem'), key);
+      const server = await startCliServer([
+        '--tls',
+        '--cert',
+        path.join(dir, 'cert.pem'),
+        '--key',
+        path.join(dir, 'key.pem'),
+      ]);
+      const [unverified, trusted] = await Promise.all([
+        runCli(['call', server.address, '--code', '1', '--body', 'x', '--tls']),
+        runCli([
+          'call',
+          server.address,
+          '--code',
+          '1',
+          '--body',
+          'ca',
+          '--tls',
+          '--ca',
+          path.join(dir, 'cert.pem'),
+          '--json',
+        ]),
+      ]);
+      expect(unverified.code).toBe(1);
+      expect(unverified.stderr).toMatch(/REMOTING_CONNECT.*self-signed certificate/);
+      expect(jsonOf(trusted)).toMatchObject({ code: 0, body: 'ca' });
+      server.child.kill('SIGTERM');
+      await server.exited;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test.concurrent('a plain call to a TLS-only server says TLS may be required; the server logs the refusal', async () => {
+    const server = await startCliServer(['--tls', '--tls-mode', 'enforcing']);
+    const plain = await runCli(['call', server.address, '--code', '1', '--body', 'plain']);
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toContain('may require TLS');
+    expect(plain.stderr).toContain('--tls');
+    await eventually(
+      () =>
+        /protocol error from 127\.0\.0\.1:\d+ \[REMOTING_PROTOCOL\]: plain-text connection refused/.test(
+          server.output(),
+        ),
+      5000,
+      'the refusal line',
+    );
+    server.child.kill('SIGTERM');
+    await server.exited;
+  });
 });
+
+describe('echo-server logs and call --json output', () => {
+  test('one line per connection event and per protocol error; call --json prints only JSON', async () => {
+    const server = await startCliServer();
+    const run = await runCli(['call', server.address, '--code', '1', '--body', 'one', '--json']);
+    expect(run.code).toBe(0);
+    // stdout is exactly one JSON document and nothing else.
+    expect(() => JSON.parse(run.stdout)).not.toThrow();
+    expect(run.stdout.trim().split('\n')).toHaveLength(1);
+    await eventually(() => /close 127\.0\.0\.1:\d+/.test(server.output()), 5000, 'the close line');
+    expect(server.output()).toMatch(/^connect 127\.0\.0\.1:\d+$/m);
+    // A frame whose length is below the minimum: a protocol error, that connection closed.
+    const [host, port] = server.address.split(':');
+    const socket = net.connect(Number(port), host);
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.end(Buffer.from([0, 0, 0, 1, 0, 0, 0, 0]));
+    await eventually(
+      () => /protocol error from 127\.0\.0\.1:\d+ \[REMOTING_PROTOCOL\]/.test(server.output()),
+      5000,
+      'the protocol error line',
+    );
+    const lines = server.output().trim().split('\n');
+    expect(lines.filter((line) => line.startsWith('connect '))).toHaveLength(2);
+    expect(lines.filter((line) => line.startsWith('protocol error '))).toHaveLength(1);
+    server.child.kill('SIGTERM');
+    await server.exited;
+  });
+});
+
+test('echo-server --language answers in the language asked for', async () => {
+  const server = await startCliServer(['--language', 'NODE_JS']);
+  const run = await runCli(['call', server.address, '--code', '1', '--json']);
+  expect(jsonOf(run)).toMatchObject({ code: 0, language: 'NODE_JS' });
+  server.child.kill('SIGTERM');
+  await server.exited;
+});
+
+test('through the root script, `pnpm -s remoting call --json` prints only the JSON on stdout', async () => {
+  const server = await startCliServer();
+  const repoRoot = path.resolve(packageDir, '..', '..');
+  const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      'npx',
+      [
+        '-y',
+        'pnpm@10',
+        '-s',
+        'remoting',
+        'call',
+        server.address,
+        '--code',
+        '1',
+        '--body',
+        'via pnpm',
+        '--json',
+      ],
+      { cwd: repoRoot, timeout: 60_000 },
+      (error, stdout, stderr) =>
+        resolve({
+          code: error === null ? 0 : typeof error.code === 'number' ? error.code : null,
+          stdout,
+          stderr,
+        }),
+    );
+  });
+  expect(result.code, result.stderr).toBe(0);
+  expect(JSON.parse(result.stdout)).toMatchObject({ code: 0, body: 'via pnpm' });
+  server.child.kill('SIGTERM');
+  await server.exited;
+}, 90_000);

@@ -102,8 +102,10 @@ function expected(cmd: RemotingCommand): ReturnType<typeof fieldsOf> {
   const f = fieldsOf(cmd);
   if (f.body === '') f.body = null;
   if (cmd.serializeType === SerializeType.ROCKETMQ) {
-    // RocketMQSerializable writes "" and {} as length 0, which read back as null.
+    // RocketMQSerializable writes "" and {} as length 0, which read back as null;
+    // an entry with an empty key or value is dropped, as Java drops its nulls.
     if (f.remark === '') f.remark = null;
+    if (f.extFields !== null) f.extFields = f.extFields.filter(([key, value]) => key !== '' && value !== '');
     if (f.extFields?.length === 0) f.extFields = null;
   } else if (f.extFields !== null) {
     f.extFields.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));

@@ -109,11 +109,11 @@ describe('invokeSync', () => {
     expect(client.stats().channels).toBe(0);
   });
 
-  test('by default a timeout keeps the connection: the next call uses the same one', async () => {
+  test('closeSocketIfTimeout: false keeps the connection after a timeout: the next call uses the same one', async () => {
     const { server, address } = await startEchoServer();
     const connects: string[] = [];
     server.on('connect', (remote) => connects.push(remote));
-    const client = newClient();
+    const client = newClient({ closeSocketIfTimeout: false });
     await client.invokeSync(address, RemotingCommand.createRequest(EchoCode.ECHO), 3000);
     await expect(client.invokeSync(address, sleepRequest(400), 50)).rejects.toBeInstanceOf(
       RemotingTimeoutError,
@@ -124,11 +124,11 @@ describe('invokeSync', () => {
     expect(server.connections()).toHaveLength(1);
   });
 
-  test('closeSocketIfTimeout closes the connection on timeout and the next call reconnects', async () => {
+  test('by default (closeSocketIfTimeout, as RocketMQ 4.9.7) a timeout closes the connection and the next call reconnects', async () => {
     const { server, address } = await startEchoServer();
     const connects: string[] = [];
     server.on('connect', (remote) => connects.push(remote));
-    const client = newClient({ closeSocketIfTimeout: true });
+    const client = newClient();
     await client.invokeSync(address, RemotingCommand.createRequest(EchoCode.ECHO), 3000);
     const firstPort = Number(server.connections()[0]?.remoteAddress.split(':')[1]);
     await expect(client.invokeSync(address, sleepRequest(400), 50)).rejects.toBeInstanceOf(

@@ -5,6 +5,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { RemotingCommand, SerializeType } from '../src/index.js';
+import { decodeRocketMqHeader } from '../src/protocol/rocketmq-header.js';
 import { hex } from './support/wire.js';
 
 function roundTrip(cmd: RemotingCommand): RemotingCommand {
@@ -80,16 +81,44 @@ describe('Java quirks kept on purpose', () => {
     expect(roundTrip(cmd).extFields).toBeNull();
   });
 
-  test('an extFields entry with an empty key and an empty value survives', () => {
+  test('extFields entries with an empty key or value are not written, as Java drops its nulls', () => {
+    const cmd = new RemotingCommand(1, 1);
+    cmd.extFields = new Map([
+      ['', 'v'],
+      ['k', ''],
+      ['a', 'b'],
+    ]);
+    expect(cmd.encodeHeaderBytes(SerializeType.ROCKETMQ).subarray(17)).toEqual(
+      hex('00000008', '0001 61', '00000001 62'),
+    );
+    expect([...(roundTrip(cmd).extFields ?? [])]).toEqual([['a', 'b']]);
+  });
+
+  test('a zero-length key or value read from the wire is absent, as Java reads it as null', () => {
+    // remark length 0, then extFields of 3 entries: "" -> "v", "k" -> "", "a" -> "b".
+    const ext = hex('0000', '00000001 76', '0001 6b', '00000000', '0001 61', '00000001 62');
+    const fixed = hex('0001', '00', '0000', '00000001', '00000000', '00000000');
+    const header = Buffer.concat([fixed, hex(ext.length.toString(16).padStart(8, '0')), ext]);
+    const decoded = decodeRocketMqHeader(header);
+    expect([...(decoded.extFields ?? [])]).toEqual([['a', 'b']]);
+    expect(decoded.remark).toBeNull();
+  });
+
+  test('extFields holding only empty entries read back as null', () => {
+    const cmd = new RemotingCommand(1, 1);
+    cmd.extFields = new Map([['k', '']]);
+    expect(roundTrip(cmd).extFields).toBeNull();
+  });
+
+  test('JSON keeps empty keys and values, as fastjson does', () => {
     const cmd = new RemotingCommand(1, 1);
     cmd.extFields = new Map([
       ['', ''],
       ['k', ''],
     ]);
-    expect(cmd.encodeHeaderBytes(SerializeType.ROCKETMQ).subarray(17)).toEqual(
-      hex('0000000d', '0000', '00000000', '0001 6b', '00000000'),
-    );
-    expect([...(roundTrip(cmd).extFields ?? [])]).toEqual([
+    cmd.serializeType = SerializeType.JSON;
+    const back = RemotingCommand.decode(cmd.encode(SerializeType.JSON));
+    expect([...(back.extFields ?? [])].sort()).toEqual([
       ['', ''],
       ['k', ''],
     ]);

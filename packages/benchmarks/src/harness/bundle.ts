@@ -27,6 +27,8 @@ export async function bundleWorker(): Promise<string> {
     format: 'esm',
     target: 'node20',
     keepNames: false,
+    // The workspace's remoting sources, not a built dist/ (see the root README).
+    conditions: ['@remoting-ts/source'],
     sourcemap: false,
     // CommonJS baselines stay outside the bundle; the framework and its dependencies go in.
     external: ['@grpc/grpc-js', 'hdr-histogram-js'],

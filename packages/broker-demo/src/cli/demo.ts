@@ -9,16 +9,35 @@ import { userPath } from './paths.js';
  * `pnpm demo`: the seven replication scenarios with real processes, narrated,
  * each ending in a verdict computed from what was read back.
  */
-const { values } = parseArgs({
-  options: {
-    json: { type: 'string' },
-    only: { type: 'string' },
-    'keep-dirs': { type: 'boolean', default: false },
-    watch: { type: 'boolean', default: false },
-    'pace-ms': { type: 'string', default: '1500' },
-    'wait-for-viewer-ms': { type: 'string', default: '30000' },
-  },
-});
+const USAGE = `usage: pnpm demo [--only ID,ID...] [--json FILE] [--keep-dirs] [--watch [--pace-ms 1500] [--wait-for-viewer-ms 30000]] [--help]
+  Runs the replication scenarios with real broker processes, narrated, each
+  ending in a verdict. --only picks scenarios by id (${SCENARIOS.map((s) => s.id).join(', ')});
+  --json writes the results to FILE; --keep-dirs keeps the brokers' data directories; --watch serves each
+  scenario's cluster on a live page (URL printed) and paces the scenarios.`;
+
+function parseDemoArgs() {
+  try {
+    return parseArgs({
+      options: {
+        json: { type: 'string' },
+        only: { type: 'string' },
+        'keep-dirs': { type: 'boolean', default: false },
+        watch: { type: 'boolean', default: false },
+        'pace-ms': { type: 'string', default: '1500' },
+        'wait-for-viewer-ms': { type: 'string', default: '30000' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    console.error(`demo: ${(error as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+const { values } = parseDemoArgs();
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 
 const only = values.only?.split(',').map((s) => s.trim());
 const selected = SCENARIOS.filter((s) => only === undefined || only.includes(s.id));

@@ -283,6 +283,10 @@ function restart(args: string[]): void {
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
+  if (argv.some((arg) => arg === '--help' || arg === '-h')) {
+    console.log(USAGE);
+    return;
+  }
   switch (command) {
     case 'cluster':
       return cluster(rest);
@@ -296,14 +300,24 @@ async function main(argv: string[]): Promise<void> {
       return kill(rest);
     case 'restart':
       return restart(rest);
-    default:
+    case undefined:
+    case 'help':
       console.log(USAGE);
-      if (command !== undefined && command !== 'help' && command !== '--help') process.exitCode = 1;
+      return;
+    default:
+      console.error(`broker: unknown command ${command}\n${USAGE}`);
+      process.exitCode = 2;
   }
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
   const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
+    // A bad option is a usage error: say which, show the usage, exit 2.
+    console.error(`broker: ${(err as Error).message}\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
   console.error(
     `error${typeof code === 'string' ? ` [${code}]` : ''}: ${err instanceof Error ? err.message : String(err)}`,
   );

@@ -3,6 +3,7 @@ import { RemotingError } from '../protocol/errors.js';
 import { RemotingCommand } from '../protocol/remoting-command.js';
 import { EchoServerCode } from './echo-server.js';
 import { spawnEchoServer } from './spawn-echo-server.js';
+import { parseCommandLine } from './usage.js';
 
 /**
  * `pnpm demo` (until the broker demo takes over): an echo server in a child
@@ -147,7 +148,14 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+const USAGE = `usage: pnpm remoting-demo [--help]
+  Starts an echo server in a child process and shows, with one client, each
+  kind of call (sync, async, oneway) and each kind of failure, with the times
+  it measured. Takes no options.`;
+
+if (parseCommandLine('remoting-demo', USAGE, { args: process.argv.slice(2), options: {} }) !== null) {
+  main().catch((error: unknown) => {
+    console.error(`remoting-demo: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  });
+}

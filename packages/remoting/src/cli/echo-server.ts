@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ResponseCode, type SerializeType } from '../protocol/codes.js';
+import { RemotingProtocolError } from '../protocol/errors.js';
 import { RemotingCommand } from '../protocol/remoting-command.js';
 import type { RequestProcessor } from '../remoting/processor.js';
 import { RemotingServer, type ServerTlsOptions, type TlsMode } from '../server.js';
@@ -15,11 +16,22 @@ export const EchoServerCode = {
   FAIL: 3,
 } as const;
 
+/** How `remoting echo-server` was asked to run. */
 export interface EchoServerOptions {
+  /** Interface to bind. */
   host: string;
+  /** Port; 0 lets the OS choose. */
   port: number;
-  serializeType?: SerializeType;
-  tls?: { mode: Exclude<TlsMode, 'disabled'>; certFile?: string; keyFile?: string };
+  /** Serialization of every response; by default each mirrors its request's. */
+  serializeType?: SerializeType | undefined;
+  /** LanguageCode the responses announce; default JAVA (see commandDefaults). */
+  language?: number | undefined;
+  /** TLS mode and certificate files; a self-signed certificate when no files are given. */
+  tls?:
+    | { mode: Exclude<TlsMode, 'disabled'>; certFile?: string | undefined; keyFile?: string | undefined }
+    | undefined;
+  /** Receives one line per connection event and per protocol error. */
+  log?: ((line: string) => void) | undefined;
 }
 
 function echo(request: RemotingCommand): RemotingCommand {
@@ -41,6 +53,18 @@ const sleepProcessor: RequestProcessor = {
   },
 };
 
+/** The processor with its responses' language set, when one is asked for. */
+function speaking(processor: RequestProcessor, language: number | undefined): RequestProcessor {
+  if (language === undefined) return processor;
+  return {
+    processRequest: async (ctx, request) => {
+      const response = await processor.processRequest(ctx, request);
+      if (response) response.language = language;
+      return response;
+    },
+  };
+}
+
 const failProcessor: RequestProcessor = {
   processRequest: (_ctx, request) => {
     throw new Error(request.getExtField('message') ?? 'the FAIL processor failed, as asked');
@@ -49,6 +73,7 @@ const failProcessor: RequestProcessor = {
 
 /** Builds and starts the echo server; resolves once it listens. */
 export async function startEchoServer(options: EchoServerOptions): Promise<RemotingServer> {
+  const language = options.language;
   let tls: ServerTlsOptions | undefined;
   if (options.tls) {
     const material =
@@ -63,9 +88,20 @@ export async function startEchoServer(options: EchoServerOptions): Promise<Remot
     responseSerializeType: options.serializeType,
     tls,
   });
-  server.registerProcessor(EchoServerCode.ECHO, echoProcessor);
-  server.registerProcessor(EchoServerCode.SLEEP, sleepProcessor, { concurrency: 1024 });
+  server.registerProcessor(EchoServerCode.ECHO, speaking(echoProcessor, language));
+  server.registerProcessor(EchoServerCode.SLEEP, speaking(sleepProcessor, language), { concurrency: 1024 });
   server.registerProcessor(EchoServerCode.FAIL, failProcessor);
+  const log = options.log;
+  if (log !== undefined) {
+    server.on('connect', (remote) => log(`connect ${remote}`));
+    server.on('close', (remote) => log(`close ${remote}`));
+    server.on('idle', (remote) => log(`idle ${remote}`));
+    server.on('exception', (remote, _channel, error) => {
+      const kind = error instanceof RemotingProtocolError ? 'protocol error' : 'error';
+      const code = (error as { code?: unknown }).code;
+      log(`${kind} from ${remote}${typeof code === 'string' ? ` [${code}]` : ''}: ${error.message}`);
+    });
+  }
   await server.start();
   return server;
 }

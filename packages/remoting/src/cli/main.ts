@@ -1,24 +1,40 @@
+#!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { languageFromName } from '../protocol/codes.js';
 import { RemotingError } from '../protocol/errors.js';
 import { runCall, serializeTypeByName, UsageError } from './call.js';
 import { startEchoServer } from './echo-server.js';
 
 const USAGE = `usage:
-  remoting echo-server [--port P] [--host 127.0.0.1] [--serialize json|rocketmq] [--tls] [--tls-mode permissive|enforcing] [--cert FILE --key FILE]
+  remoting echo-server [--port P] [--host 127.0.0.1] [--serialize json|rocketmq] [--language JAVA]
+      [--tls] [--tls-mode permissive|enforcing] [--cert FILE --key FILE]
       code 1 = echo (body and extFields back), 2 = sleep extFields.sleepMs then echo, 3 = fail (SYSTEM_ERROR)
+      prints one line per connection event (connect, close, idle) and per protocol error
   remoting call HOST:PORT --code N [--ext k=v]... [--body TEXT] [--oneway|--async] [--timeout MS]
-      [--serialize json|rocketmq] [--language JAVA] [--version N] [--tls] [--json]
-      e.g. against a RocketMQ NameServer: remoting call 127.0.0.1:9876 --code 105 --ext topic=TopicTest`;
+      [--serialize json|rocketmq] [--language JAVA] [--version N] [--json]
+      [--tls [--ca FILE] [--insecure]]
+      --tls verifies the server's certificate (against --ca FILE, else the system CAs)
+      unless --insecure; --json prints only the response as JSON on stdout
+      e.g. against a RocketMQ NameServer: remoting call 127.0.0.1:9876 --code 105 --ext topic=TopicTest
+  remoting --help`;
 
+/** Parses `remoting` arguments and runs the command; resolves to the exit code. */
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === '--help' || command === '-h' || command === 'help' || wantsHelp(rest)) {
+    console.log(USAGE);
+    return 0;
+  }
   if (command === 'echo-server') return echoServer(rest);
   if (command === 'call') return call(rest);
-  if (command === undefined || command === '--help' || command === 'help') {
-    console.log(USAGE);
-    return command === undefined ? 2 : 0;
-  }
+  if (command === undefined) throw new UsageError('a command is required');
   throw new UsageError(`unknown command ${command}`);
+}
+
+/** `--help` or `-h` anywhere before a `--` terminator. */
+function wantsHelp(args: string[]): boolean {
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).some((arg) => arg === '--help' || arg === '-h');
 }
 
 async function echoServer(args: string[]): Promise<number> {
@@ -32,9 +48,11 @@ async function echoServer(args: string[]): Promise<number> {
       'tls-mode': { type: 'string', default: 'permissive' },
       cert: { type: 'string' },
       key: { type: 'string' },
+      language: { type: 'string' },
     },
     strict: true,
   });
+  const language = values.language === undefined ? undefined : parseLanguage(values.language);
   const port = parsePort(values.port);
   const serializeType = values.serialize === undefined ? undefined : parseSerialize(values.serialize);
   const tlsMode = values['tls-mode'];
@@ -44,7 +62,9 @@ async function echoServer(args: string[]): Promise<number> {
     host: values.host,
     port,
     serializeType,
+    language,
     tls: values.tls ? { mode: tlsMode, certFile: values.cert, keyFile: values.key } : undefined,
+    log: (line) => console.log(line),
   });
   const { host, port: bound } = server.address();
   // The handlers go in before the "listening" line: a supervisor may signal the moment it reads it.
@@ -80,10 +100,14 @@ async function call(args: string[]): Promise<number> {
       language: { type: 'string', default: 'JAVA' },
       version: { type: 'string', default: '0' },
       tls: { type: 'boolean', default: false },
+      ca: { type: 'string' },
+      insecure: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
     strict: true,
   });
+  if (!values.tls && (values.ca !== undefined || values.insecure))
+    throw new UsageError('--ca and --insecure apply to --tls calls only');
   const address = positionals[0];
   if (address === undefined || positionals.length > 1)
     throw new UsageError('call needs exactly one HOST:PORT');
@@ -106,12 +130,13 @@ async function call(args: string[]): Promise<number> {
       mode: values.oneway ? 'oneway' : values.async ? 'async' : 'sync',
       timeoutMs,
       serializeType: parseSerialize(values.serialize),
-      language: values.language,
+      language: parseLanguage(values.language),
       version: Number(values.version),
-      tls: values.tls,
+      tls: values.tls ? { caFile: values.ca, insecure: values.insecure } : null,
       json: values.json,
     },
     (line) => console.log(line),
+    (line) => console.error(line),
   );
 }
 
@@ -120,6 +145,12 @@ function parsePort(text: string): number {
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`--port must be 0..65535, got ${text}`);
   return port;
+}
+
+function parseLanguage(text: string): number {
+  const language = languageFromName(text.toUpperCase());
+  if (language === undefined) throw new UsageError(`unknown language ${text} (e.g. JAVA, NODE_JS, GO)`);
+  return language;
 }
 
 function parseSerialize(text: string) {
@@ -135,7 +166,7 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     if (
       error instanceof UsageError ||
-      (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
+      String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS')
     ) {
       console.error(`remoting: ${(error as Error).message}\n${USAGE}`);
       process.exitCode = 2;
@@ -143,7 +174,7 @@ main(process.argv.slice(2)).then(
       console.error(`remoting: ${error.code}: ${error.message}`);
       process.exitCode = 1;
     } else {
-      console.error(error);
+      console.error(`remoting: ${error instanceof Error ? error.message : String(error)}`);
       process.exitCode = 1;
     }
   },

@@ -17,6 +17,22 @@ import {
 import { HeaderField } from '../protocol/custom-header.js';
 import { explainFrame, formatExplanation } from '../protocol/frame-explainer.js';
 import { RemotingCommand } from '../protocol/remoting-command.js';
+import { parseCommandLine } from './usage.js';
+
+const USAGE = `usage: pnpm tour [--help]
+  A guided tour of the RocketMQ remoting wire format: one SEND_MESSAGE request
+  with a JSON and with a binary header, every byte annotated, decoded and
+  answered. Takes no options.`;
+
+// Before any output: a help request or a bad option ends the tour here.
+if (parseCommandLine('tour', USAGE, { args: process.argv.slice(2), options: {} }) === null) {
+  process.exit();
+}
+// `pnpm tour | head` closes the pipe early: stop quietly instead of crashing on EPIPE.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
 
 /** SEND_MESSAGE, as RocketMQ's RequestCode numbers it. */
 const SEND_MESSAGE = 10;

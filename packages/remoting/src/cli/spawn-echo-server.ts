@@ -1,7 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+// From the sources (tsx) main.ts runs through tsx; from the built package, main.js runs as is.
+const FROM_SOURCES = import.meta.url.endsWith('.ts');
+const MAIN = fileURLToPath(new URL(FROM_SOURCES ? './main.ts' : './main.js', import.meta.url));
+const LOADER_ARGS = FROM_SOURCES ? ['--import', 'tsx'] : [];
 
 /** An echo server in its own OS process, as `remoting echo-server` runs it. */
 export interface EchoServerProcess {
@@ -12,13 +15,9 @@ export interface EchoServerProcess {
 
 /** Starts `remoting echo-server --port 0` in a child process and resolves with the address it printed. */
 export function spawnEchoServer(extraArgs: string[] = [], timeoutMs = 20_000): Promise<EchoServerProcess> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', MAIN, 'echo-server', '--port', '0', ...extraArgs],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = spawn(process.execPath, [...LOADER_ARGS, MAIN, 'echo-server', '--port', '0', ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);

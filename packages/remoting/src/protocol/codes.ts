@@ -4,24 +4,45 @@
  * RemotingSysResponseCode); peers compare the numbers, so they must never drift.
  */
 
-/** The client language a command says it came from (one byte in the binary header). */
+/**
+ * The client language a command says it came from (RocketMQ's LanguageCode;
+ * one byte in the binary header, the enum name in a JSON header). RocketMQ 4.x
+ * knows 0..11 only; RUST and NODE_JS came with 5.x, which is why new commands
+ * say JAVA by default (see {@link commandDefaults}).
+ */
 export const LanguageCode = {
+  /** The Java client and servers; the default of new commands. */
   JAVA: 0,
+  /** rocketmq-client-cpp. */
   CPP: 1,
+  /** The .NET client. */
   DOTNET: 2,
+  /** The Python client. */
   PYTHON: 3,
+  /** Delphi. */
   DELPHI: 4,
+  /** Erlang. */
   ERLANG: 5,
+  /** Ruby. */
   RUBY: 6,
+  /** Any other language; also what unknown codes are named in a JSON header. */
   OTHER: 7,
+  /** The HTTP proxy. */
   HTTP: 8,
+  /** rocketmq-client-go. */
   GO: 9,
+  /** PHP. */
   PHP: 10,
+  /** OpenMessaging. */
   OMS: 11,
+  /** rocketmq-rust (RocketMQ 5.x only). */
   RUST: 12,
+  /** Node.js (recent RocketMQ 5.x only; 4.x reads it as null). */
   NODE_JS: 13,
 } as const;
+/** A LanguageCode number. */
 export type LanguageCode = (typeof LanguageCode)[keyof typeof LanguageCode];
+/** A LanguageCode name, as a JSON header spells it ("JAVA", "GO", ...). */
 export type LanguageName = keyof typeof LanguageCode;
 
 const languageNames = new Map<number, LanguageName>(
@@ -40,12 +61,17 @@ export function languageFromName(name: string): LanguageCode | undefined {
 
 /** How the header of a frame is serialized: the high byte of the header-length word. */
 export const SerializeType = {
+  /** A JSON object header, RocketMQ's default (fastjson on the Java side). */
   JSON: 0,
+  /** RocketMQ's binary header (RocketMQSerializable), smaller and faster to parse. */
   ROCKETMQ: 1,
 } as const;
+/** A SerializeType number: 0 JSON, 1 ROCKETMQ. */
 export type SerializeType = (typeof SerializeType)[keyof typeof SerializeType];
+/** A SerializeType name, as the JSON header's `serializeTypeCurrentRPC` spells it. */
 export type SerializeTypeName = keyof typeof SerializeType;
 
+/** The name of a serialize type ("JSON" or "ROCKETMQ"). */
 export function serializeTypeName(type: SerializeType): SerializeTypeName {
   return type === SerializeType.ROCKETMQ ? 'ROCKETMQ' : 'JSON';
 }
@@ -55,12 +81,18 @@ export function serializeTypeName(type: SerializeType): SerializeTypeName {
  * Application protocols (the broker demo, RocketMQ's ResponseCode) add their own above these.
  */
 export const ResponseCode = {
+  /** The request was served. */
   SUCCESS: 0,
+  /** The processor threw; the remark describes the error (RocketMQ's exceptionSimpleDesc shape). */
   SYSTEM_ERROR: 1,
+  /** Flow control: the processor rejected the request or its executor queue is full; try later. */
   SYSTEM_BUSY: 2,
+  /** No processor for the request code and no default processor; the remark names the code. */
   REQUEST_CODE_NOT_SUPPORTED: 3,
+  /** A transactional message operation failed (used by RocketMQ brokers). */
   TRANSACTION_FAILED: 4,
 } as const;
+/** One of the system response codes. */
 export type ResponseCode = (typeof ResponseCode)[keyof typeof ResponseCode];
 
 /** Bits of the header's `flag` word. */

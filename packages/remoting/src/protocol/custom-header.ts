@@ -1,4 +1,10 @@
-import 'reflect-metadata';
+import {
+  appendLegacy,
+  appendStandard,
+  isStandardContext,
+  legacyClassName,
+  readList,
+} from './decorator-metadata.js';
 import { RemotingHeaderError } from './errors.js';
 
 /**
@@ -12,7 +18,9 @@ import { RemotingHeaderError } from './errors.js';
  */
 export type HeaderFieldType = 'string' | 'int' | 'long' | 'number' | 'boolean';
 
+/** What `@HeaderField` is told about a field. */
 export interface HeaderFieldOptions {
+  /** How the value converts to and from its extFields string. */
   type: HeaderFieldType;
   /** A required field must be present on decode and set on encode (RocketMQ's @CFNotNull). */
   required?: boolean;
@@ -32,29 +40,112 @@ export type CustomHeaderClass<T extends object> = new () => T;
 
 /** Optional validation a header class may add, run after decoding (RocketMQ's checkFields). */
 export interface CheckedHeader {
+  /** Throws (RemotingHeaderError is a good choice) when the decoded values break a rule of the header. */
   checkFields(): void;
 }
 
 const FIELDS_KEY = Symbol.for('remoting-ts:header-fields');
 
-/** Marks a property of a header class as an extFields entry of the given type. */
-export function HeaderField(options: HeaderFieldOptions): PropertyDecorator {
-  return (target, propertyKey) => {
-    if (typeof propertyKey !== 'string') throw new TypeError('@HeaderField needs a string property name');
-    const inherited: FieldSpec[] = Reflect.getMetadata(FIELDS_KEY, target) ?? [];
-    const own = inherited.filter((spec) => spec.property !== propertyKey);
-    own.push({
-      property: propertyKey,
-      key: options.name ?? propertyKey,
-      type: options.type,
-      required: options.required ?? false,
-    });
-    Reflect.defineMetadata(FIELDS_KEY, own, target);
-  };
+/**
+ * The type of `@HeaderField(...)`: a property decorator under legacy
+ * `experimentalDecorators`, a field (or auto-accessor) decorator under TC39
+ * standard decorators. Both record the same field list.
+ */
+export interface HeaderFieldDecorator {
+  /** Legacy `experimentalDecorators` form. */
+  (target: object, propertyKey: string | symbol): void;
+  /** TC39 standard decorator on a field. */
+  <This, Value>(value: undefined, context: ClassFieldDecoratorContext<This, Value>): void;
+  /** TC39 standard decorator on an `accessor` field. */
+  <This, Value>(
+    value: ClassAccessorDecoratorTarget<This, Value>,
+    context: ClassAccessorDecoratorContext<This, Value>,
+  ): void;
+}
+
+/**
+ * Marks a property of a header class as an extFields entry of the given type
+ * (RocketMQ: a field of a CommandCustomHeader). Works under TC39 standard
+ * decorators and under `experimentalDecorators`.
+ *
+ * @throws RemotingHeaderError naming the class and member when put on a
+ *   method, a static, a private (`#x`) or a symbol-named member: under legacy
+ *   decorators when the class is defined, under standard decorators when the
+ *   class (or, for an instance member, an instance) is first created.
+ */
+export function HeaderField(options: HeaderFieldOptions): HeaderFieldDecorator {
+  const specFor = (property: string): FieldSpec => ({
+    property,
+    key: options.name ?? property,
+    type: options.type,
+    required: options.required ?? false,
+  });
+  const sameProperty = (spec: FieldSpec, other: FieldSpec) => spec.property === other.property;
+  function decorate(target: unknown, keyOrContext: unknown, descriptor?: unknown): void {
+    if (isStandardContext(keyOrContext)) {
+      const context = keyOrContext;
+      const problem =
+        context.kind !== 'field' && context.kind !== 'accessor'
+          ? `a ${context.kind}`
+          : context.static
+            ? 'a static field'
+            : context.private
+              ? 'a private field'
+              : typeof context.name !== 'string'
+                ? 'a symbol-named field'
+                : null;
+      if (problem !== null || typeof context.name !== 'string') {
+        // A standard decorator is not told its class; an initializer is, so
+        // the error names both (for instance members: at the first `new`).
+        const member = String(context.name);
+        context.addInitializer(function (this: unknown) {
+          throw misuse(classNameOf(this), member, problem ?? 'a symbol-named field');
+        });
+        return;
+      }
+      if (context.metadata === undefined) {
+        throw new RemotingHeaderError(
+          'unknown',
+          context.name,
+          `@HeaderField on "${context.name}": the decorator got no metadata object; compile with ` +
+            'TypeScript 5.2+ (or esbuild 0.21+), or use experimentalDecorators',
+        );
+      }
+      appendStandard(context.metadata, FIELDS_KEY, specFor(context.name), (spec) =>
+        sameProperty(spec, specFor(context.name as string)),
+      );
+      return;
+    }
+    const holder = target as object;
+    if (typeof holder === 'function')
+      throw misuse(legacyClassName(holder), String(keyOrContext), 'a static field');
+    if (typeof keyOrContext !== 'string') {
+      throw misuse(legacyClassName(holder), String(keyOrContext), 'a symbol-named field');
+    }
+    // Legacy decorators pass a property descriptor for methods and accessors only.
+    if (descriptor !== undefined) throw misuse(legacyClassName(holder), keyOrContext, 'a method or accessor');
+    const spec = specFor(keyOrContext);
+    appendLegacy(holder, FIELDS_KEY, spec, (existing) => sameProperty(existing, spec));
+  }
+  return decorate as HeaderFieldDecorator;
+}
+
+function classNameOf(self: unknown): string {
+  if (typeof self === 'function') return self.name;
+  if (typeof self === 'object' && self !== null) return self.constructor.name;
+  return 'an anonymous class';
+}
+
+function misuse(className: string, member: string, what: string): RemotingHeaderError {
+  return new RemotingHeaderError(
+    className,
+    member,
+    `@HeaderField on ${className}.${member}: it decorates public instance fields only, and ${member} is ${what}`,
+  );
 }
 
 function fieldsOf(header: object): FieldSpec[] {
-  return Reflect.getMetadata(FIELDS_KEY, header) ?? [];
+  return readList<FieldSpec>(header, FIELDS_KEY, (a, b) => a.property === b.property);
 }
 
 /** The extFields entries for a header instance, in declaration order; unset optional fields are left out. */

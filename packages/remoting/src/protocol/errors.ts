@@ -1,23 +1,96 @@
+/** Options every {@link RemotingError} takes. */
+export interface RemotingErrorOptions {
+  /** The error underneath (a socket error, a parse error), kept as `error.cause`. */
+  cause?: unknown;
+  /** True when repeating the same call may succeed. Default false. */
+  retriable?: boolean;
+  /**
+   * Whether the request's bytes had been handed to the socket: true, false, or
+   * undefined when the error concerns no outgoing request or nobody can know.
+   */
+  written?: boolean;
+}
+
+/** Instance property holding the brand of every class in an error's class chain. */
+const BRANDS = Symbol.for('remoting-ts.error.brands');
+/** Static property a class may set to choose its brand; otherwise its name makes one. */
+const BRAND = Symbol.for('remoting-ts.error.brand');
+
+type BrandedClass = abstract new (...args: never[]) => unknown;
+
+function brandOf(errorClass: BrandedClass): symbol {
+  if (Object.hasOwn(errorClass, BRAND))
+    return (errorClass as unknown as Record<symbol, symbol>)[BRAND] as symbol;
+  return Symbol.for(`remoting-ts.error.${errorClass.name}`);
+}
+
 /**
  * The root of every error the framework raises. `code` is stable and meant for
  * programs (branch on it); `message` is for people and may change.
+ *
+ * `retriable` and `written` are the one way to classify a failure: a retry
+ * loop retries when `retriable` is true, and may resend a non-idempotent
+ * request only when `written` is false (the peer cannot have seen it).
+ *
+ * `instanceof` works across two copies of this package (two versions in one
+ * node_modules tree, or an ESM and a bundled copy): every instance carries a
+ * `Symbol.for`-keyed brand per class in its chain, and `Symbol.hasInstance`
+ * checks the brand when the prototype check fails, as undici does.
  */
 export class RemotingError extends Error {
+  /** The brand of this class itself; subclasses get one from their name. */
+  static readonly [BRAND]: symbol = Symbol.for('remoting-ts.error.RemotingError');
+
+  /** A stable, machine-readable code such as `REMOTING_TIMEOUT`. */
   readonly code: string;
   /** True when repeating the same call may succeed (a timeout, a dropped connection). */
   readonly retriable: boolean;
+  /**
+   * True when the request had been written to the socket, so the peer may have
+   * acted on it; false when it certainly was not; undefined when the error is
+   * not about an outgoing request.
+   */
+  readonly written: boolean | undefined;
 
-  constructor(code: string, message: string, options?: { cause?: unknown; retriable?: boolean }) {
+  /**
+   * @param code - stable code for programs, e.g. `REMOTING_PROTOCOL`.
+   * @param message - the facts for a person.
+   */
+  constructor(code: string, message: string, options?: RemotingErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
     this.retriable = options?.retriable ?? false;
+    this.written = options?.written;
+    const brands: symbol[] = [];
+    for (
+      let errorClass: BrandedClass | null = new.target;
+      errorClass !== null && errorClass !== (Error as unknown);
+      errorClass = Object.getPrototypeOf(errorClass) as BrandedClass | null
+    ) {
+      brands.push(brandOf(errorClass));
+    }
+    Object.defineProperty(this, BRANDS, { value: brands, enumerable: false });
+  }
+
+  /** `instanceof` that also recognises errors from another copy of this package. */
+  static override [Symbol.hasInstance](
+    this: abstract new (
+      ...args: never[]
+    ) => unknown,
+    instance: unknown,
+  ): boolean {
+    if (typeof instance !== 'object' || instance === null) return false;
+    if (Function.prototype[Symbol.hasInstance].call(this, instance)) return true;
+    const brands = (instance as Record<symbol, unknown>)[BRANDS];
+    return Array.isArray(brands) && brands.includes(brandOf(this));
   }
 }
 
 /**
- * Bytes that are not a valid RocketMQ remoting frame. The connection that sent
- * them cannot be resynchronised and must be closed.
+ * Bytes that are not a valid RocketMQ remoting frame (RocketMQ's
+ * RemotingCommandException from decoding). The connection that sent them
+ * cannot be resynchronised and is closed. Code `REMOTING_PROTOCOL`.
  */
 export class RemotingProtocolError extends RemotingError {
   /** Byte offset in the stream where the offending frame starts, when known. */
@@ -33,10 +106,14 @@ export class RemotingProtocolError extends RemotingError {
 
 /**
  * A custom header could not be built from, or written to, extFields: a required
- * field is missing or a value does not convert to the declared type.
+ * field is missing, a value does not convert to the declared type, or a header
+ * class is declared wrongly (RocketMQ's RemotingCommandException from
+ * decodeCommandCustomHeader / checkFields). Code `REMOTING_HEADER`.
  */
 export class RemotingHeaderError extends RemotingError {
+  /** The name of the header class involved. */
   readonly headerClass: string;
+  /** The extFields key (or property name) at fault, when one is. */
   readonly field: string | undefined;
 
   constructor(headerClass: string, field: string | undefined, message: string) {

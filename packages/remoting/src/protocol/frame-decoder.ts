@@ -2,6 +2,7 @@ import { DEFAULT_MAX_FRAME_BYTES } from './codes.js';
 import { RemotingProtocolError } from './errors.js';
 import { checkTotalLength, decodeFrameBody, type RemotingCommand } from './remoting-command.js';
 
+/** Limits of a {@link FrameDecoder}. */
 export interface FrameDecoderOptions {
   /** Largest frame accepted, counting the 4-byte length prefix. Default 16 MiB. */
   maxFrameBytes?: number;
@@ -42,6 +43,7 @@ export class FrameDecoder {
     return this.pendingTotal >= 0 ? 4 + this.partialFilled : this.prefixFilled;
   }
 
+  /** True after a protocol error: the decoder accepts no more bytes and its connection must close. */
   get failed(): boolean {
     return this.failure !== null;
   }

@@ -4,10 +4,15 @@ import { decodeJsonHeader } from './json-header.js';
 import { decodeRocketMqHeader } from './rocketmq-header.js';
 
 /** One wire field of a frame: where it starts, its bytes (a view of the frame), its name and what it means. */
+/** One field of a frame as {@link explainFrame} reports it. */
 export interface FrameExplanationRow {
+  /** Byte offset of the field from the start of the frame (the length prefix is at 0). */
   offset: number;
+  /** The field's bytes, a view into the frame. */
   bytes: Buffer;
+  /** The field's name, e.g. `total length`, `opaque`, `extFields["topic"]`. */
   field: string;
+  /** The decoded value, for people. */
   value: string;
 }
 
@@ -137,6 +142,7 @@ function textPreview(body: Buffer): string {
   return `, UTF-8 ${JSON.stringify(text)}${body.length > 64 ? '…' : ''}`;
 }
 
+/** Layout of {@link formatExplanation}'s table. */
 export interface FormatExplanationOptions {
   /** Bytes shown per row before the rest is summarised. Default 256. */
   maxBytesPerRow?: number;

@@ -13,17 +13,33 @@ export function nextOpaque(): number {
   return lastOpaque;
 }
 
-/** Process-wide defaults for commands this process creates. */
+/**
+ * Process-wide defaults for commands this process creates.
+ *
+ * `language` is JAVA (0), not NODE_JS (13), on purpose: RocketMQ 4.x knows
+ * codes 0..11 only, decodes 13 as null, and a 4.9.7 peer that re-encodes such a
+ * command with the ROCKETMQ serializer throws a NullPointerException and
+ * closes the channel (its JSON serializer silently drops the field). RocketMQ
+ * 5's proxy also answers remoting requests from a language other than JAVA
+ * with "client not supported". Every 4.x and 5.x peer decodes JAVA, and the
+ * Java client sends it, so brokers take no language-specific path. Set
+ * `commandDefaults.language = LanguageCode.NODE_JS` (or `language` on one
+ * command) to announce Node.js to a peer that knows the code.
+ */
 export const commandDefaults: {
+  /** LanguageCode of new commands; default `LanguageCode.JAVA`. */
   language: number;
+  /** RocketMQ version number of new commands (MQVersion ordinal); default 0. */
   version: number;
+  /** Header serialization of new commands; default JSON, as RocketMQ's. */
   serializeType: SerializeType;
 } = {
-  language: LanguageCode.NODE_JS,
+  language: LanguageCode.JAVA,
   version: 0,
   serializeType: SerializeType.JSON,
 };
 
+/** Limits and context for {@link RemotingCommand.decode}. */
 export interface DecodeOptions {
   /** Largest frame accepted, counting the 4-byte length prefix (Netty's convention). */
   maxFrameBytes?: number;
@@ -43,6 +59,7 @@ export class RemotingCommand implements HeaderFields {
   flag = 0;
   remark: string | null = null;
   extFields: Map<string, string> | null = null;
+  /** The payload after the header; null when there is none. Never copied on encode or decode. */
   body: Buffer | null = null;
   /** How this command's header is (or was) serialized on the wire. */
   serializeType: SerializeType = commandDefaults.serializeType;
@@ -59,7 +76,11 @@ export class RemotingCommand implements HeaderFields {
     return cmd;
   }
 
-  /** A response. Its opaque is set when it answers a request (see `answering`). */
+  /**
+   * A response (RocketMQ's createResponseCommand). A processor returns it and
+   * the framework fills in the request's opaque and serialization; to build
+   * one outside a processor, use {@link RemotingCommand.responseTo}.
+   */
   static createResponse(code: number, remark?: string | null): RemotingCommand {
     const cmd = new RemotingCommand(code, 0);
     cmd.markResponse();
@@ -75,44 +96,57 @@ export class RemotingCommand implements HeaderFields {
     return cmd;
   }
 
+  /** Whether the response bit of `flag` is set (RocketMQ's isResponseType). */
   isResponse(): boolean {
     return (this.flag & RpcFlag.RESPONSE) !== 0;
   }
 
+  /** Whether the oneway bit of `flag` is set (RocketMQ's isOnewayRPC): no response will come. */
   isOneway(): boolean {
     return (this.flag & RpcFlag.ONEWAY) !== 0;
   }
 
+  /** Whether `code` is SUCCESS (0). Meaningful on responses. */
   isSuccess(): boolean {
     return this.code === ResponseCode.SUCCESS;
   }
 
+  /** Sets the response bit of `flag` (RocketMQ's markResponseType); returns this command. */
   markResponse(): this {
     this.flag |= RpcFlag.RESPONSE;
     return this;
   }
 
+  /** Sets the oneway bit of `flag` (RocketMQ's markOnewayRPC); returns this command. */
   markOneway(): this {
     this.flag |= RpcFlag.ONEWAY;
     return this;
   }
 
+  /** Sets the body; a string is encoded as UTF-8, a Buffer kept as is (not copied). Returns this command. */
   setBody(body: Buffer | string | null): this {
     this.body = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     return this;
   }
 
+  /** The extFields value of `key`, or undefined when absent. */
   getExtField(key: string): string | undefined {
     return this.extFields?.get(key);
   }
 
+  /** Sets one extFields entry (RocketMQ's addExtField), creating the map if needed. Returns this command. */
   addExtField(key: string, value: string): this {
     if (this.extFields === null) this.extFields = new Map();
     this.extFields.set(key, value);
     return this;
   }
 
-  /** Copies the decorated fields of `header` into extFields (see `@HeaderField`). */
+  /**
+   * Copies the decorated fields of `header` into extFields (see `@HeaderField`);
+   * unset optional fields are left out. Returns this command.
+   *
+   * @throws RemotingHeaderError when a required field is unset or a value has the wrong type.
+   */
   writeCustomHeader(header: object): this {
     const entries = encodeCustomHeader(header);
     for (const [key, value] of entries) this.addExtField(key, value);
@@ -120,7 +154,12 @@ export class RemotingCommand implements HeaderFields {
     return this;
   }
 
-  /** Builds a typed header from extFields; throws RemotingHeaderError naming a missing or malformed field. */
+  /**
+   * Builds a typed header from extFields (RocketMQ's decodeCommandCustomHeader),
+   * converting each `@HeaderField`, then runs its `checkFields()` if it has one.
+   *
+   * @throws RemotingHeaderError naming the class and a missing or malformed field.
+   */
   decodeCustomHeader<T extends object>(headerClass: CustomHeaderClass<T>): T {
     return decodeCustomHeader(headerClass, this.extFields ?? new Map());
   }
@@ -151,7 +190,13 @@ export class RemotingCommand implements HeaderFields {
     return body === null ? head : Buffer.concat([head, body], head.length + body.length);
   }
 
-  /** Decodes one whole frame, 4-byte total length included. The body is a view into `frame`, not a copy. */
+  /**
+   * Decodes one whole frame, 4-byte total length included. The body is a view
+   * into `frame`, not a copy.
+   *
+   * @throws RemotingProtocolError when the bytes are not a valid frame (bad
+   *   lengths, unknown serialize type, malformed header, over `maxFrameBytes`).
+   */
   static decode(frame: Buffer, options: DecodeOptions = {}): RemotingCommand {
     const streamOffset = options.streamOffset;
     const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;

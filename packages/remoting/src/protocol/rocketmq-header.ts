@@ -8,12 +8,19 @@ const FIXED_BYTES = 21;
  * RocketMQ's binary header (RocketMQSerializable), big-endian. code and version
  * travel as int16 and read back signed, exactly as Java's short does; an empty
  * remark or extFields map is written as length 0 and so reads back as null.
+ *
+ * Empty strings follow Java: its reader turns a zero-length string into null
+ * and its writer skips null keys and values, so an extFields entry with an
+ * empty key or value cannot cross a Java hop. We drop such entries both when
+ * writing and when reading, so what a remoting-ts peer sees is what a Java
+ * peer would. (The JSON header keeps "" in both directions, as fastjson does.)
  */
 export function encodeRocketMqHeader(h: HeaderFields, reserve = 0): Buffer {
   const remarkBytes = h.remark ? Buffer.byteLength(h.remark, 'utf8') : 0;
   let extBytes = 0;
   if (h.extFields !== null) {
     for (const [key, value] of h.extFields) {
+      if (key === '' || value === '') continue;
       extBytes += 2 + Buffer.byteLength(key, 'utf8') + 4 + Buffer.byteLength(value, 'utf8');
     }
   }
@@ -29,6 +36,7 @@ export function encodeRocketMqHeader(h: HeaderFields, reserve = 0): Buffer {
   pos = out.writeInt32BE(extBytes, pos);
   if (h.extFields !== null) {
     for (const [key, value] of h.extFields) {
+      if (key === '' || value === '') continue;
       const keyStart = pos + 2;
       const keyBytes = out.write(key, keyStart, 'utf8');
       if (keyBytes > 0x7fff) {
@@ -45,6 +53,11 @@ export function encodeRocketMqHeader(h: HeaderFields, reserve = 0): Buffer {
   return out;
 }
 
+/**
+ * Reads a binary header (the bytes after the header-length word).
+ *
+ * @throws RemotingProtocolError when a length is negative or runs past the header.
+ */
 export function decodeRocketMqHeader(bytes: Buffer, streamOffset?: number): HeaderFields {
   const end = bytes.length;
   need(end, streamOffset, 0, FIXED_BYTES - 8, 'fixed fields');
@@ -92,9 +105,12 @@ export function decodeRocketMqHeader(bytes: Buffer, streamOffset?: number): Head
       const valueLength = bytes.readInt32BE(pos);
       pos += 4;
       if (valueLength < 0 || pos + valueLength > extEnd) throw overrun('value', pos, streamOffset);
-      extFields.set(key, bytes.toString('utf8', pos, pos + valueLength));
+      // Java reads a zero-length key or value as null and never writes one back: absent.
+      if (keyLength > 0 && valueLength > 0)
+        extFields.set(key, bytes.toString('utf8', pos, pos + valueLength));
       pos += valueLength;
     }
+    if (extFields.size === 0) extFields = null;
   }
   return { code, language, version, opaque, flag, remark, extFields };
 }

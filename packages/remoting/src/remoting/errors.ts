@@ -26,7 +26,7 @@ abstract class InvocationError extends RemotingError implements InvocationFacts 
   readonly opaque: number;
   readonly elapsedMs: number;
   readonly timeoutMs: number;
-  readonly written: boolean;
+  override readonly written: boolean;
 
   constructor(
     code: string,
@@ -89,7 +89,7 @@ export class RemotingTooMuchRequestError extends RemotingError {
       `no ${args.mode} permit for a call to ${args.remoteAddress} (code ${args.requestCode}) within ${args.waitedMs} ms: ` +
         `${args.permitsTotal - args.permitsAvailable} of ${args.permitsTotal} permits in use, ` +
         `${args.permitsWaiting} other callers waiting; the request was not sent`,
-      { retriable: true },
+      { retriable: true, written: false },
     );
     this.remoteAddress = args.remoteAddress;
     this.requestCode = args.requestCode;
@@ -114,6 +114,7 @@ export class RemotingCommandError extends RemotingError {
       'REMOTING_COMMAND',
       `call to ${remoteAddress} (code ${requestCode}) answered with code ${response.code}` +
         (response.remark ? `: ${response.remark}` : ''),
+      { written: true },
     );
     this.remoteAddress = remoteAddress;
     this.requestCode = requestCode;
@@ -126,6 +127,8 @@ export class RemotingCommandError extends RemotingError {
 /** The client or server was shut down; it makes no more calls. */
 export class RemotingShutdownError extends RemotingError {
   constructor(side: 'client' | 'server') {
-    super('REMOTING_SHUTDOWN', `the remoting ${side} is shut down and makes no more calls`);
+    super('REMOTING_SHUTDOWN', `the remoting ${side} is shut down and makes no more calls`, {
+      written: false,
+    });
   }
 }

@@ -1,4 +1,5 @@
 import { ResponseCode, type SerializeType } from '../protocol/codes.js';
+import { exceptionSimpleDesc } from '../protocol/exception-desc.js';
 import { RemotingCommand } from '../protocol/remoting-command.js';
 import type { Channel, WriteCallback } from '../transport/channel.js';
 import type { ExecutorOptions, ExecutorTask } from './bounded-executor.js';
@@ -569,7 +570,7 @@ class InboundRequest implements RequestContext, ExecutorTask {
 
   private fail(error: unknown): void {
     const message = error instanceof Error ? error.message : String(error);
-    this.writeResponse(RemotingCommand.createResponse(ResponseCode.SYSTEM_ERROR, message));
+    this.writeResponse(RemotingCommand.createResponse(ResponseCode.SYSTEM_ERROR, exceptionSimpleDesc(error)));
     this.endpoint.reportProcessorError(this.channel, error instanceof Error ? error : new Error(message));
     this.finish();
   }

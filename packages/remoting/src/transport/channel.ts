@@ -4,6 +4,7 @@ import { FrameDecoder } from '../protocol/frame-decoder.js';
 import type { RemotingCommand } from '../protocol/remoting-command.js';
 import { ChannelClosedError } from './errors.js';
 
+/** Limits and timers of one {@link Channel}. */
 export interface ChannelOptions {
   /** Largest frame accepted from the peer, counting the 4-byte prefix. */
   maxFrameBytes?: number;
@@ -15,20 +16,28 @@ export interface ChannelOptions {
   idleTimeoutMs?: number;
 }
 
+/** The events a {@link Channel} emits, with their arguments. */
 export interface ChannelEvents {
+  /** A whole frame arrived and decoded. */
   command: [command: RemotingCommand];
   /** The peer sent bytes that are not a frame; the channel closes right after. */
   protocolError: [error: Error];
+  /** The outbound buffer crossed a watermark: false above the high mark, true again at or below the low mark. */
   writabilityChanged: [writable: boolean];
+  /** No reads or writes for `idleTimeoutMs` (Netty's IdleStateEvent ALL_IDLE). */
   idle: [];
+  /** The socket failed (ECONNRESET, EPIPE, a TLS error); `close` follows. */
   error: [error: Error];
+  /** The socket closed; `hadError` when an error closed it. Emitted once. */
   close: [hadError: boolean];
 }
 
 /** The callback a write takes: called once, with an error if the bytes never reached the socket. */
 export type WriteCallback = (error: Error | null) => void;
 
+/** Default high watermark of the outbound buffer, in bytes: 64 KiB, Netty's default. */
 export const DEFAULT_WRITE_BUFFER_HIGH_WATER_MARK = 64 * 1024;
+/** Default low watermark of the outbound buffer, in bytes: 32 KiB, Netty's default. */
 export const DEFAULT_WRITE_BUFFER_LOW_WATER_MARK = 32 * 1024;
 
 /**
@@ -43,8 +52,11 @@ export const DEFAULT_WRITE_BUFFER_LOW_WATER_MARK = 32 * 1024;
  * `writabilityChanged` fires), at or below the low mark it turns true again.
  */
 export class Channel extends EventEmitter<ChannelEvents> {
+  /** The underlying net.Socket (or tls.TLSSocket). */
   readonly socket: Socket;
+  /** The peer as "host:port", fixed at creation (RocketMQ's parseChannelRemoteAddr). */
   readonly remoteAddress: string;
+  /** This end as "host:port". */
   readonly localAddress: string;
   private readonly decoder: FrameDecoder;
   private readonly highWaterMark: number;
@@ -87,6 +99,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     socket.on('drain', () => this.updateWritability());
   }
 
+  /** True once the channel is closed or closing; writes then fail with ChannelClosedError. */
   get isClosed(): boolean {
     return this.closed || this.socket.destroyed;
   }
@@ -180,11 +193,13 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.readPausedBy.add(reason);
   }
 
+  /** Withdraws `reason` for pausing; reading resumes when no reason is left. */
   resumeReading(reason: string): void {
     if (!this.readPausedBy.delete(reason)) return;
     if (this.readPausedBy.size === 0 && !this.isClosed) this.socket.resume();
   }
 
+  /** True while reading is paused for at least one reason. */
   get isReadPaused(): boolean {
     return this.readPausedBy.size > 0;
   }
@@ -245,6 +260,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
   }
 }
 
+/** "host:port" of a socket end ("[v6]:port" for IPv6, IPv4-mapped addresses unwrapped); "unknown" without a host. */
 export function formatAddress(host: string | undefined, port: number | undefined): string {
   if (host === undefined) return 'unknown';
   const bare = host.startsWith('::ffff:') ? host.slice(7) : host;

@@ -2,15 +2,31 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { RemotingConnectError } from './errors.js';
 
+/** How {@link connectSocket} connects. */
 export interface ConnectOptions {
+  /** Time allowed for the TCP connect and the TLS handshake together, in milliseconds. */
   timeoutMs: number;
   /** TLS options for tls.connect; absent means plain TCP. */
   tls?: tls.ConnectionOptions;
+  /** Aborts the attempt (the promise rejects with RemotingConnectError). */
   signal?: AbortSignal;
 }
 
-/** Splits "host:port" (or "[v6]:port") into its parts. */
-export function parseAddress(address: string): { host: string; port: number } {
+/** The parts of a `host:port` address. */
+export interface HostPort {
+  /** Host name or IP address, without brackets for IPv6. */
+  host: string;
+  /** TCP port, 1..65535. */
+  port: number;
+}
+
+/**
+ * Splits "host:port" (or "[v6]:port") into its parts, as RocketMQ's
+ * RemotingHelper.string2SocketAddress does.
+ *
+ * @throws TypeError when the address has no host or a port outside 1..65535.
+ */
+export function parseAddress(address: string): HostPort {
   const match = /^\[?([^\]]*?)\]?:(\d+)$/.exec(address);
   const port = match ? Number(match[2]) : Number.NaN;
   if (!match?.[1] || !(port > 0 && port < 65536)) {

@@ -1,0 +1,101 @@
+/**
+ * Every command of the workspace answers `--help` with its usage on stdout and
+ * exit 0, and an unknown option with the problem and the usage on stderr, exit
+ * 2, and no stack trace. Real processes, run the way the root package.json
+ * scripts run them (tsx, from the package directory).
+ */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, test } from 'vitest';
+
+const PACKAGES = fileURLToPath(new URL('../..', import.meta.url));
+
+interface Command {
+  /** The root script that runs it (`pnpm <name>`). */
+  name: string;
+  packageDir: string;
+  entry: string;
+  /** Arguments before the option under test (a subcommand). */
+  prefix?: string[];
+  /** A word the usage text contains. */
+  usageMentions: string;
+}
+
+const COMMANDS: Command[] = [
+  {
+    name: 'remoting',
+    packageDir: 'remoting',
+    entry: 'src/cli/main.ts',
+    usageMentions: 'remoting call HOST:PORT',
+  },
+  {
+    name: 'remoting call',
+    packageDir: 'remoting',
+    entry: 'src/cli/main.ts',
+    prefix: ['call'],
+    usageMentions: 'remoting call HOST:PORT',
+  },
+  {
+    name: 'remoting echo-server',
+    packageDir: 'remoting',
+    entry: 'src/cli/main.ts',
+    prefix: ['echo-server'],
+    usageMentions: 'remoting echo-server',
+  },
+  {
+    name: 'remoting-demo',
+    packageDir: 'remoting',
+    entry: 'src/cli/demo.ts',
+    usageMentions: 'pnpm remoting-demo',
+  },
+  { name: 'tour', packageDir: 'remoting', entry: 'src/cli/protocol-tour.ts', usageMentions: 'pnpm tour' },
+  { name: 'broker', packageDir: 'broker-demo', entry: 'src/cli/main.ts', usageMentions: 'pnpm broker' },
+  {
+    name: 'broker produce',
+    packageDir: 'broker-demo',
+    entry: 'src/cli/main.ts',
+    prefix: ['produce'],
+    usageMentions: 'pnpm broker',
+  },
+  { name: 'demo', packageDir: 'broker-demo', entry: 'src/cli/demo.ts', usageMentions: 'pnpm demo' },
+  { name: 'bench', packageDir: 'benchmarks', entry: 'src/cli.ts', usageMentions: 'pnpm bench' },
+];
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runCommand(command: Command, args: string[]): Promise<Result> {
+  const cwd = path.join(PACKAGES, command.packageDir);
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', command.entry, ...(command.prefix ?? []), ...args],
+      { cwd, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+describe.each(COMMANDS)('$name', (command) => {
+  test.concurrent('--help prints the usage on stdout and exits 0', async () => {
+    const result = await runCommand(command, ['--help']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(command.usageMentions);
+    expect(result.stderr).toBe('');
+  });
+
+  test.concurrent('an unknown option prints the problem and the usage on stderr, exits 2, no stack trace', async () => {
+    const result = await runCommand(command, ['--no-such-option']);
+    expect(result.code, result.stdout + result.stderr).toBe(2);
+    expect(result.stderr).toMatch(/--no-such-option/);
+    expect(result.stderr).toContain(command.usageMentions);
+    expect(result.stderr).not.toMatch(/^\s+at /m);
+  });
+});
