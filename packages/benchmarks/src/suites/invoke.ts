@@ -3,7 +3,7 @@ import { formatRate } from '../format.js';
 import type { Timing } from '../harness/ipc.js';
 import { IMPLS, isImplName, unavailableReason } from '../impls/index.js';
 import type { BenchOptions } from '../options.js';
-import { formatCpuPerOp } from '../report/compare.js';
+import { formatAllocation, formatCpuPerOp } from '../report/compare.js';
 import { summarizeRuns } from '../results.js';
 import type { BenchResult, ImplName, RunSample, SkippedCase } from '../types.js';
 import { describeShape, type InvokeCase, planInvokeCases } from './invoke-plan.js';
@@ -49,6 +49,7 @@ async function plan(options: BenchOptions): Promise<SuitePlan> {
       'invoke: server and client are separate processes on 127.0.0.1; each case is a fresh set of connections.',
       'invoke: sync = one awaited call at a time per connection; async = N callbacks in flight over the connections (caller i on connection i mod n).',
       'invoke: cpu µs/op = CPU time (user + system) of the client and of the server process during each run, over the operations completed in it.',
+      'invoke: client heap/op = V8 heap bytes the client process allocated during each run (heap growth plus what each GC freed, from v8.GCProfiler) over the operations completed; gc = share of the run’s wall time spent in GC. Buffer contents live outside the heap and are not counted.',
       'invoke: oneway = send for the duration (each transport paces itself), then ask the server its count over every connection; rate = messages received / time until the last count answer.',
     ],
     run: (ctx) => runCases(ctx, cases, impls, unavailable),
@@ -95,9 +96,10 @@ async function runCases(
       const errors = runs.reduce((sum, r) => sum + r.errors, 0);
       const latency = result.p50us === null ? '' : `, p50 ${Math.round(result.p50us)} µs`;
       const cpu = formatCpuPerOp(result);
+      const heap = formatAllocation(result);
       ctx.progress.caseDone(
         label,
-        `${formatRate(result.reqPerSec)}${latency}${cpu === '' ? '' : `, cpu ${cpu} µs/op`}${errors > 0 ? `, ${errors} errors` : ''}`,
+        `${formatRate(result.reqPerSec)}${latency}${cpu === '' ? '' : `, cpu ${cpu} µs/op`}${heap === '' ? '' : `, heap/gc ${heap}`}${errors > 0 ? `, ${errors} errors` : ''}`,
       );
     } catch (error) {
       const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
