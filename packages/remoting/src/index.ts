@@ -56,6 +56,7 @@ export { Remarks } from './remoting/remoting-endpoint.js';
 export type { InvokeCallback } from './remoting/response-future.js';
 export { RemotingService } from './remoting-service.js';
 export {
+  DEFAULT_MAX_PARTIAL_FRAME_BYTES_TOTAL,
   RemotingServer,
   type RemotingServerOptions,
   type ServerTlsOptions,
@@ -71,3 +72,4 @@ export {
 } from './transport/channel.js';
 export { parseAddress } from './transport/connect.js';
 export { ChannelClosedError, RemotingConnectError } from './transport/errors.js';
+export { PartialFrameBudget, PartialFramesOverBudgetError } from './transport/partial-frame-budget.js';

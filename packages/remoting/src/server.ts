@@ -8,6 +8,7 @@ import type { ResponseTableScanOptions } from './remoting/remoting-endpoint.js';
 import type { InvokeCallback } from './remoting/response-future.js';
 import { RemotingService } from './remoting-service.js';
 import { Channel, type ChannelOptions } from './transport/channel.js';
+import { PartialFrameBudget } from './transport/partial-frame-budget.js';
 import { sniffTls } from './transport/tls-detect.js';
 
 /** RocketMQ's TlsMode: plain only, both on one port (detected per connection), or TLS only. */
@@ -29,6 +30,13 @@ export interface RemotingServerOptions {
   /** Server-initiated oneway calls not yet written (RocketMQ serverOnewaySemaphoreValue: 256). */
   permitsOneway?: number;
   maxFrameBytes?: number;
+  /**
+   * Bytes all connections together may hold in frames that have begun to arrive
+   * but not finished. Past it, the connection holding the most is closed with a
+   * protocol error saying so. Default 256 MiB (16 connections' worth of
+   * 16 MiB frames; without a cap each connection may hold up to maxFrameBytes).
+   */
+  maxPartialFrameBytesTotal?: number;
   writeBufferHighWaterMark?: number;
   writeBufferLowWaterMark?: number;
   /** Bytes of one connection's queued requests before the server stops reading from it. Default 8 MiB. */
@@ -47,6 +55,9 @@ export interface RemotingServerOptions {
   responseSerializeType?: SerializeType;
 }
 
+/** Default of `maxPartialFrameBytesTotal`. */
+export const DEFAULT_MAX_PARTIAL_FRAME_BYTES_TOTAL = 256 * 1024 * 1024;
+
 export interface ShutdownOptions {
   /** How long in-flight requests may take to finish before channels are closed. Default 5000. */
   graceMs?: number;
@@ -62,6 +73,7 @@ export class RemotingServer extends RemotingService {
   private readonly tlsServer: tls.Server | null;
   private readonly channels = new Set<Channel>();
   private readonly pendingSockets = new Set<net.Socket>();
+  private readonly partialFrameBudget: PartialFrameBudget;
   private listening = false;
   private stopping = false;
 
@@ -77,6 +89,9 @@ export class RemotingServer extends RemotingService {
       responseSerializeType: options.responseSerializeType,
     });
     this.options = options;
+    this.partialFrameBudget = new PartialFrameBudget(
+      options.maxPartialFrameBytesTotal ?? DEFAULT_MAX_PARTIAL_FRAME_BYTES_TOTAL,
+    );
     const mode = options.tls?.mode ?? 'disabled';
     this.tlsServer = mode === 'disabled' ? null : this.createTlsServer(options.tls as ServerTlsOptions);
     this.server = net.createServer({ noDelay: true }, (socket) => this.onConnection(socket));
@@ -205,6 +220,7 @@ export class RemotingServer extends RemotingService {
       writeBufferHighWaterMark: this.options.writeBufferHighWaterMark,
       writeBufferLowWaterMark: this.options.writeBufferLowWaterMark,
       idleTimeoutMs: (this.options.channelMaxIdleTimeSeconds ?? 120) * 1000,
+      partialFrameBudget: this.partialFrameBudget,
     };
     const channel = new Channel(socket, channelOptions);
     this.channels.add(channel);

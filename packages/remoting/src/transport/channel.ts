@@ -3,6 +3,11 @@ import type { Socket } from 'node:net';
 import { FrameDecoder } from '../protocol/frame-decoder.js';
 import type { RemotingCommand } from '../protocol/remoting-command.js';
 import { ChannelClosedError } from './errors.js';
+import type {
+  PartialFrameBudget,
+  PartialFrameHolder,
+  PartialFramesOverBudgetError,
+} from './partial-frame-budget.js';
 
 export interface ChannelOptions {
   /** Largest frame accepted from the peer, counting the 4-byte prefix. */
@@ -13,6 +18,8 @@ export interface ChannelOptions {
   writeBufferLowWaterMark?: number;
   /** Close-worthy inactivity, reads and writes both counted (Netty's ALL_IDLE); 0 disables. */
   idleTimeoutMs?: number;
+  /** Shared by a server's channels: caps the bytes all of them hold in unfinished frames. */
+  partialFrameBudget?: PartialFrameBudget;
 }
 
 export interface ChannelEvents {
@@ -42,7 +49,7 @@ export const DEFAULT_WRITE_BUFFER_LOW_WATER_MARK = 32 * 1024;
  * watermarks: above the high mark `isWritable()` turns false (and
  * `writabilityChanged` fires), at or below the low mark it turns true again.
  */
-export class Channel extends EventEmitter<ChannelEvents> {
+export class Channel extends EventEmitter<ChannelEvents> implements PartialFrameHolder {
   readonly socket: Socket;
   readonly remoteAddress: string;
   readonly localAddress: string;
@@ -56,6 +63,9 @@ export class Channel extends EventEmitter<ChannelEvents> {
   private readPausedBy = new Set<string>();
   private readonly decoded: RemotingCommand[] = [];
   private writableWaiters: Array<(writable: boolean) => void> = [];
+  private readonly partialFrameBudget: PartialFrameBudget | null;
+  /** What this channel last told the budget it holds. */
+  private partialFrameBytesReported = 0;
 
   constructor(socket: Socket, options: ChannelOptions = {}) {
     super();
@@ -63,6 +73,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.remoteAddress = formatAddress(socket.remoteAddress, socket.remotePort);
     this.localAddress = formatAddress(socket.localAddress, socket.localPort);
     this.decoder = new FrameDecoder({ maxFrameBytes: options.maxFrameBytes });
+    this.partialFrameBudget = options.partialFrameBudget ?? null;
     this.highWaterMark = options.writeBufferHighWaterMark ?? DEFAULT_WRITE_BUFFER_HIGH_WATER_MARK;
     this.lowWaterMark = Math.min(
       options.writeBufferLowWaterMark ?? DEFAULT_WRITE_BUFFER_LOW_WATER_MARK,
@@ -80,6 +91,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     });
     socket.once('close', (hadError) => {
       this.closed = true;
+      this.partialFrameBudget?.release(this);
       this.wakeWritableWaiters(false);
       this.emit('close', hadError);
       markClosed();
@@ -224,6 +236,20 @@ export class Channel extends EventEmitter<ChannelEvents> {
       return;
     }
     this.deliver(out);
+    if (this.partialFrameBudget !== null) {
+      const held = this.decoder.heldBytes;
+      if (held !== this.partialFrameBytesReported && !this.isClosed) {
+        this.partialFrameBytesReported = held;
+        this.partialFrameBudget.update(this, held);
+      }
+    }
+  }
+
+  /** @internal Called by the partial-frame budget: this channel held the most when the server passed its cap. */
+  abortOverBudget(error: PartialFramesOverBudgetError): void {
+    this.partialFrameBytesReported = 0;
+    this.emit('protocolError', error);
+    this.socket.destroy();
   }
 
   private deliver(out: RemotingCommand[]): void {
