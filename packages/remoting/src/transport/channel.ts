@@ -8,6 +8,7 @@ import type {
   PartialFrameHolder,
   PartialFramesOverBudgetError,
 } from './partial-frame-budget.js';
+import { WriteBatch } from './write-batch.js';
 
 export interface ChannelOptions {
   /** Largest frame accepted from the peer, counting the 4-byte prefix. */
@@ -43,9 +44,9 @@ export const DEFAULT_WRITE_BUFFER_LOW_WATER_MARK = 32 * 1024;
  * commands and commands into outbound bytes. It knows nothing of requests,
  * responses or processors.
  *
- * Writes made in the same tick are corked and flushed together on the next
- * tick (one writev for many small frames); a lone write is flushed on that same
- * next tick, so nothing waits for company. The outbound buffer is bounded by
+ * Writes made in the same tick are encoded into one buffer and flushed
+ * together on the next tick (one write for many small frames); a lone write is
+ * flushed on that same next tick, so nothing waits for company. The outbound buffer is bounded by
  * watermarks: above the high mark `isWritable()` turns false (and
  * `writabilityChanged` fires), at or below the low mark it turns true again.
  */
@@ -57,7 +58,8 @@ export class Channel extends EventEmitter<ChannelEvents> implements PartialFrame
   private readonly highWaterMark: number;
   private readonly lowWaterMark: number;
   private writable = true;
-  private corked = false;
+  private readonly batch = new WriteBatch();
+  private flushScheduled = false;
   private closed = false;
   private readonly closedEvent: Promise<void>;
   private readPausedBy = new Set<string>();
@@ -110,13 +112,15 @@ export class Channel extends EventEmitter<ChannelEvents> implements PartialFrame
 
   /** Bytes written by the application and not yet handed to the kernel. */
   get bufferedBytes(): number {
-    return this.socket.writableLength;
+    return this.socket.writableLength + this.batch.pendingBytes;
   }
 
   /**
-   * Queues a command for writing, header and body as separate buffers so the
-   * body is never copied. `callback` runs once the bytes are handed to the
-   * kernel, or with an error if they never will be.
+   * Queues a command for writing. The frames of one tick are encoded back to
+   * back into one buffer and handed to the socket in one write on the next
+   * tick (a body above INLINE_BODY_MAX_BYTES goes as the caller's own Buffer,
+   * never copied). `callback` runs once the bytes are handed to the kernel,
+   * or with an error if they never will be.
    */
   write(command: RemotingCommand, callback?: WriteCallback): void {
     if (this.isClosed) {
@@ -124,31 +128,12 @@ export class Channel extends EventEmitter<ChannelEvents> implements PartialFrame
       if (callback) process.nextTick(callback, error);
       return;
     }
-    const [head, body] = command.encodeParts();
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(this.uncork);
+    this.batch.add(command, callback);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(this.flush);
     }
-    // The write that trips the high mark is watched too: below the socket's own
-    // writableHighWaterMark (16 KiB) no 'drain' follows, and only a write's
-    // callback would tell that the buffer emptied.
-    const bytes = head.length + (body === null ? 0 : body.length);
-    const trips = this.socket.writableLength + bytes > this.highWaterMark;
-    // Only writes near the watermark need a wrapper that re-checks writability;
-    // the rest hand the caller's callback (or none) to the socket as is.
-    // (net.Socket calls a write callback with null or an Error, which is WriteCallback's contract.)
-    const onWritten: ((error?: Error | null) => void) | undefined =
-      !this.writable || trips
-        ? (error) => this.afterWrite(error, callback)
-        : (callback as ((error?: Error | null) => void) | undefined);
-    if (body === null) {
-      this.socket.write(head, onWritten);
-    } else {
-      this.socket.write(head);
-      this.socket.write(body, onWritten);
-    }
-    if (this.writable && this.socket.writableLength > this.highWaterMark) {
+    if (this.writable && this.bufferedBytes > this.highWaterMark) {
       this.writable = false;
       this.emit('writabilityChanged', false);
     }
@@ -219,9 +204,23 @@ export class Channel extends EventEmitter<ChannelEvents> implements PartialFrame
     this.socket.destroy(error);
   }
 
-  private readonly uncork = (): void => {
-    this.corked = false;
-    this.socket.uncork();
+  /**
+   * The tick's frames go out together. A write's callback re-checks writability
+   * while the channel is not writable: below the socket's own
+   * writableHighWaterMark (16 KiB) no 'drain' follows, and only a write's
+   * callback tells that the buffer emptied.
+   */
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    if (this.isClosed) {
+      this.batch.discard(new ChannelClosedError(this.remoteAddress));
+      return;
+    }
+    this.batch.flush(this.socket, this.afterFlush);
+  };
+
+  private readonly afterFlush = (): void => {
+    if (!this.writable) this.updateWritability();
   };
 
   private onData(chunk: Buffer): void {
@@ -255,11 +254,6 @@ export class Channel extends EventEmitter<ChannelEvents> implements PartialFrame
   private deliver(out: RemotingCommand[]): void {
     for (let i = 0; i < out.length; i++) this.emit('command', out[i] as RemotingCommand);
     out.length = 0;
-  }
-
-  private afterWrite(error: Error | null | undefined, callback: WriteCallback | undefined): void {
-    if (!this.writable) this.updateWritability();
-    callback?.(error ?? null);
   }
 
   private updateWritability(): void {
