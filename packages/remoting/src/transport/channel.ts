@@ -194,6 +194,8 @@ export class Channel extends EventEmitter<ChannelEvents> implements PartialFrame
   /** Closes gracefully: queued writes are flushed first. */
   close(): void {
     if (this.socket.destroyed) return;
+    // Frames written this tick are still in the batch: they leave before the FIN.
+    if (this.flushScheduled) this.flush();
     this.socket.end();
     // A peer that never reads would keep a half-closed socket forever.
     setTimeout(() => this.socket.destroy(), 1000).unref();
