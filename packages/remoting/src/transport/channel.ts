@@ -244,6 +244,10 @@ export class Channel extends EventEmitter<ChannelEvents> implements PartialFrame
         this.partialFrameBudget.update(this, held);
       }
     }
+    // What handling this read wrote (answers of synchronous processors, calls a
+    // response callback made) leaves now, in one write, as a raw socket server
+    // would do; the flush already queued for the tick then finds nothing to do.
+    if (this.flushScheduled && !this.isClosed) this.flush();
   }
 
   /** @internal Called by the partial-frame budget: this channel held the most when the server passed its cap. */
