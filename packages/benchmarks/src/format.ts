@@ -14,13 +14,26 @@ export function formatRate(perSec: number): string {
   return `${formatInteger(perSec)}/s`;
 }
 
-/** 45123 → "45.1k", 1234567 → "1.23M": for min–max ranges where width matters more than digits. */
+const COMPACT_UNITS: readonly [scale: number, suffix: string][] = [
+  [1e9, 'G'],
+  [1e6, 'M'],
+  [1e3, 'k'],
+];
+
+/**
+ * Three significant digits with a unit suffix, for min–max ranges where width
+ * matters more than digits: 940 → "940", 45123 → "45.1k", 999999 → "1M",
+ * 1234567 → "1.23M". Zeros are dropped only after a decimal point.
+ */
 export function formatCompact(value: number): string {
   if (!Number.isFinite(value)) return '—';
-  const abs = Math.abs(value);
-  if (abs >= 1e6) return `${(value / 1e6).toPrecision(3)}M`;
-  if (abs >= 1e3) return `${(value / 1e3).toPrecision(3)}k`;
-  return value.toPrecision(3).replace(/\.?0+$/, '');
+  // Rounded first, so 999,999 becomes 1M rather than "1.00e+3k".
+  const rounded = Number(value.toPrecision(3));
+  const abs = Math.abs(rounded);
+  for (const [scale, suffix] of COMPACT_UNITS) {
+    if (abs >= scale) return `${Number((rounded / scale).toPrecision(3))}${suffix}`;
+  }
+  return String(rounded);
 }
 
 /** A ratio as "0.85×"; "—" when either side is missing. */

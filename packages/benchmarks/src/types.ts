@@ -30,6 +30,13 @@ export interface RunSample {
    */
   clientCpuUsPerOp?: number | null;
   serverCpuUsPerOp?: number | null;
+  /**
+   * V8 heap bytes the client process allocated per completed operation in this
+   * run (Buffer contents, which live outside the heap, not included), and the
+   * share of the run's wall time it spent collecting garbage (0..1).
+   */
+  clientHeapBytesPerOp?: number | null;
+  clientGcShare?: number | null;
 }
 
 /** One row of the JSON report: a case and the summary of its runs. */

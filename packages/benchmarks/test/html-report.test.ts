@@ -63,7 +63,7 @@ describe.skipIf(!hasChromium)(`in headless Chromium (${CHROMIUM})`, () => {
       expect(box?.height).toBeGreaterThan(100);
       // One line per implementation and serialization, a point per in-flight level.
       const series = await throughput
-        .locator('path[data-series]')
+        .locator('path[data-series]:not(.error-bar)')
         .evaluateAll((paths) => paths.map((p) => p.getAttribute('data-series')));
       expect(series.sort()).toEqual(['grpc-js', 'raw-net', 'remoting-ts (JSON)', 'remoting-ts (ROCKETMQ)']);
       const rawPoints = await throughput
@@ -93,6 +93,61 @@ describe.skipIf(!hasChromium)(`in headless Chromium (${CHROMIUM})`, () => {
       // Log scale, but still ordered: p50 < p99 < p99.9.
       expect(raw[0]!.height).toBeLessThan(raw[1]!.height);
       expect(raw[1]!.height).toBeLessThan(raw[2]!.height);
+
+      // Every chart says which way is better.
+      const charts = await page
+        .locator('svg.chart')
+        .evaluateAll((svgs) =>
+          svgs.map((svg) => [
+            svg.getAttribute('data-chart'),
+            svg.getAttribute('data-better'),
+            svg.textContent,
+          ]),
+        );
+      const expectedBetter: Record<string, string> = {
+        'throughput-vs-inflight': 'higher',
+        'latency-percentiles': 'lower',
+        oneway: 'higher',
+        'cpu-per-op': 'lower',
+      };
+      for (const [chart, better, text] of charts) {
+        expect(better).toBe(expectedBetter[chart!]);
+        expect(text).toContain(`${better} is better`);
+      }
+
+      // Runs' min–max as error bars: raw-net at 256 in flight ran 540k–660k.
+      const rawBar = await throughput
+        .locator('path.error-bar[data-series="raw-net"]')
+        .evaluateAll((paths) => paths.map((p) => [p.getAttribute('data-min'), p.getAttribute('data-max')]));
+      expect(rawBar).toContainEqual(['540000', '660000']);
+
+      // A oneway chart and a CPU chart, with their figures.
+      const oneway = page.locator('svg[data-chart="oneway"]');
+      await expect(oneway.count()).resolves.toBe(1);
+      const onewayRates = await oneway
+        .locator('rect[data-msgs-per-sec]')
+        .evaluateAll((rects) =>
+          rects.map((r) => [r.getAttribute('data-series'), r.getAttribute('data-msgs-per-sec')]),
+        );
+      expect(onewayRates).toContainEqual(['raw-net', '1000000']);
+      expect(onewayRates).toHaveLength(3);
+      const cpu = page.locator('svg[data-chart="cpu-per-op"][data-mode="sync"]');
+      await expect(cpu.count()).resolves.toBe(1);
+      const cpuBars = await cpu
+        .locator('rect[data-process]')
+        .evaluateAll((rects) =>
+          rects.map((r) => [r.getAttribute('data-process'), r.getAttribute('data-cpu-us-per-op')]),
+        );
+      expect(cpuBars).toContainEqual(['client', '2']);
+      expect(cpuBars).toContainEqual(['server', '1']);
+
+      // Charts take the page's width: a wide window gets wider charts (a lone chart, the whole row).
+      await page.setViewportSize({ width: 800, height: 900 });
+      const narrow = (await throughput.boundingBox())!.width;
+      await page.setViewportSize({ width: 2400, height: 900 });
+      const wide = (await throughput.boundingBox())!.width;
+      expect(wide).toBeGreaterThan(narrow * 1.2);
+      expect(wide).toBeGreaterThan(2000);
 
       await expect(page.locator('#figures tbody tr').count()).resolves.toBe(fixtureReport().results.length);
       expect(requests.filter((url) => !url.startsWith('file:'))).toEqual([]);

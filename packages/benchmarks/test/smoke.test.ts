@@ -80,6 +80,10 @@ describe('bench --quick (tiny durations)', () => {
         // CPU per operation of both processes, read at the edges of the run.
         expect(r.runs[0]!.clientCpuUsPerOp).toBeGreaterThan(0);
         expect(r.runs[0]!.serverCpuUsPerOp).toBeGreaterThanOrEqual(0);
+        // Allocation of the client per operation, and its GC share of the run.
+        expect(r.runs[0]!.clientHeapBytesPerOp).toBeGreaterThan(0);
+        expect(r.runs[0]!.clientGcShare).toBeGreaterThanOrEqual(0);
+        expect(r.runs[0]!.clientGcShare).toBeLessThanOrEqual(1);
       }
     }
   });
@@ -123,13 +127,16 @@ describe('bench --quick (tiny durations)', () => {
   test('the terminal table and the goal verdicts are printed', () => {
     expect(run.stdout).toMatch(/vs raw-net\s+vs grpc-js/);
     expect(run.stdout).toContain('goals (reported, not asserted)');
-    expect(report.goals.length).toBe(8);
+    // 8 comparisons (5 at 1 connection, 3 at 4), each for JSON and ROCKETMQ.
+    expect(report.goals.length).toBe(16);
   });
 
   test('the HTML report was written with its charts', () => {
     const html = readFileSync(path.join(dir, 'out.html'), 'utf8');
     expect(html).toContain('data-chart="throughput-vs-inflight"');
     expect(html).toContain('data-chart="latency-percentiles"');
+    expect(html).toContain('data-chart="oneway"');
+    expect(html).toContain('data-chart="cpu-per-op"');
   });
 });
 
@@ -162,8 +169,8 @@ test('--tsx runs the same cases through the TypeScript loader instead of the bun
     expect(run.code, run.stderr).toBe(0);
     const report = JSON.parse(readFileSync(file, 'utf8')) as BenchReport;
     expect(report.settings.workers).toBe('tsx');
-    // Goal shapes: raw-net × 3, remoting-ts × 3 shapes × 2 serializations.
-    expect(report.results).toHaveLength(3 + 6);
+    // Goal shapes: raw-net × 7, remoting-ts × 7 shapes × 2 serializations.
+    expect(report.results).toHaveLength(7 + 14);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

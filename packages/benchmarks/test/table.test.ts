@@ -88,9 +88,59 @@ describe('goals', () => {
       result('raw-net', 'sync', 20_000, { p50us: 40 }),
       result('remoting-ts', 'sync', 15_000, { serialize: 'JSON', p50us: 60 }),
     ]);
-    expect(goals.map((g) => g.met)).toEqual([true, true, false, null]);
-    expect(goals[2]!.measured).toBe('1.50× (60 µs vs 40 µs)');
+    const byName = (part: string) => goals.find((g) => g.name.includes(part))!;
+    expect(byName('async ×256, 128 B, 1 conn: req/s vs raw-net').met).toBe(true);
+    expect(byName('async ×256, 128 B, 1 conn: req/s vs grpc-js').met).toBe(true);
+    const sync = byName('sync, 128 B, 1 conn: p50 latency');
+    expect(sync.met).toBe(false);
+    expect(sync.measured).toBe('1.50× (60 µs vs 40 µs)');
+    expect(byName('oneway, 128 B, 1 conn').met).toBeNull();
+    expect(byName('async ×256, 16 KiB, 1 conn').measured).toBe(
+      'not measured (remoting-ts and raw-net missing)',
+    );
+    expect(goals.filter((g) => g.name.includes('4 conn'))).toHaveLength(3);
     expect(goalsTable(goals)).toContain('MISSED');
+  });
+
+  test('JSON and ROCKETMQ have their own targets', () => {
+    const goals = evaluateGoals([
+      result('raw-net', 'async', 100_000),
+      result('remoting-ts', 'async', 70_000, { serialize: 'JSON' }),
+      result('remoting-ts', 'async', 70_000, { serialize: 'ROCKETMQ' }),
+    ]);
+    const asyncGoals = goals.filter((g) => g.name.endsWith('async ×256, 128 B, 1 conn: req/s vs raw-net'));
+    expect(asyncGoals.map((g) => [g.name.split(':')[0], g.target, g.met])).toEqual([
+      ['remoting-ts JSON', '≥ 0.6× raw-net', true],
+      ['remoting-ts ROCKETMQ', '≥ 0.85× raw-net', false],
+    ]);
+  });
+
+  test('a baseline run that completed no calls judges nothing, and says so', () => {
+    const stalled = result('grpc-js', 'async', 10_000);
+    stalled.runs[1] = { ...stalled.runs[1]!, count: 0, reqPerSec: 0 };
+    const goals = evaluateGoals([
+      result('raw-net', 'async', 100_000),
+      stalled,
+      result('remoting-ts', 'async', 85_000, { serialize: 'JSON' }),
+    ]);
+    const vsGrpc = goals.find((g) => g.name.includes('vs grpc-js'))!;
+    expect(vsGrpc.met).toBeNull();
+    expect(vsGrpc.measured).toBe(
+      'not judged: grpc-js completed 0 calls in run 2 of 3 (at least 100 per run needed)',
+    );
+    // The table shows no ratio against it either.
+    const line = invokeTable([result('raw-net', 'async', 100_000), stalled]).split('\n')[2]!;
+    expect(line).toMatch(/—\s+—/);
+  });
+
+  test('too few completed calls on our side judges nothing either', () => {
+    const goals = evaluateGoals([
+      result('raw-net', 'async', 100_000),
+      result('remoting-ts', 'async', 40, { serialize: 'JSON' }),
+    ]);
+    const verdict = goals.find((g) => g.name.endsWith('1 conn: req/s vs raw-net'))!;
+    expect(verdict.met).toBeNull();
+    expect(verdict.measured).toContain('remoting-ts (JSON) completed 40 calls in run 1 of 3');
   });
 });
 
@@ -101,6 +151,15 @@ describe('formatting', () => {
     expect(formatCompact(45_123)).toBe('45.1k');
     expect(formatCompact(1_234_567)).toBe('1.23M');
     expect(formatCompact(7)).toBe('7');
+    // Trailing zeros of an integer are digits, not padding.
+    expect(formatCompact(940)).toBe('940');
+    expect(formatCompact(100)).toBe('100');
+    expect(formatCompact(250)).toBe('250');
+    expect(formatCompact(250_000)).toBe('250k');
+    expect(formatCompact(1_000)).toBe('1k');
+    expect(formatCompact(999_999)).toBe('1M');
+    expect(formatCompact(0.25)).toBe('0.25');
+    expect(formatCompact(0)).toBe('0');
     expect(formatRatio(0.8512)).toBe('0.85×');
     expect(formatRatio(null)).toBe('—');
   });

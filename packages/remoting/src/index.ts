@@ -77,6 +77,7 @@ export { Remarks } from './remoting/remoting-endpoint.js';
 export type { InvokeCallback } from './remoting/response-future.js';
 export { RemotingService } from './remoting-service.js';
 export {
+  DEFAULT_MAX_PARTIAL_FRAME_BYTES_TOTAL,
   RemotingServer,
   type RemotingServerOptions,
   type ServerTlsOptions,
@@ -93,3 +94,4 @@ export {
 } from './transport/channel.js';
 export { type HostPort, parseAddress } from './transport/connect.js';
 export { ChannelClosedError, RemotingConnectError } from './transport/errors.js';
+export { PartialFrameBudget, PartialFramesOverBudgetError } from './transport/partial-frame-budget.js';

@@ -10,6 +10,7 @@ import type { InvokeCallback } from './remoting/response-future.js';
 import { RemotingService } from './remoting-service.js';
 import { Channel, type ChannelOptions } from './transport/channel.js';
 import type { HostPort } from './transport/connect.js';
+import { PartialFrameBudget } from './transport/partial-frame-budget.js';
 import { sniffTls } from './transport/tls-detect.js';
 
 /** RocketMQ's TlsMode: plain only, both on one port (detected per connection), or TLS only. */
@@ -35,6 +36,13 @@ export interface RemotingServerOptions {
   permitsOneway?: number;
   /** Largest frame accepted, counting the 4-byte length prefix; a larger one closes its connection. Default 16 MiB. */
   maxFrameBytes?: number;
+  /**
+   * Bytes all connections together may hold in frames that have begun to arrive
+   * but not finished. Past it, the connection holding the most is closed with a
+   * protocol error saying so. Default 256 MiB (16 connections' worth of
+   * 16 MiB frames; without a cap each connection may hold up to maxFrameBytes).
+   */
+  maxPartialFrameBytesTotal?: number;
   /** Bytes queued on a connection before it counts as not writable (Netty WRITE_BUFFER_HIGH_WATER_MARK). */
   writeBufferHighWaterMark?: number;
   /** Bytes queued below which a not-writable connection is writable again (Netty WRITE_BUFFER_LOW_WATER_MARK). */
@@ -59,7 +67,9 @@ export interface RemotingServerOptions {
   responseSerializeType?: SerializeType;
 }
 
-/** How {@link RemotingServer.shutdown} stops. */
+/** Default of `maxPartialFrameBytesTotal`. */
+export const DEFAULT_MAX_PARTIAL_FRAME_BYTES_TOTAL = 256 * 1024 * 1024;
+
 export interface ShutdownOptions {
   /** How long in-flight requests may take to finish before channels are closed. Default 5000. */
   graceMs?: number;
@@ -75,6 +85,7 @@ export class RemotingServer extends RemotingService {
   private readonly tlsServer: tls.Server | null;
   private readonly channels = new Set<Channel>();
   private readonly pendingSockets = new Set<net.Socket>();
+  private readonly partialFrameBudget: PartialFrameBudget;
   private listening = false;
   private stopping = false;
 
@@ -90,6 +101,9 @@ export class RemotingServer extends RemotingService {
       responseSerializeType: options.responseSerializeType,
     });
     this.options = options;
+    this.partialFrameBudget = new PartialFrameBudget(
+      options.maxPartialFrameBytesTotal ?? DEFAULT_MAX_PARTIAL_FRAME_BYTES_TOTAL,
+    );
     const mode = options.tls?.mode ?? 'disabled';
     this.tlsServer = mode === 'disabled' ? null : this.createTlsServer(options.tls as ServerTlsOptions);
     this.server = net.createServer({ noDelay: true }, (socket) => this.onConnection(socket));
@@ -231,6 +245,7 @@ export class RemotingServer extends RemotingService {
       writeBufferHighWaterMark: this.options.writeBufferHighWaterMark,
       writeBufferLowWaterMark: this.options.writeBufferLowWaterMark,
       idleTimeoutMs: (this.options.channelMaxIdleTimeSeconds ?? 120) * 1000,
+      partialFrameBudget: this.partialFrameBudget,
     };
     const channel = new Channel(socket, channelOptions);
     this.channels.add(channel);

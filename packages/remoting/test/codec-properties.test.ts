@@ -237,3 +237,36 @@ describe('encodeParts()', () => {
     expect(head).toEqual(cmd.encode(SerializeType.ROCKETMQ));
   });
 });
+
+describe('encodeInto()', () => {
+  test('writes the bytes of encode() at any offset, with the body or leaving it to the caller', () => {
+    fc.assert(
+      fc.property(anyCommand(4096), fc.nat(64), fc.boolean(), (cmd, offset, withBody) => {
+        const whole = cmd.encode();
+        const bodyLength = cmd.body?.length ?? 0;
+        const target = Buffer.alloc(offset + whole.length + 16, 0xee);
+        const end = cmd.encodeInto(target, offset, withBody);
+        const written = whole.length - (withBody ? 0 : bodyLength);
+        expect(end).toBe(offset + written);
+        expect(target.subarray(offset, end).equals(whole.subarray(0, written))).toBe(true);
+        // Nothing outside the frame is touched.
+        expect(target.subarray(0, offset).every((b) => b === 0xee)).toBe(true);
+        expect(target.subarray(end).every((b) => b === 0xee)).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test('a frame that does not fit writes nothing and says how many bytes it needs', () => {
+    fc.assert(
+      fc.property(anyCommand(512), fc.boolean(), (cmd, withBody) => {
+        const needed = cmd.encode().length - (withBody ? 0 : (cmd.body?.length ?? 0));
+        const target = Buffer.alloc(needed + 3, 0xee);
+        expect(cmd.encodeInto(target, 4, withBody)).toBe(-needed);
+        expect(target.every((b) => b === 0xee)).toBe(true);
+        expect(cmd.encodeInto(target, 3, withBody)).toBe(needed + 3);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});

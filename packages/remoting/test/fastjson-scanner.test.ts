@@ -111,3 +111,37 @@ test('any other JSON shape falls back and agrees with JSON.parse: whitespace, or
     expect(normalise(actual(bytes)), text).toEqual(normalise(reference(bytes)));
   }
 });
+
+test('a header scanned in place inside a larger buffer never reads the bytes around it', () => {
+  const header = encodeJsonHeader({
+    code: 7,
+    language: 13,
+    version: 1,
+    opaque: 42,
+    flag: 1,
+    remark: 'ok',
+    extFields: new Map([['k', 'v']]),
+  });
+  fc.assert(
+    fc.property(
+      // Bytes before and after that would continue a header if read: commas, braces, keys, digits.
+      fc.constantFrom('', '}', ',', ':', '9', ',"code":1}', '"', '{', ',"extFields":{"a":"b"}}'),
+      fc.constantFrom('', '}', ',', ':', '9', ',"code":1}', '"', '{', ',"remark":"x"}'),
+      (before, after) => {
+        const bytes = Buffer.concat([Buffer.from(before), header, Buffer.from(after)]);
+        const inPlace = decodeJsonHeader(bytes, undefined, before.length, before.length + header.length);
+        expect(normalise(inPlace)).toEqual(normalise(reference(header)));
+        // Cut one byte short, it is the reference's verdict on those bytes, not a read past the end.
+        const short = header.subarray(0, header.length - 1);
+        expect(actual(Buffer.concat([short]))).toEqual(reference(short));
+        let cutVerdict: unknown;
+        try {
+          cutVerdict = decodeJsonHeader(bytes, undefined, before.length, before.length + header.length - 1);
+        } catch (error) {
+          cutVerdict = { threw: (error as Error).constructor.name };
+        }
+        expect(cutVerdict).toEqual(reference(short));
+      },
+    ),
+  );
+});

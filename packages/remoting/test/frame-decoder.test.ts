@@ -200,3 +200,68 @@ describe('after a protocol error', () => {
     expect(out.map((c) => c.code)).toEqual([7]);
   });
 });
+
+describe('memory held by a frame that spans chunks', () => {
+  const KiB = 1024;
+
+  test('announcing the maximum frame size and sending 8 bytes holds 64 KiB, not 16 MiB', () => {
+    const start = Buffer.alloc(8);
+    start.writeInt32BE(DEFAULT_MAX_FRAME_BYTES - 4, 0);
+    start.writeInt32BE(100, 4);
+    const decoders = Array.from({ length: 100 }, () => new FrameDecoder());
+    const before = process.memoryUsage().arrayBuffers;
+    for (const decoder of decoders) expect(decoder.push(start)).toEqual([]);
+    for (const decoder of decoders) {
+      expect(decoder.bufferedBytes).toBe(8);
+      expect(decoder.heldBytes).toBe(64 * KiB);
+    }
+    // 100 × 16 MiB reserved up front would be 1.6 GiB.
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(32 * 1024 * KiB);
+  });
+
+  test('the buffer grows by doubling as bytes arrive, never past the frame, and the frame decodes intact', () => {
+    const body = Buffer.alloc(1024 * KiB);
+    for (let i = 0; i < body.length; i++) body[i] = (i * 31) & 0xff;
+    const frame = request(7).setBody(body).encode();
+    const decoder = new FrameDecoder();
+    const held: number[] = [];
+    const out: RemotingCommand[] = [];
+    for (let at = 0; at < frame.length; at += 1000) {
+      decoder.pushTo(frame.subarray(at, at + 1000), out);
+      if (out.length === 0) {
+        held.push(decoder.heldBytes);
+        // Never more than twice what arrived (after the first 64 KiB), never more than the frame.
+        expect(decoder.heldBytes).toBeLessThanOrEqual(Math.max(64 * KiB, 2 * decoder.bufferedBytes));
+        expect(decoder.heldBytes).toBeLessThanOrEqual(frame.length - 4);
+      }
+    }
+    expect(out).toHaveLength(1);
+    expect(out[0]!.body?.equals(body)).toBe(true);
+    expect(decoder.heldBytes).toBe(0);
+    // 64 KiB, doubled each time it fills; the last growth (to the frame's own size) came with its final bytes.
+    expect([...new Set(held)]).toEqual([64 * KiB, 128 * KiB, 256 * KiB, 512 * KiB, 1024 * KiB]);
+  });
+
+  test('a frame fed one byte at a time decodes, holding at most its own size', () => {
+    const cmd = request(3, 'x'.repeat(70 * KiB), SerializeType.ROCKETMQ);
+    const frame = cmd.encode();
+    const decoder = new FrameDecoder();
+    const out: RemotingCommand[] = [];
+    for (let i = 0; i < frame.length; i++) {
+      decoder.pushTo(frame.subarray(i, i + 1), out);
+      expect(decoder.heldBytes).toBeLessThanOrEqual(frame.length - 4);
+    }
+    expect(out.map(fieldsOf)).toEqual([fieldsOf(cmd)]);
+  });
+
+  test('a protocol error drops what was held', () => {
+    const decoder = new FrameDecoder();
+    const start = Buffer.alloc(8 + 1000);
+    start.writeInt32BE(200_000, 0);
+    start.writeUInt32BE(0x05000010, 4); // serialize type 5 does not exist
+    decoder.push(start);
+    expect(decoder.heldBytes).toBe(64 * KiB);
+    expect(() => decoder.push(Buffer.alloc(200_000 - 4 - 1000))).toThrow(RemotingProtocolError);
+    expect(decoder.heldBytes).toBe(0);
+  });
+});

@@ -7,10 +7,10 @@
  * Syscalls are counted by wrapping the server-side socket's `_writev` and
  * `_write`: each call is one hand-off to libuv, i.e. one write(v) syscall.
  */
-import type { Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
 import { expect, test } from 'vitest';
-import { type Channel, RemotingCommand, ResponseCode } from '../src/index.js';
-import { EchoCode, newClient, startEchoServer } from './helpers/servers.js';
+import { Channel, FrameDecoder, RemotingCommand, ResponseCode, SerializeType } from '../src/index.js';
+import { EchoCode, eventually, newClient, onCleanup, startEchoServer } from './helpers/servers.js';
 
 type WriteCallback = (error?: Error | null) => void;
 interface StreamInternals {
@@ -126,4 +126,88 @@ test('a body is handed to the socket as the same Buffer, never copied into a joi
   // ... and the stream passes that very object on to libuv.
   expect(stats.buffers.filter((chunk) => chunk === body)).toHaveLength(1);
   expect(stats.buffers.some((chunk) => chunk.length > body.length)).toBe(false);
+});
+
+/** A Channel over one end of a loopback connection, and a decoder reading the other end. */
+async function channelPair(): Promise<{ channel: Channel; received: RemotingCommand[]; far: Socket }> {
+  const listener = net.createServer();
+  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+  const accepted = new Promise<Socket>((resolve) => listener.once('connection', resolve));
+  const far = net.connect({ host: '127.0.0.1', port: (listener.address() as net.AddressInfo).port });
+  await new Promise<void>((resolve) => far.once('connect', () => resolve()));
+  const near = await accepted;
+  listener.close();
+  onCleanup(() => {
+    near.destroy();
+    far.destroy();
+  });
+  const decoder = new FrameDecoder();
+  const received: RemotingCommand[] = [];
+  far.on('data', (chunk: Buffer) => decoder.pushTo(chunk, received));
+  return { channel: new Channel(near), received, far };
+}
+
+test('a tick of small frames reaches the socket as one buffer in one write, each callback called once', async () => {
+  const { channel, received } = await channelPair();
+  const stats = spyOnSocketWrites(channel.socket);
+  const callbacks: Array<Error | null> = [];
+  const FRAMES = 50;
+  for (let i = 0; i < FRAMES; i++) {
+    const cmd = RemotingCommand.createRequest(i).setBody(`body ${i}`);
+    cmd.serializeType = i % 2 === 0 ? SerializeType.JSON : SerializeType.ROCKETMQ;
+    channel.write(cmd, (error) => callbacks.push(error));
+  }
+  // Nothing leaves before the tick ends: the frames are waiting in one buffer.
+  expect(stats.syscalls).toBe(0);
+  expect(channel.bufferedBytes).toBeGreaterThan(FRAMES * 8);
+  await eventually(() => received.length === FRAMES, 3000, 'every frame at the far end');
+  expect(stats.syscalls).toBe(1);
+  expect(stats.buffers).toHaveLength(1);
+  expect(countFrames(stats.buffers)).toBe(FRAMES);
+  expect(received.map((c) => [c.code, c.body?.toString()])).toEqual(
+    Array.from({ length: FRAMES }, (_, i) => [i, `body ${i}`]),
+  );
+  expect(callbacks).toEqual(Array.from({ length: FRAMES }, () => null));
+});
+
+test('a body above the inline limit goes to the socket as itself, between the packed headers', async () => {
+  const { channel, received } = await channelPair();
+  const stats = spyOnSocketWrites(channel.socket);
+  const big = Buffer.alloc(64 * 1024, 9);
+  channel.write(RemotingCommand.createRequest(1).setBody('small'));
+  channel.write(RemotingCommand.createRequest(2).setBody(big));
+  channel.write(RemotingCommand.createRequest(3).setBody('small again'));
+  await eventually(() => received.length === 3, 3000, 'three frames');
+  expect(received.map((c) => c.code)).toEqual([1, 2, 3]);
+  expect(received[1]!.body?.equals(big)).toBe(true);
+  // One writev: [frame 1 + head 2], [big], [frame 3].
+  expect(stats.syscalls).toBe(1);
+  expect(stats.buffers).toHaveLength(3);
+  expect(stats.buffers[1]).toBe(big);
+});
+
+test('frames written to a channel that closes before its tick ends are failed, not lost silently', async () => {
+  const { channel } = await channelPair();
+  const outcomes: Array<Error | null> = [];
+  channel.write(RemotingCommand.createRequest(1), (error) => outcomes.push(error));
+  channel.write(RemotingCommand.createRequest(2), (error) => outcomes.push(error));
+  channel.destroy();
+  await eventually(() => outcomes.length === 2, 3000, 'both callbacks');
+  for (const error of outcomes) expect(error).toBeInstanceOf(Error);
+  // Once closed, a write fails at once with the channel's own error.
+  const late = await new Promise<Error | null>((resolve) =>
+    channel.write(RemotingCommand.createRequest(3), resolve),
+  );
+  expect((late as Error & { code: string }).code).toBe('REMOTING_CHANNEL_CLOSED');
+});
+
+test('frames written in the tick a channel is closed gracefully still leave, before the close', async () => {
+  const { channel, received, far } = await channelPair();
+  const outcomes: Array<Error | null> = [];
+  channel.write(RemotingCommand.createRequest(1).setBody('last words'), (error) => outcomes.push(error));
+  channel.close();
+  await new Promise<void>((resolve) => far.once('end', () => resolve()));
+  expect(received.map((c) => c.body?.toString())).toEqual(['last words']);
+  await eventually(() => outcomes.length === 1, 3000, 'the callback');
+  expect(outcomes).toEqual([null]);
 });

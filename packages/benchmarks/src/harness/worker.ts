@@ -4,9 +4,11 @@
  * the IPC channel only, and exits when that channel closes, so a parent that
  * dies (even by SIGKILL) never leaves a server or client running.
  */
+
 import { isImplName, loadImpl } from '../impls/index.js';
 import type { EchoConnection } from '../impls/types.js';
 import type { RunSample } from '../types.js';
+import { type AllocationFigures, AllocationMeter } from './allocation.js';
 import { runCodecCase } from './codec-runner.js';
 import type { InvokeCaseSpec, ParentMessage, WorkerMessage } from './ipc.js';
 import { type MarkRun, runOneway, runRequestResponse } from './measure.js';
@@ -27,14 +29,24 @@ function cpuUs(): number {
 
 async function runInvokeCase(id: number, port: number, spec: InvokeCaseSpec): Promise<RunSample[]> {
   const clientCpu = new Map<string, number>();
+  const allocation = new Map<number, AllocationFigures>();
+  const meter = new AllocationMeter();
   const mark: MarkRun = (run, edge) => {
     clientCpu.set(`${run}:${edge}`, cpuUs());
+    if (edge === 'start') meter.start();
+    else {
+      const figures = meter.stop();
+      if (figures !== null) allocation.set(run, figures);
+    }
     send({ type: 'mark', id, run, edge });
   };
   const runs = await measureInvokeCase(port, spec, mark);
   runs.forEach((run, i) => {
     const spent = (clientCpu.get(`${i}:end`) ?? Number.NaN) - (clientCpu.get(`${i}:start`) ?? Number.NaN);
     run.clientCpuUsPerOp = run.count > 0 && Number.isFinite(spent) ? spent / run.count : null;
+    const figures = allocation.get(i);
+    run.clientHeapBytesPerOp = figures !== undefined && run.count > 0 ? figures.heapBytes / run.count : null;
+    run.clientGcShare = figures?.gcShare ?? null;
   });
   return runs;
 }

@@ -27,7 +27,9 @@ export function throughputRatio(
 ): number | null {
   if (result.impl === baseline) return null;
   const base = baselineFor(result, results, baseline);
-  return base === undefined || base.reqPerSec === 0 ? null : result.reqPerSec / base.reqPerSec;
+  if (base === undefined || unjudgeableReason(base) !== null || unjudgeableReason(result) !== null)
+    return null;
+  return result.reqPerSec / base.reqPerSec;
 }
 
 /** Median client and server CPU µs per operation over the runs; "" when not measured. */
@@ -42,4 +44,29 @@ export function formatCpuPerOp(result: BenchResult): string {
 /** "remoting-ts (JSON)", "raw-net": how a series is named in tables and legends. */
 export function seriesName(result: Pick<BenchResult, 'impl' | 'serialize'>): string {
   return result.serialize === null ? result.impl : `${result.impl} (${result.serialize})`;
+}
+
+/**
+ * Fewer completed operations than this in any run, and a result is too thin
+ * to compare: a run that finished 0 calls would otherwise make every ratio
+ * against it infinite (and "met").
+ */
+export const MIN_COMPLETED_PER_RUN = 100;
+
+/** Why `result` cannot be judged (a run with too few completed operations), or null when it can. */
+export function unjudgeableReason(result: BenchResult): string | null {
+  if (result.runs.length === 0) return `${seriesName(result)} has no runs`;
+  const thin = result.runs.findIndex((r) => r.count < MIN_COMPLETED_PER_RUN);
+  if (thin < 0) return null;
+  return `${seriesName(result)} completed ${result.runs[thin]!.count} calls in run ${thin + 1} of ${result.runs.length} (at least ${MIN_COMPLETED_PER_RUN} per run needed)`;
+}
+
+/** Median client heap bytes per operation and GC share over the runs: "1,234 B / 2.5 %"; "" when not measured. */
+export function formatAllocation(result: BenchResult): string {
+  const bytes = medianOrNull(result.runs.map((r) => r.clientHeapBytesPerOp ?? null));
+  const gc = medianOrNull(result.runs.map((r) => r.clientGcShare ?? null));
+  if (bytes === null && gc === null) return '';
+  const showBytes = bytes === null ? '—' : `${Math.round(bytes).toLocaleString('en-US')} B`;
+  const showGc = gc === null ? '—' : `${(gc * 100).toFixed(1)} %`;
+  return `${showBytes} / ${showGc}`;
 }

@@ -4,9 +4,9 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { formatBytes, formatCompact, formatInteger, formatMicros, formatRatio } from '../format.js';
-import { spread } from '../stats.js';
-import type { BenchReport, BenchResult } from '../types.js';
-import { formatCpuPerOp, seriesName, throughputRatio } from './compare.js';
+import { medianOrNull, spread } from '../stats.js';
+import type { BenchReport, BenchResult, RunSample } from '../types.js';
+import { formatAllocation, formatCpuPerOp, seriesName, throughputRatio } from './compare.js';
 import { barChart, escapeXml, lineChart } from './svg.js';
 import { summarizeSkipped } from './table.js';
 
@@ -17,6 +17,7 @@ const SERIES_COLORS: Record<string, string> = {
   'remoting-ts (ROCKETMQ)': '#e15759',
 };
 const PERCENTILE_COLORS = { p50: '#76b7b2', p99: '#edc948', 'p99.9': '#b07aa1' };
+const CPU_COLORS = { client: '#9c755f', server: '#bab0ac' };
 
 function colorOf(name: string): string {
   return SERIES_COLORS[name] ?? '#9c755f';
@@ -29,6 +30,101 @@ function invokeResults(report: BenchReport): BenchResult[] {
 /** Distinct values in first-seen order. */
 function distinct<T>(values: T[]): T[] {
   return [...new Set(values)];
+}
+
+/** The lowest and highest run of a figure, for error bars; nothing when fewer than two runs have it. */
+function runRange(
+  result: BenchResult,
+  figure: (run: RunSample) => number | null | undefined,
+): { min?: number; max?: number } {
+  const values = result.runs
+    .map(figure)
+    .filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+  if (values.length < 2) return {};
+  return { min: Math.min(...values), max: Math.max(...values) };
+}
+
+function shapeKey(r: BenchResult): string {
+  return `${r.mode}|${r.bodyBytes}|${r.inflight}|${r.connections}`;
+}
+
+function shapeTitle(r: BenchResult): string {
+  const what = r.mode === 'async' ? `async ×${r.inflight}` : r.mode;
+  return `${what}, ${formatBytes(r.bodyBytes)} body, ${r.connections} connection${r.connections === 1 ? '' : 's'}`;
+}
+
+/** Delivered oneway messages per second, one chart per oneway shape. */
+function onewayCharts(report: BenchReport): string[] {
+  const oneway = invokeResults(report).filter((r) => r.mode === 'oneway');
+  return distinct(oneway.map(shapeKey)).map((key) => {
+    const group = oneway.filter((r) => shapeKey(r) === key);
+    const first = group[0]!;
+    return barChart({
+      title: `Oneway: ${shapeTitle(first)}`,
+      yLabel: 'messages received/s (median; bars: min–max of runs)',
+      better: 'higher',
+      scale: 'linear',
+      data: {
+        'data-chart': 'oneway',
+        'data-body-bytes': first.bodyBytes,
+        'data-connections': first.connections ?? 0,
+      },
+      colors: { 'msgs/s': '#4e79a7' },
+      groups: group.map((r) => ({
+        name: seriesName(r),
+        bars: [
+          {
+            label: 'msgs/s',
+            value: r.reqPerSec,
+            ...runRange(r, (run) => run.reqPerSec),
+            data: { 'data-msgs-per-sec': Math.round(r.reqPerSec) },
+          },
+        ],
+      })),
+    });
+  });
+}
+
+/**
+ * CPU time per operation of the client and the server process: steadier than a
+ * rate on a shared machine. Shapes as the latency charts, plus oneway.
+ */
+function cpuCharts(report: BenchReport): string[] {
+  const measured = invokeResults(report).filter(
+    (r) =>
+      (r.mode !== 'async' || r.inflight === 256) &&
+      r.runs.some((run) => typeof run.clientCpuUsPerOp === 'number'),
+  );
+  return distinct(measured.map(shapeKey)).map((key) => {
+    const group = measured.filter((r) => shapeKey(r) === key);
+    const first = group[0]!;
+    const side = (r: BenchResult, label: 'client' | 'server') => {
+      const figure = (run: RunSample) =>
+        (label === 'client' ? run.clientCpuUsPerOp : run.serverCpuUsPerOp) ?? null;
+      const value = medianOrNull(r.runs.map(figure)) ?? 0;
+      return {
+        label,
+        value,
+        ...runRange(r, figure),
+        data: { 'data-process': label, 'data-cpu-us-per-op': +value.toPrecision(4) },
+      };
+    };
+    return barChart({
+      title: `CPU per operation: ${shapeTitle(first)}`,
+      yLabel: 'CPU µs per operation (median; bars: min–max of runs)',
+      better: 'lower',
+      scale: 'linear',
+      data: {
+        'data-chart': 'cpu-per-op',
+        'data-mode': first.mode,
+        'data-body-bytes': first.bodyBytes,
+        'data-inflight': first.inflight ?? 0,
+        'data-connections': first.connections ?? 0,
+      },
+      colors: CPU_COLORS,
+      groups: group.map((r) => ({ name: seriesName(r), bars: [side(r, 'client'), side(r, 'server')] })),
+    });
+  });
 }
 
 /** One chart per body size and connection count that has async results at two or more in-flight levels. */
@@ -44,7 +140,8 @@ function throughputCharts(report: BenchReport): string[] {
         lineChart({
           title: `Throughput vs in flight: async, ${formatBytes(bodyBytes)} body, ${connections} connection${connections === 1 ? '' : 's'}`,
           xLabel: 'requests in flight (log scale)',
-          yLabel: 'requests/s (median)',
+          yLabel: 'requests/s (median; bars: min–max of runs)',
+          better: 'higher',
           data: {
             'data-chart': 'throughput-vs-inflight',
             'data-body-bytes': bodyBytes,
@@ -58,6 +155,7 @@ function throughputCharts(report: BenchReport): string[] {
               .map((r) => ({
                 x: r.inflight ?? 1,
                 y: r.reqPerSec,
+                ...runRange(r, (run) => run.reqPerSec),
                 data: { 'data-inflight': r.inflight ?? 0, 'data-req-per-sec': Math.round(r.reqPerSec) },
               })),
           })),
@@ -82,7 +180,9 @@ function latencyCharts(report: BenchReport): string[] {
     const what = first.mode === 'sync' ? 'sync' : `async ×${first.inflight}`;
     return barChart({
       title: `Latency percentiles: ${what}, ${formatBytes(first.bodyBytes)} body, ${first.connections} connection${first.connections === 1 ? '' : 's'}`,
-      yLabel: 'µs (log scale)',
+      yLabel: 'µs (log scale; bars: min–max of runs)',
+      better: 'lower',
+      scale: 'log',
       data: {
         'data-chart': 'latency-percentiles',
         'data-mode': first.mode,
@@ -95,13 +195,14 @@ function latencyCharts(report: BenchReport): string[] {
         name: seriesName(r),
         bars: (
           [
-            ['p50', r.p50us],
-            ['p99', r.p99us],
-            ['p99.9', r.p999us],
+            ['p50', r.p50us, (run: RunSample) => run.p50us],
+            ['p99', r.p99us, (run: RunSample) => run.p99us],
+            ['p99.9', r.p999us, (run: RunSample) => run.p999us],
           ] as const
-        ).map(([label, value]) => ({
+        ).map(([label, value, figure]) => ({
           label,
           value: value ?? 0,
+          ...runRange(r, figure),
           data: { 'data-percentile': label, 'data-us': value ?? 0 },
         })),
       })),
@@ -130,6 +231,7 @@ function figuresTable(report: BenchReport): string {
     'vs raw-net',
     'vs grpc-js',
     'cpu µs/op (client / server)',
+    'client heap/op / gc share',
     'errors',
   ];
   const rows = report.results.map((r) => {
@@ -156,6 +258,7 @@ function figuresTable(report: BenchReport): string {
         true,
       ),
       cell(formatCpuPerOp(r), true),
+      cell(formatAllocation(r), true),
       cell(errors === 0 ? '' : formatInteger(errors), true),
     ].join('')}</tr>`;
   });
@@ -172,17 +275,19 @@ function goalsSection(report: BenchReport): string {
 }
 
 const STYLE = `
-body { font: 14px/1.45 system-ui, sans-serif; margin: 24px; color: #222; max-width: 1420px; }
+body { font: 14px/1.45 system-ui, sans-serif; margin: 24px; color: #222; }
 h1 { font-size: 22px; } h2 { font-size: 18px; margin-top: 28px; }
 table { border-collapse: collapse; font-size: 12px; }
 th, td { border-bottom: 1px solid #ddd; padding: 3px 8px; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.charts { display: flex; flex-wrap: wrap; gap: 16px; }
-svg.chart { background: #fff; border: 1px solid #e3e3e3; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 560px), 1fr)); gap: 16px; }
+svg.chart { width: 100%; height: auto; background: #fff; border: 1px solid #e3e3e3; }
 svg .chart-title { font-size: 13px; font-weight: 600; }
+svg .chart-better { font-size: 11px; fill: #555; }
 svg .tick, svg .legend { font-size: 11px; fill: #444; }
 svg .axis-label { font-size: 11px; fill: #666; }
 svg .grid { stroke: #eee; }
+svg .error-bar { stroke-width: 1.5; fill: none; }
 .goal-met td:last-child { color: #1a7f37; } .goal-missed td:last-child { color: #cf222e; font-weight: 600; }
 `;
 
@@ -191,6 +296,8 @@ export function renderHtml(report: BenchReport): string {
   const s = report.settings;
   const throughput = throughputCharts(report);
   const latency = latencyCharts(report);
+  const oneway = onewayCharts(report);
+  const cpu = cpuCharts(report);
   const skipped = summarizeSkipped(report);
   return `<!doctype html>
 <html lang="en">
@@ -210,6 +317,10 @@ ${goalsSection(report)}
 <div class="charts">${throughput.join('\n') || '<p>No async results in this run.</p>'}</div>
 <h2>Latency percentiles</h2>
 <div class="charts">${latency.join('\n') || '<p>No latency results in this run.</p>'}</div>
+<h2>Oneway</h2>
+<div class="charts">${oneway.join('\n') || '<p>No oneway results in this run.</p>'}</div>
+<h2>CPU per operation</h2>
+<div class="charts">${cpu.join('\n') || '<p>No CPU figures in this run.</p>'}</div>
 <h2>All figures</h2>
 ${figuresTable(report)}
 ${skipped.length > 0 ? `<h2>Not measured</h2><ul>${skipped.map((line) => `<li>${escapeXml(line)}</li>`).join('')}</ul>` : ''}

@@ -34,14 +34,20 @@ function compact(value: number): string {
 }
 
 const WIDTH = 680;
-const HEIGHT = 360;
-const MARGIN = { left: 64, right: 190, top: 36, bottom: 48 };
+const HEIGHT = 380;
+const MARGIN = { left: 64, right: 190, top: 52, bottom: 48 };
 const PLOT_W = WIDTH - MARGIN.left - MARGIN.right;
 const PLOT_H = HEIGHT - MARGIN.top - MARGIN.bottom;
+
+/** Which way is good on a chart; every chart says it under its title. */
+export type Better = 'higher' | 'lower';
 
 export interface LinePoint {
   x: number;
   y: number;
+  /** Lowest and highest run of the point's case: drawn as an error bar. */
+  min?: number;
+  max?: number;
   data: Attributes;
 }
 
@@ -55,16 +61,23 @@ export interface LineChartSpec {
   title: string;
   xLabel: string;
   yLabel: string;
+  better: Better;
   /** data-* attributes of the <svg>. */
   data: Attributes;
   series: LineSeries[];
 }
 
-function frame(title: string, data: Attributes, body: string[]): string {
+/**
+ * The <svg> scales to its container's width (its viewBox keeps the drawing's
+ * proportions), so a wide page shows wide charts.
+ */
+function frame(title: string, better: Better, data: Attributes, body: string[]): string {
+  const hint = better === 'higher' ? 'higher is better' : 'lower is better';
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img"${attrs(data)}>`,
-    `<title>${escapeXml(title)}</title>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 ${WIDTH} ${HEIGHT}" preserveAspectRatio="xMidYMid meet" role="img"${attrs({ ...data, 'data-better': better })}>`,
+    `<title>${escapeXml(`${title} (${hint})`)}</title>`,
     `<text x="${MARGIN.left}" y="22" class="chart-title">${escapeXml(title)}</text>`,
+    `<text x="${MARGIN.left}" y="40" class="chart-better">${better === 'higher' ? '▲' : '▼'} ${hint}</text>`,
     ...body,
     '</svg>',
   ].join('\n');
@@ -78,6 +91,23 @@ function legend(entries: { name: string; color: string }[]): string[] {
   });
 }
 
+/** A vertical min–max bar with caps, centred on x; nothing when the range is missing or empty. */
+function errorBar(
+  x: number,
+  min: number | undefined,
+  max: number | undefined,
+  yPos: (v: number) => number,
+  data: Attributes,
+): string[] {
+  if (min === undefined || max === undefined || !(max > min)) return [];
+  const top = yPos(max).toFixed(1);
+  const bottom = yPos(min).toFixed(1);
+  const cx = x.toFixed(1);
+  return [
+    `<path d="M${cx},${top} L${cx},${bottom} M${(x - 4).toFixed(1)},${top} L${(x + 4).toFixed(1)},${top} M${(x - 4).toFixed(1)},${bottom} L${(x + 4).toFixed(1)},${bottom}" class="error-bar"${attrs({ ...data, 'data-min': +min.toPrecision(6), 'data-max': +max.toPrecision(6) })}/>`,
+  ];
+}
+
 /** Throughput against a log₂ x axis (in-flight counts grow by powers of two). */
 export function lineChart(spec: LineChartSpec): string {
   const xs = [...new Set(spec.series.flatMap((s) => s.points.map((p) => p.x)))].sort((a, b) => a - b);
@@ -86,7 +116,7 @@ export function lineChart(spec: LineChartSpec): string {
   const logSpan = logMax > logMin ? logMax - logMin : 1;
   const xPos = (x: number) =>
     MARGIN.left + (xs.length === 1 ? PLOT_W / 2 : ((Math.log2(x) - logMin) / logSpan) * PLOT_W);
-  const yMax = niceCeil(Math.max(1, ...spec.series.flatMap((s) => s.points.map((p) => p.y))));
+  const yMax = niceCeil(Math.max(1, ...spec.series.flatMap((s) => s.points.map((p) => p.max ?? p.y))));
   const yPos = (y: number) => MARGIN.top + PLOT_H - (y / yMax) * PLOT_H;
   const body: string[] = [];
   for (let i = 0; i <= 5; i++) {
@@ -116,42 +146,72 @@ export function lineChart(spec: LineChartSpec): string {
     );
     for (const p of points) {
       body.push(
-        `<circle cx="${xPos(p.x).toFixed(1)}" cy="${yPos(p.y).toFixed(1)}" r="4" fill="${series.color}"${attrs({ 'data-series': series.name, ...p.data })}><title>${escapeXml(`${series.name}: ${compact(p.y)} at ${p.x}`)}</title></circle>`,
+        ...errorBar(xPos(p.x), p.min, p.max, yPos, { 'data-series': series.name, stroke: series.color }),
+        `<circle cx="${xPos(p.x).toFixed(1)}" cy="${yPos(p.y).toFixed(1)}" r="4" fill="${series.color}"${attrs({ 'data-series': series.name, ...p.data })}><title>${escapeXml(`${series.name}: ${compact(p.y)} at ${p.x}${p.min !== undefined && p.max !== undefined ? ` (runs ${compact(p.min)}–${compact(p.max)})` : ''}`)}</title></circle>`,
       );
     }
   }
   body.push(...legend(spec.series));
-  return frame(spec.title, spec.data, body);
+  return frame(spec.title, spec.better, spec.data, body);
+}
+
+export interface Bar {
+  label: string;
+  value: number;
+  /** Lowest and highest run: drawn as an error bar. */
+  min?: number;
+  max?: number;
+  data: Attributes;
 }
 
 export interface BarGroup {
   name: string;
-  bars: { label: string; value: number; data: Attributes }[];
+  bars: Bar[];
 }
 
 export interface BarChartSpec {
   title: string;
   yLabel: string;
+  better: Better;
+  /** Log₁₀ for figures spanning decades (latency percentiles); linear otherwise. */
+  scale: 'log' | 'linear';
   data: Attributes;
   groups: BarGroup[];
   /** Colors by bar label (the same label has the same color in every group). */
   colors: Record<string, string>;
 }
 
-/** Grouped bars on a log₁₀ y axis: p99.9 is often 10× p50, and both must stay readable. */
-export function barChart(spec: BarChartSpec): string {
-  const values = spec.groups.flatMap((g) => g.bars.map((b) => b.value)).filter((v) => v > 0);
+function barScale(spec: BarChartSpec): { yPos: (v: number) => number; ticks: number[] } {
+  const bars = spec.groups.flatMap((g) => g.bars);
+  if (spec.scale === 'linear') {
+    const top = niceCeil(Math.max(0, ...bars.map((b) => b.max ?? b.value)));
+    return {
+      yPos: (v: number) => MARGIN.top + PLOT_H - (Math.max(0, v) / top) * PLOT_H,
+      ticks: [0, 1, 2, 3, 4, 5].map((i) => (top * i) / 5),
+    };
+  }
+  const values = bars.flatMap((b) => [b.value, b.min ?? b.value, b.max ?? b.value]).filter((v) => v > 0);
   const lo = 10 ** Math.floor(Math.log10(Math.min(...values, 10)));
   const hi = 10 ** Math.ceil(Math.log10(Math.max(...values, lo * 10)));
   const span = Math.log10(hi) - Math.log10(lo);
-  const yPos = (v: number) =>
-    MARGIN.top + PLOT_H - ((Math.log10(Math.max(v, lo)) - Math.log10(lo)) / span) * PLOT_H;
+  const ticks: number[] = [];
+  for (let decade = lo; decade <= hi * 1.0001; decade *= 10) ticks.push(decade);
+  return {
+    yPos: (v: number) =>
+      MARGIN.top + PLOT_H - ((Math.log10(Math.max(v, lo)) - Math.log10(lo)) / span) * PLOT_H,
+    ticks,
+  };
+}
+
+/** Grouped bars, one group per implementation; log scale keeps p50 and a 10× p99.9 both readable. */
+export function barChart(spec: BarChartSpec): string {
+  const { yPos, ticks } = barScale(spec);
   const body: string[] = [];
-  for (let decade = lo; decade <= hi; decade *= 10) {
-    const y = yPos(decade);
+  for (const tick of ticks) {
+    const y = yPos(tick);
     body.push(
       `<line x1="${MARGIN.left}" x2="${MARGIN.left + PLOT_W}" y1="${y}" y2="${y}" class="grid"/>`,
-      `<text x="${MARGIN.left - 6}" y="${y + 4}" class="tick" text-anchor="end">${compact(decade)}</text>`,
+      `<text x="${MARGIN.left - 6}" y="${y + 4}" class="tick" text-anchor="end">${compact(tick)}</text>`,
     );
   }
   const groupWidth = PLOT_W / Math.max(1, spec.groups.length);
@@ -161,8 +221,17 @@ export function barChart(spec: BarChartSpec): string {
     group.bars.forEach((bar, bi) => {
       const y = yPos(bar.value);
       const height = MARGIN.top + PLOT_H - y;
+      const x = x0 + bi * barWidth;
+      const range =
+        bar.min !== undefined && bar.max !== undefined
+          ? ` (runs ${compact(bar.min)}–${compact(bar.max)})`
+          : '';
       body.push(
-        `<rect x="${(x0 + bi * barWidth).toFixed(1)}" y="${y.toFixed(1)}" width="${(barWidth - 2).toFixed(1)}" height="${Math.max(1, height).toFixed(1)}" fill="${spec.colors[bar.label] ?? '#888'}"${attrs({ 'data-series': group.name, ...bar.data })}><title>${escapeXml(`${group.name} ${bar.label}: ${bar.value}`)}</title></rect>`,
+        `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${(barWidth - 2).toFixed(1)}" height="${Math.max(1, height).toFixed(1)}" fill="${spec.colors[bar.label] ?? '#888'}"${attrs({ 'data-series': group.name, ...bar.data })}><title>${escapeXml(`${group.name} ${bar.label}: ${compact(bar.value)}${range}`)}</title></rect>`,
+        ...errorBar(x + (barWidth - 2) / 2, bar.min, bar.max, yPos, {
+          'data-series': group.name,
+          stroke: '#333',
+        }),
       );
     });
     // "remoting-ts (ROCKETMQ)" is wider than a group: the serialization goes on a second line.
@@ -177,5 +246,5 @@ export function barChart(spec: BarChartSpec): string {
     `<text x="14" y="${MARGIN.top + PLOT_H / 2}" class="axis-label" text-anchor="middle" transform="rotate(-90 14 ${MARGIN.top + PLOT_H / 2})">${escapeXml(spec.yLabel)}</text>`,
   );
   body.push(...legend(Object.entries(spec.colors).map(([name, color]) => ({ name, color }))));
-  return frame(spec.title, spec.data, body);
+  return frame(spec.title, spec.better, spec.data, body);
 }

@@ -2,7 +2,7 @@
 import { formatBytes, formatCompact, formatInteger, formatMicros, formatRatio } from '../format.js';
 import { spread } from '../stats.js';
 import type { BenchReport, BenchResult, GoalVerdict } from '../types.js';
-import { formatCpuPerOp, seriesName, throughputRatio } from './compare.js';
+import { formatAllocation, formatCpuPerOp, seriesName, throughputRatio } from './compare.js';
 
 export type Align = 'left' | 'right';
 
@@ -59,6 +59,7 @@ export function invokeTable(results: readonly BenchResult[]): string {
       formatRatio(throughputRatio(r, results, 'raw-net')),
       r.mode === 'oneway' ? 'n/a' : formatRatio(throughputRatio(r, results, 'grpc-js')),
       formatCpuPerOp(r),
+      formatAllocation(r),
       errorCount(r),
     ]);
   }
@@ -77,6 +78,7 @@ export function invokeTable(results: readonly BenchResult[]): string {
       'vs raw-net',
       'vs grpc-js',
       'cpu µs/op c / s',
+      'client heap/op / gc',
       'errors',
     ],
     rows,
@@ -86,6 +88,7 @@ export function invokeTable(results: readonly BenchResult[]): string {
       'right',
       'right',
       'left',
+      'right',
       'right',
       'right',
       'right',

@@ -1,9 +1,10 @@
 /** The invoke suite: sync, async (in flight), oneway echo calls against each implementation. */
 import { formatRate } from '../format.js';
 import type { Timing } from '../harness/ipc.js';
+import type { WorkerProcess } from '../harness/workers.js';
 import { IMPLS, isImplName, unavailableReason } from '../impls/index.js';
 import type { BenchOptions } from '../options.js';
-import { formatCpuPerOp } from '../report/compare.js';
+import { formatAllocation, formatCpuPerOp } from '../report/compare.js';
 import { summarizeRuns } from '../results.js';
 import type { BenchResult, ImplName, RunSample, SkippedCase } from '../types.js';
 import { describeShape, type InvokeCase, planInvokeCases } from './invoke-plan.js';
@@ -11,6 +12,14 @@ import type { Suite, SuiteContext, SuitePlan } from './registry.js';
 
 export function caseLabel(c: InvokeCase): string {
   return `${c.impl}${c.serialize === null ? '' : ` ${c.serialize}`} ${describeShape(c)}`;
+}
+
+/** How long a new client worker runs, unmeasured, before its first measured case. */
+const WORKER_WARMUP_MS = 3000;
+
+/** Never longer than twice a case, so tiny smoke runs stay tiny. */
+function workerWarmupMs(timing: Timing): number {
+  return Math.min(WORKER_WARMUP_MS, 2 * (timing.warmupMs + timing.repeat * timing.durationMs));
 }
 
 /** Generous: a case that takes twice its planned time plus a minute is stuck, not slow. */
@@ -47,8 +56,10 @@ async function plan(options: BenchOptions): Promise<SuitePlan> {
     skipped,
     notes: [
       'invoke: server and client are separate processes on 127.0.0.1; each case is a fresh set of connections.',
+      'invoke: every new client worker first runs its first case unmeasured (3 s, or twice a case when that is shorter): a fresh V8 heap is still sizing its young generation, and a case measured first showed 5–8× the GC share it has later.',
       'invoke: sync = one awaited call at a time per connection; async = N callbacks in flight over the connections (caller i on connection i mod n).',
       'invoke: cpu µs/op = CPU time (user + system) of the client and of the server process during each run, over the operations completed in it.',
+      'invoke: client heap/op = V8 heap bytes the client process allocated during each run (heap growth plus what each GC freed, from v8.GCProfiler) over the operations completed; gc = share of the run’s wall time spent in GC. Buffer contents live outside the heap and are not counted.',
       'invoke: oneway = send for the duration (each transport paces itself), then ask the server its count over every connection; rate = messages received / time until the last count answer.',
     ],
     run: (ctx) => runCases(ctx, cases, impls, unavailable),
@@ -75,11 +86,24 @@ async function runCases(
   const results: BenchResult[] = [];
   const failed: SkippedCase[] = [];
   await ctx.workers.warm(impls.filter((impl) => !unavailable.has(impl)));
+  const warmedClients = new WeakSet<WorkerProcess>();
   for (const c of cases) {
     const label = caseLabel(c);
     ctx.progress.caseStarted(label);
     try {
       const { port, client, server } = await ctx.workers.pair(c.impl);
+      if (!warmedClients.has(client)) {
+        // A fresh process's heap is still sizing itself (young generation growth,
+        // allocation-site pretenuring): a case measured first in a new worker
+        // showed 5–8× the GC share of the same case measured later. So every
+        // new client worker runs an unmeasured stretch of its first case.
+        await client.runInvoke(
+          port,
+          { ...c, warmupMs: 0, durationMs: workerWarmupMs(ctx.timing), repeat: 1 },
+          caseTimeoutMs(ctx.timing),
+        );
+        warmedClients.add(client);
+      }
       // The client announces each run's edges; the server's CPU time is read right then.
       const serverCpu = new Map<string, Promise<number>>();
       client.onMark = (run, edge) => serverCpu.set(`${run}:${edge}`, server.cpu());
@@ -95,9 +119,10 @@ async function runCases(
       const errors = runs.reduce((sum, r) => sum + r.errors, 0);
       const latency = result.p50us === null ? '' : `, p50 ${Math.round(result.p50us)} µs`;
       const cpu = formatCpuPerOp(result);
+      const heap = formatAllocation(result);
       ctx.progress.caseDone(
         label,
-        `${formatRate(result.reqPerSec)}${latency}${cpu === '' ? '' : `, cpu ${cpu} µs/op`}${errors > 0 ? `, ${errors} errors` : ''}`,
+        `${formatRate(result.reqPerSec)}${latency}${cpu === '' ? '' : `, cpu ${cpu} µs/op`}${heap === '' ? '' : `, heap/gc ${heap}`}${errors > 0 ? `, ${errors} errors` : ''}`,
       );
     } catch (error) {
       const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);

@@ -11,15 +11,19 @@ export function fixtureReport(): BenchReport {
     reqPerSec: number,
   ) => {
     const latency = mode === 'oneway' ? null : Math.round((1e6 * inflight) / reqPerSec);
-    const run = {
-      reqPerSec,
-      count: reqPerSec,
+    const run = (scale: number) => ({
+      reqPerSec: reqPerSec * scale,
+      count: reqPerSec * scale,
       elapsedSec: 1,
       p50us: latency,
       p99us: latency === null ? null : latency * 3,
       p999us: latency === null ? null : latency * 9,
       errors: 0,
-    };
+      clientCpuUsPerOp: 2 / scale,
+      serverCpuUsPerOp: 1 / scale,
+      clientHeapBytesPerOp: 500,
+      clientGcShare: 0.02,
+    });
     results.push({
       suite: 'invoke',
       impl,
@@ -29,10 +33,11 @@ export function fixtureReport(): BenchReport {
       connections: 1,
       serialize,
       reqPerSec,
-      p50us: run.p50us,
-      p99us: run.p99us,
-      p999us: run.p999us,
-      runs: [run],
+      p50us: latency,
+      p99us: latency === null ? null : latency * 3,
+      p999us: latency === null ? null : latency * 9,
+      // Three runs around the median: the charts draw their spread as error bars.
+      runs: [run(0.9), run(1), run(1.1)],
     });
   };
   const series: [ImplName, Serialize, number][] = [

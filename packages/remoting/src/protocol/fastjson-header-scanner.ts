@@ -1,4 +1,4 @@
-import { LanguageCode, languageFromName } from './codes.js';
+import { LanguageCode } from './codes.js';
 import type { HeaderFields } from './header-fields.js';
 
 const QUOTE = 0x22;
@@ -23,10 +23,15 @@ const DIGIT_9 = 0x39;
  * opinion on what is valid. UTF-8 is safe to scan bytewise: no multi-byte
  * sequence contains a quote or a backslash byte.
  */
-export function scanFastjsonHeader(bytes: Buffer): HeaderFields | null {
-  const end = bytes.length;
-  if (end < 2 || bytes[0] !== OPEN_BRACE) return null;
-  const header: HeaderFields = {
+export function scanFastjsonHeader(
+  bytes: Buffer,
+  start = 0,
+  end = bytes.length,
+  into?: HeaderFields,
+): HeaderFields | null {
+  if (end - start < 2 || bytes[start] !== OPEN_BRACE) return null;
+  // Filling the caller's object (a RemotingCommand) spares one object per frame.
+  const header: HeaderFields = into ?? {
     code: 0,
     language: LanguageCode.JAVA,
     version: 0,
@@ -35,11 +40,18 @@ export function scanFastjsonHeader(bytes: Buffer): HeaderFields | null {
     remark: null,
     extFields: null,
   };
-  let pos = 1;
+  header.code = 0;
+  header.language = LanguageCode.JAVA;
+  header.version = 0;
+  header.opaque = 0;
+  header.flag = 0;
+  header.remark = null;
+  header.extFields = null;
+  let pos = start + 1;
   if (bytes[pos] === CLOSE_BRACE) return pos + 1 === end ? header : null;
   for (;;) {
-    const keyEnd = stringEnd(bytes, pos);
-    if (keyEnd < 0 || bytes[keyEnd + 1] !== COLON) return null;
+    const keyEnd = stringEnd(bytes, pos, end);
+    if (keyEnd < 0 || keyEnd + 1 >= end || bytes[keyEnd + 1] !== COLON) return null;
     const key = headerKey(bytes, pos + 1, keyEnd);
     pos = keyEnd + 2;
     switch (key) {
@@ -47,7 +59,7 @@ export function scanFastjsonHeader(bytes: Buffer): HeaderFields | null {
       case 'flag':
       case 'opaque':
       case 'version': {
-        const numberEnd = integerEnd(bytes, pos);
+        const numberEnd = integerEnd(bytes, pos, end);
         if (numberEnd < 0) return null;
         const value = integerValue(bytes, pos, numberEnd) | 0;
         if (key === 'code') header.code = value;
@@ -59,24 +71,21 @@ export function scanFastjsonHeader(bytes: Buffer): HeaderFields | null {
       }
       case 'language':
       case 'serializeTypeCurrentRPC': {
-        const valueEnd = stringEnd(bytes, pos);
+        const valueEnd = stringEnd(bytes, pos, end);
         if (valueEnd < 0) return null;
-        if (key === 'language') {
-          header.language =
-            languageFromName(bytes.toString('latin1', pos + 1, valueEnd)) ?? LanguageCode.OTHER;
-        }
+        if (key === 'language') header.language = languageAt(bytes, pos + 1, valueEnd);
         pos = valueEnd + 1;
         break;
       }
       case 'remark': {
-        const valueEnd = stringEnd(bytes, pos);
+        const valueEnd = stringEnd(bytes, pos, end);
         if (valueEnd < 0) return null;
         header.remark = bytes.toString('utf8', pos + 1, valueEnd);
         pos = valueEnd + 1;
         break;
       }
       case 'extFields': {
-        const after = scanExtFields(bytes, pos, header);
+        const after = scanExtFields(bytes, pos, end, header);
         if (after < 0) return null;
         pos = after;
         break;
@@ -84,7 +93,8 @@ export function scanFastjsonHeader(bytes: Buffer): HeaderFields | null {
       default:
         return null;
     }
-    const next = bytes[pos];
+    // Past `end` lies the body, never more header.
+    const next = pos < end ? bytes[pos] : -1;
     if (next === COMMA) {
       pos += 1;
       continue;
@@ -94,21 +104,21 @@ export function scanFastjsonHeader(bytes: Buffer): HeaderFields | null {
 }
 
 /** Reads `{"k":"v",...}` at `pos` into header.extFields; the offset after it, or -1. */
-function scanExtFields(bytes: Buffer, pos: number, header: HeaderFields): number {
-  if (bytes[pos] !== OPEN_BRACE) return -1;
+function scanExtFields(bytes: Buffer, pos: number, end: number, header: HeaderFields): number {
+  if (pos >= end || bytes[pos] !== OPEN_BRACE) return -1;
   const fields = new Map<string, string>();
   header.extFields = fields;
   pos += 1;
   if (bytes[pos] === CLOSE_BRACE) return pos + 1;
   for (;;) {
-    const keyEnd = stringEnd(bytes, pos);
-    if (keyEnd < 0 || bytes[keyEnd + 1] !== COLON) return -1;
+    const keyEnd = stringEnd(bytes, pos, end);
+    if (keyEnd < 0 || keyEnd + 1 >= end || bytes[keyEnd + 1] !== COLON) return -1;
     const valueStart = keyEnd + 2;
-    const valueEnd = stringEnd(bytes, valueStart);
+    const valueEnd = stringEnd(bytes, valueStart, end);
     if (valueEnd < 0) return -1;
     fields.set(bytes.toString('utf8', pos + 1, keyEnd), bytes.toString('utf8', valueStart + 1, valueEnd));
     pos = valueEnd + 1;
-    const next = bytes[pos];
+    const next = pos < end ? bytes[pos] : -1;
     if (next === CLOSE_BRACE) return pos + 1;
     if (next !== COMMA) return -1;
     pos += 1;
@@ -116,9 +126,8 @@ function scanExtFields(bytes: Buffer, pos: number, header: HeaderFields): number
 }
 
 /** For a string starting at `pos` (its opening quote): the offset of its closing quote, or -1 if it is not a plain one. */
-function stringEnd(bytes: Buffer, pos: number): number {
-  if (bytes[pos] !== QUOTE) return -1;
-  const end = bytes.length;
+function stringEnd(bytes: Buffer, pos: number, end: number): number {
+  if (pos >= end || bytes[pos] !== QUOTE) return -1;
   for (let i = pos + 1; i < end; i++) {
     const byte = bytes[i] as number;
     if (byte === QUOTE) return i;
@@ -128,11 +137,11 @@ function stringEnd(bytes: Buffer, pos: number): number {
 }
 
 /** For an integer at `pos`: the offset just after it, or -1 unless it is a plain JSON integer of at most 15 digits. */
-function integerEnd(bytes: Buffer, pos: number): number {
+function integerEnd(bytes: Buffer, pos: number, end: number): number {
   let i = pos;
   if (bytes[i] === MINUS) i += 1;
   const digitsStart = i;
-  while (i < bytes.length) {
+  while (i < end) {
     const byte = bytes[i] as number;
     if (byte < DIGIT_0 || byte > DIGIT_9) break;
     i += 1;
@@ -174,4 +183,18 @@ function headerKey(bytes: Buffer, start: number, end: number): string | null {
     if (i === length) return key;
   }
   return null;
+}
+
+const languageNames = Object.keys(LanguageCode) as (keyof typeof LanguageCode)[];
+
+/** The language named by bytes [start, end), compared in place (no string per frame); OTHER for a name we do not know. */
+function languageAt(bytes: Buffer, start: number, end: number): number {
+  const length = end - start;
+  for (const name of languageNames) {
+    if (name.length !== length) continue;
+    let i = 0;
+    while (i < length && bytes[start + i] === name.charCodeAt(i)) i += 1;
+    if (i === length) return LanguageCode[name];
+  }
+  return LanguageCode.OTHER;
 }

@@ -9,13 +9,21 @@ export interface FrameDecoderOptions {
 }
 
 /**
+ * The first buffer a frame spanning chunks gets, unless it is smaller. Small
+ * enough that many connections each announcing a 16 MiB frame reserve little,
+ * large enough that typical frames never grow.
+ */
+const INITIAL_PARTIAL_BYTES = 64 * 1024;
+
+/**
  * Turns a byte stream cut into arbitrary chunks into RemotingCommands.
  *
  * A frame that lies wholly inside one chunk is decoded in place (its body is a
- * view of the chunk). A frame that spans chunks is gathered into one buffer of
- * exactly its size, allocated once its length is known and checked, so each
- * byte is copied at most once however the stream is cut, and no allocation
- * exceeds the maximum frame size.
+ * view of the chunk). A frame that spans chunks is gathered into a buffer that
+ * grows as its bytes arrive, doubling (capped at the frame's declared size),
+ * never reserved whole up front: a peer that announces 16 MiB and sends 4
+ * bytes costs 64 KiB, not 16 MiB. Doubling keeps the copying linear: a byte is
+ * copied once on arrival and, on average, about once more by the regrowths.
  *
  * After a protocol error the decoder is failed: the stream cannot be
  * resynchronised, so every later `push` throws the same error.
@@ -26,7 +34,7 @@ export class FrameDecoder {
   private prefixFilled = 0;
   /** Length field of the frame being collected, or -1 until its 4 bytes arrive. */
   private pendingTotal = -1;
-  /** Gathers a frame that spans chunks; null while none does. */
+  /** Gathers a frame that spans chunks; null while none does. Its length is its capacity. */
   private partial: Buffer | null = null;
   private partialFilled = 0;
   /** Stream offset of the next byte to arrive. */
@@ -41,6 +49,15 @@ export class FrameDecoder {
   /** Bytes received but not yet part of a decoded frame (a complete length prefix counts as its 4 bytes). */
   get bufferedBytes(): number {
     return this.pendingTotal >= 0 ? 4 + this.partialFilled : this.prefixFilled;
+  }
+
+  /**
+   * Bytes of memory this decoder holds for an unfinished frame: the capacity of
+   * its gathering buffer (at most twice what arrived, or 64 KiB). A server adds
+   * these up over its connections to cap what partial frames may hold.
+   */
+  get heldBytes(): number {
+    return this.partial === null ? 0 : this.partial.length;
   }
 
   /** True after a protocol error: the decoder accepts no more bytes and its connection must close. */
@@ -89,16 +106,14 @@ export class FrameDecoder {
           out.push(cmd);
           continue;
         }
-        if (this.partial === null) {
-          this.partial = Buffer.allocUnsafe(total);
-          this.partialFilled = 0;
-        }
         const n = Math.min(total - this.partialFilled, chunk.length - pos);
-        chunk.copy(this.partial, this.partialFilled, pos, pos + n);
+        const partial = this.reserve(total, n);
+        chunk.copy(partial, this.partialFilled, pos, pos + n);
         this.partialFilled += n;
         pos += n;
         if (this.partialFilled === total) {
-          const frame = this.partial;
+          // Full: its capacity is exactly `total` (growth stops at the declared size).
+          const frame = partial;
           this.partial = null;
           this.partialFilled = 0;
           this.pendingTotal = -1;
@@ -106,6 +121,7 @@ export class FrameDecoder {
         }
       }
     } catch (error) {
+      this.partialFilled = 0;
       this.failure =
         error instanceof RemotingProtocolError
           ? error
@@ -116,5 +132,21 @@ export class FrameDecoder {
       this.partial = null;
       throw this.failure;
     }
+  }
+
+  /**
+   * The gathering buffer, with room for `incoming` more bytes of a frame of
+   * `total` bytes: created or doubled (at least to fit, at most `total`),
+   * keeping what it held.
+   */
+  private reserve(total: number, incoming: number): Buffer {
+    const needed = this.partialFilled + incoming;
+    const current = this.partial;
+    if (current !== null && current.length >= needed) return current;
+    const doubled = current === null ? INITIAL_PARTIAL_BYTES : current.length * 2;
+    const grown = Buffer.allocUnsafe(Math.min(total, Math.max(needed, doubled)));
+    if (current !== null) current.copy(grown, 0, 0, this.partialFilled);
+    this.partial = grown;
+    return grown;
   }
 }

@@ -9,6 +9,15 @@ import type { HeaderFields } from './header-fields.js';
  * fastjson way (see `quote`), so Java peers and we produce the same bytes.
  */
 export function encodeJsonHeader(h: HeaderFields, reserve = 0): Buffer {
+  const json = jsonHeaderText(h);
+  // Written straight after `reserve` free bytes, so the frame head needs no second copy.
+  const out = Buffer.allocUnsafe(reserve + Buffer.byteLength(json, 'utf8'));
+  out.write(json, reserve, 'utf8');
+  return out;
+}
+
+/** The JSON header as text, before UTF-8 encoding (see `encodeJsonHeader`). */
+export function jsonHeaderText(h: HeaderFields): string {
   let json = `{"code":${h.code | 0}`;
   if (h.extFields !== null) {
     json += ',"extFields":{';
@@ -22,10 +31,110 @@ export function encodeJsonHeader(h: HeaderFields, reserve = 0): Buffer {
   json += `,"flag":${h.flag | 0},"language":"${languageName(h.language)}","opaque":${h.opaque | 0}`;
   if (h.remark !== null) json += `,"remark":${quote(h.remark)}`;
   json += `,"serializeTypeCurrentRPC":"JSON","version":${h.version | 0}}`;
-  // Written straight after `reserve` free bytes, so the frame head needs no second copy.
-  const out = Buffer.allocUnsafe(reserve + Buffer.byteLength(json, 'utf8'));
-  out.write(json, reserve, 'utf8');
-  return out;
+  return json;
+}
+
+const ascii = (text: string): Uint8Array => Uint8Array.from(text, (ch) => ch.charCodeAt(0));
+const OPEN_CODE = ascii('{"code":');
+const OPEN_EXT_FIELDS = ascii(',"extFields":{');
+const FLAG = ascii(',"flag":');
+const LANGUAGE = ascii(',"language":"');
+const OPAQUE = ascii('","opaque":');
+const REMARK = ascii(',"remark":');
+const SERIALIZE_TYPE_AND_VERSION = ascii(',"serializeTypeCurrentRPC":"JSON","version":');
+/** The fixed parts of a header, four int32s (11 bytes at most each) and the closing brace. */
+const FIXED_BOUND =
+  OPEN_CODE.length +
+  FLAG.length +
+  LANGUAGE.length +
+  OPAQUE.length +
+  SERIALIZE_TYPE_AND_VERSION.length +
+  4 * 11 +
+  1;
+const languageBytes = new Map<number, Uint8Array>();
+
+function languageNameBytes(language: number): Uint8Array {
+  let bytes = languageBytes.get(language);
+  if (bytes === undefined) {
+    bytes = ascii(languageName(language));
+    languageBytes.set(language, bytes);
+  }
+  return bytes;
+}
+
+/** Writes the decimal digits of an int32 at `pos`; the offset after them. */
+function writeInt(target: Buffer, pos: number, value: number): number {
+  let n = value | 0;
+  if (n < 0) {
+    target[pos++] = 0x2d;
+    // -2147483648 has no positive int32; a double holds it exactly.
+    n = -n;
+  }
+  let digits = 1;
+  for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+  const end = pos + digits;
+  for (let i = end - 1; i >= pos; i--) {
+    target[i] = 0x30 + (n % 10);
+    n = Math.floor(n / 10);
+  }
+  return end;
+}
+
+/**
+ * Writes the header as `encodeJsonHeader` would, straight into `target` at
+ * `offset`, with no intermediate string for its fixed fields (extFields and
+ * remark, when present, go through `quote`). Returns the offset after the
+ * header; when it would not leave `after` bytes free behind it, writes
+ * nothing and returns the negative of the header's size.
+ */
+export function writeJsonHeader(h: HeaderFields, target: Buffer, offset: number, after = 0): number {
+  let extText: string | null = null;
+  if (h.extFields !== null) {
+    extText = '';
+    let first = true;
+    for (const [key, value] of h.extFields) {
+      extText += `${first ? '' : ','}${quote(key)}:${quote(value)}`;
+      first = false;
+    }
+  }
+  const remarkText = h.remark === null ? null : quote(h.remark);
+  const language = languageNameBytes(h.language);
+  // A UTF-16 unit is at most 3 UTF-8 bytes.
+  const bound =
+    FIXED_BOUND +
+    language.length +
+    (extText === null ? 0 : OPEN_EXT_FIELDS.length + 3 * extText.length + 1) +
+    (remarkText === null ? 0 : REMARK.length + 3 * remarkText.length);
+  if (offset + bound + after > target.length) {
+    const exact = Buffer.byteLength(jsonHeaderText(h), 'utf8');
+    if (offset + exact + after > target.length) return -exact;
+  }
+  let pos = offset;
+  target.set(OPEN_CODE, pos);
+  pos = writeInt(target, pos + OPEN_CODE.length, h.code);
+  if (extText !== null) {
+    target.set(OPEN_EXT_FIELDS, pos);
+    pos += OPEN_EXT_FIELDS.length;
+    pos += target.write(extText, pos, 'utf8');
+    target[pos++] = 0x7d;
+  }
+  target.set(FLAG, pos);
+  pos = writeInt(target, pos + FLAG.length, h.flag);
+  target.set(LANGUAGE, pos);
+  pos += LANGUAGE.length;
+  target.set(language, pos);
+  pos += language.length;
+  target.set(OPAQUE, pos);
+  pos = writeInt(target, pos + OPAQUE.length, h.opaque);
+  if (remarkText !== null) {
+    target.set(REMARK, pos);
+    pos += REMARK.length;
+    pos += target.write(remarkText, pos, 'utf8');
+  }
+  target.set(SERIALIZE_TYPE_AND_VERSION, pos);
+  pos = writeInt(target, pos + SERIALIZE_TYPE_AND_VERSION.length, h.version);
+  target[pos++] = 0x7d;
+  return pos;
 }
 
 /** Characters fastjson escapes differently from JSON.stringify (or that JSON.stringify leaves raw). */
@@ -69,8 +178,28 @@ function quote(text: string): string {
  * matter (peers differ in both). extFields values that JavaScript peers send
  * as numbers or booleans are read as their string form.
  */
-export function decodeJsonHeader(bytes: Buffer, streamOffset?: number): HeaderFields {
-  return scanFastjsonHeader(bytes) ?? parseJsonHeader(bytes, streamOffset);
+export function decodeJsonHeader(
+  bytes: Buffer,
+  streamOffset?: number,
+  start = 0,
+  end = bytes.length,
+  into?: HeaderFields,
+): HeaderFields {
+  const scanned = scanFastjsonHeader(bytes, start, end, into);
+  if (scanned !== null) return scanned;
+  const parsed = parseJsonHeader(
+    start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end),
+    streamOffset,
+  );
+  if (into === undefined) return parsed;
+  into.code = parsed.code;
+  into.language = parsed.language;
+  into.version = parsed.version;
+  into.opaque = parsed.opaque;
+  into.flag = parsed.flag;
+  into.remark = parsed.remark;
+  into.extFields = parsed.extFields;
+  return into;
 }
 
 /** The general path: JSON.parse, then each field by name. Accepts any valid header; names what is wrong with an invalid one. */

@@ -2,8 +2,13 @@ import { DEFAULT_MAX_FRAME_BYTES, LanguageCode, ResponseCode, RpcFlag, Serialize
 import { type CustomHeaderClass, decodeCustomHeader, encodeCustomHeader } from './custom-header.js';
 import { RemotingProtocolError } from './errors.js';
 import type { HeaderFields } from './header-fields.js';
-import { decodeJsonHeader, encodeJsonHeader } from './json-header.js';
-import { decodeRocketMqHeader, encodeRocketMqHeader } from './rocketmq-header.js';
+import { decodeJsonHeader, encodeJsonHeader, jsonHeaderText, writeJsonHeader } from './json-header.js';
+import {
+  decodeRocketMqHeader,
+  encodeRocketMqHeader,
+  rocketMqHeaderBytes,
+  writeRocketMqHeader,
+} from './rocketmq-header.js';
 
 let lastOpaque = 0;
 
@@ -184,6 +189,42 @@ export class RemotingCommand implements HeaderFields {
     return [head, bodyLength > 0 ? (this.body as Buffer) : null];
   }
 
+  /**
+   * Writes the frame into `target` at `offset`, with the body when `withBody`
+   * (otherwise the body is the caller's to write right after). Returns the
+   * offset after the last byte written; when the frame does not fit, writes
+   * nothing and returns the negative of the bytes it needs. This is how a
+   * channel packs a tick's frames into one buffer for a single socket write.
+   */
+  encodeInto(
+    target: Buffer,
+    offset: number,
+    withBody: boolean,
+    serializeType: SerializeType = this.serializeType,
+  ): number {
+    const body = this.body;
+    const bodyLength = body === null ? 0 : body.length;
+    const copied = withBody ? bodyLength : 0;
+    const room = target.length - offset;
+    let headerLength: number;
+    if (serializeType === SerializeType.ROCKETMQ) {
+      headerLength = rocketMqHeaderBytes(this);
+      if (8 + headerLength + copied > room) return -(8 + headerLength + copied);
+      writeRocketMqHeader(this, target, offset + 8);
+    } else {
+      if (room < 8) return -(8 + Buffer.byteLength(jsonHeaderText(this), 'utf8') + copied);
+      const end = writeJsonHeader(this, target, offset + 8, copied);
+      if (end < 0) return -(8 - end + copied);
+      headerLength = end - offset - 8;
+    }
+    target.writeInt32BE(4 + headerLength + bodyLength, offset);
+    target.writeInt32BE(((serializeType & 0xff) << 24) | headerLength, offset + 4);
+    const end = offset + 8 + headerLength;
+    if (copied === 0) return end;
+    (body as Buffer).copy(target, end);
+    return end + copied;
+  }
+
   /** The whole frame, 4-byte total length included, in one buffer. */
   encode(serializeType: SerializeType = this.serializeType): Buffer {
     const [head, body] = this.encodeParts(serializeType);
@@ -265,26 +306,19 @@ export function decodeFrameBody(
     );
   }
   const headerStart = start + 4;
-  const headerBytes = buf.subarray(headerStart, headerStart + headerLength);
-  let fields: HeaderFields;
-  if (serializeByte === SerializeType.JSON) fields = decodeJsonHeader(headerBytes, streamOffset);
-  else if (serializeByte === SerializeType.ROCKETMQ) fields = decodeRocketMqHeader(headerBytes, streamOffset);
-  else {
+  const headerEnd = headerStart + headerLength;
+  // The header is decoded in place into the command: no view of it, no fields object.
+  const cmd = new RemotingCommand(0, 0);
+  if (serializeByte === SerializeType.JSON) decodeJsonHeader(buf, streamOffset, headerStart, headerEnd, cmd);
+  else if (serializeByte === SerializeType.ROCKETMQ) {
+    decodeRocketMqHeader(buf, streamOffset, headerStart, headerEnd, cmd);
+  } else {
     throw new RemotingProtocolError(`unknown serialize type ${serializeByte} (0 = JSON, 1 = ROCKETMQ)`, {
       streamOffset,
     });
   }
-  const cmd = new RemotingCommand(fields.code, fields.opaque);
-  cmd.language = fields.language;
-  cmd.version = fields.version;
-  cmd.flag = fields.flag;
-  cmd.remark = fields.remark;
-  cmd.extFields = fields.extFields;
   cmd.serializeType = serializeByte;
   const bodyLength = total - 4 - headerLength;
-  if (bodyLength > 0) {
-    const bodyStart = headerStart + headerLength;
-    cmd.body = buf.subarray(bodyStart, bodyStart + bodyLength);
-  }
+  if (bodyLength > 0) cmd.body = buf.subarray(headerEnd, headerEnd + bodyLength);
   return cmd;
 }

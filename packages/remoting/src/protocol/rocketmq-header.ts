@@ -16,24 +16,44 @@ const FIXED_BYTES = 21;
  * peer would. (The JSON header keeps "" in both directions, as fastjson does.)
  */
 export function encodeRocketMqHeader(h: HeaderFields, reserve = 0): Buffer {
-  const remarkBytes = h.remark ? Buffer.byteLength(h.remark, 'utf8') : 0;
-  let extBytes = 0;
+  // `reserve` free bytes come first, so the frame head is written in place with no second copy.
+  const out = Buffer.allocUnsafe(reserve + rocketMqHeaderBytes(h));
+  writeRocketMqHeader(h, out, reserve);
+  return out;
+}
+
+/** The encoded size of `h` as a binary header. */
+export function rocketMqHeaderBytes(h: HeaderFields): number {
+  let bytes = FIXED_BYTES;
+  if (h.remark) bytes += Buffer.byteLength(h.remark, 'utf8');
   if (h.extFields !== null) {
     for (const [key, value] of h.extFields) {
       if (key === '' || value === '') continue;
-      extBytes += 2 + Buffer.byteLength(key, 'utf8') + 4 + Buffer.byteLength(value, 'utf8');
+      bytes += 2 + Buffer.byteLength(key, 'utf8') + 4 + Buffer.byteLength(value, 'utf8');
     }
   }
-  // `reserve` free bytes come first, so the frame head is written in place with no second copy.
-  const out = Buffer.allocUnsafe(reserve + FIXED_BYTES + remarkBytes + extBytes);
-  let pos = out.writeInt16BE((h.code << 16) >> 16, reserve);
-  pos = out.writeUInt8(h.language & 0xff, pos);
+  return bytes;
+}
+
+/**
+ * Writes `h` as a binary header at `offset`; `out` must have room for
+ * `rocketMqHeaderBytes(h)` bytes there. Returns the offset after the header.
+ */
+export function writeRocketMqHeader(h: HeaderFields, out: Buffer, offset: number): number {
+  let pos = out.writeInt16BE((h.code << 16) >> 16, offset);
+  out[pos++] = h.language & 0xff;
   pos = out.writeInt16BE((h.version << 16) >> 16, pos);
   pos = out.writeInt32BE(h.opaque | 0, pos);
   pos = out.writeInt32BE(h.flag | 0, pos);
-  pos = out.writeInt32BE(remarkBytes, pos);
-  if (remarkBytes > 0) pos += out.write(h.remark as string, pos, 'utf8');
-  pos = out.writeInt32BE(extBytes, pos);
+  if (h.remark) {
+    const remarkBytes = out.write(h.remark, pos + 4, 'utf8');
+    out.writeInt32BE(remarkBytes, pos);
+    pos += 4 + remarkBytes;
+  } else {
+    pos = out.writeInt32BE(0, pos);
+  }
+  const extStart = pos;
+  pos += 4;
   if (h.extFields !== null) {
     for (const [key, value] of h.extFields) {
       if (key === '' || value === '') continue;
@@ -50,7 +70,8 @@ export function encodeRocketMqHeader(h: HeaderFields, reserve = 0): Buffer {
       pos = valueStart + valueBytes;
     }
   }
-  return out;
+  out.writeInt32BE(pos - extStart - 4, extStart);
+  return pos;
 }
 
 /**
@@ -58,17 +79,25 @@ export function encodeRocketMqHeader(h: HeaderFields, reserve = 0): Buffer {
  *
  * @throws RemotingProtocolError when a length is negative or runs past the header.
  */
-export function decodeRocketMqHeader(bytes: Buffer, streamOffset?: number): HeaderFields {
-  const end = bytes.length;
-  need(end, streamOffset, 0, FIXED_BYTES - 8, 'fixed fields');
-  const code = bytes.readInt16BE(0);
-  const language = bytes.readUInt8(2);
-  const version = bytes.readInt16BE(3);
-  const opaque = bytes.readInt32BE(5);
-  const flag = bytes.readInt32BE(9);
+export function decodeRocketMqHeader(
+  bytes: Buffer,
+  streamOffset?: number,
+  start = 0,
+  end = bytes.length,
+  into?: HeaderFields,
+): HeaderFields {
+  // Offsets below are within the header (as error messages give them); `at` maps them into `bytes`.
+  const size = end - start;
+  const at = start;
+  need(size, streamOffset, 0, FIXED_BYTES - 8, 'fixed fields');
+  const code = bytes.readInt16BE(at);
+  const language = bytes[at + 2] as number;
+  const version = bytes.readInt16BE(at + 3);
+  const opaque = bytes.readInt32BE(at + 5);
+  const flag = bytes.readInt32BE(at + 9);
   let pos = 13;
-  need(end, streamOffset, pos, 4, 'remark length');
-  const remarkLength = bytes.readInt32BE(pos);
+  need(size, streamOffset, pos, 4, 'remark length');
+  const remarkLength = bytes.readInt32BE(at + pos);
   pos += 4;
   let remark: string | null = null;
   if (remarkLength < 0) {
@@ -77,17 +106,17 @@ export function decodeRocketMqHeader(bytes: Buffer, streamOffset?: number): Head
     });
   }
   if (remarkLength > 0) {
-    need(end, streamOffset, pos, remarkLength, 'remark');
-    remark = bytes.toString('utf8', pos, pos + remarkLength);
+    need(size, streamOffset, pos, remarkLength, 'remark');
+    remark = bytes.toString('utf8', at + pos, at + pos + remarkLength);
     pos += remarkLength;
   }
-  need(end, streamOffset, pos, 4, 'extFields length');
-  const extLength = bytes.readInt32BE(pos);
+  need(size, streamOffset, pos, 4, 'extFields length');
+  const extLength = bytes.readInt32BE(at + pos);
   pos += 4;
   let extFields: Map<string, string> | null = null;
-  if (extLength < 0 || pos + extLength > end) {
+  if (extLength < 0 || pos + extLength > size) {
     throw new RemotingProtocolError(
-      `binary header extFields length ${extLength} overruns the header (${end - pos} bytes left at header offset ${pos})`,
+      `binary header extFields length ${extLength} overruns the header (${size - pos} bytes left at header offset ${pos})`,
       { streamOffset },
     );
   }
@@ -96,23 +125,32 @@ export function decodeRocketMqHeader(bytes: Buffer, streamOffset?: number): Head
     const extEnd = pos + extLength;
     while (pos < extEnd) {
       if (pos + 2 > extEnd) throw overrun('key length', pos, streamOffset);
-      const keyLength = bytes.readInt16BE(pos);
+      const keyLength = bytes.readInt16BE(at + pos);
       pos += 2;
       if (keyLength < 0 || pos + keyLength > extEnd) throw overrun('key', pos, streamOffset);
-      const key = bytes.toString('utf8', pos, pos + keyLength);
+      const key = bytes.toString('utf8', at + pos, at + pos + keyLength);
       pos += keyLength;
       if (pos + 4 > extEnd) throw overrun('value length', pos, streamOffset);
-      const valueLength = bytes.readInt32BE(pos);
+      const valueLength = bytes.readInt32BE(at + pos);
       pos += 4;
       if (valueLength < 0 || pos + valueLength > extEnd) throw overrun('value', pos, streamOffset);
       // Java reads a zero-length key or value as null and never writes one back: absent.
       if (keyLength > 0 && valueLength > 0)
-        extFields.set(key, bytes.toString('utf8', pos, pos + valueLength));
+        extFields.set(key, bytes.toString('utf8', at + pos, at + pos + valueLength));
       pos += valueLength;
     }
     if (extFields.size === 0) extFields = null;
   }
-  return { code, language, version, opaque, flag, remark, extFields };
+  if (into === undefined) return { code, language, version, opaque, flag, remark, extFields };
+  // Filling the caller's object (a RemotingCommand) spares one object per frame.
+  into.code = code;
+  into.language = language;
+  into.version = version;
+  into.opaque = opaque;
+  into.flag = flag;
+  into.remark = remark;
+  into.extFields = extFields;
+  return into;
 }
 
 /** Throws unless `count` bytes from header offset `pos` lie within a header of `end` bytes. */

@@ -3,6 +3,12 @@ import type { Socket } from 'node:net';
 import { FrameDecoder } from '../protocol/frame-decoder.js';
 import type { RemotingCommand } from '../protocol/remoting-command.js';
 import { ChannelClosedError } from './errors.js';
+import type {
+  PartialFrameBudget,
+  PartialFrameHolder,
+  PartialFramesOverBudgetError,
+} from './partial-frame-budget.js';
+import { WriteBatch } from './write-batch.js';
 
 /** Limits and timers of one {@link Channel}. */
 export interface ChannelOptions {
@@ -14,6 +20,8 @@ export interface ChannelOptions {
   writeBufferLowWaterMark?: number;
   /** Close-worthy inactivity, reads and writes both counted (Netty's ALL_IDLE); 0 disables. */
   idleTimeoutMs?: number;
+  /** Shared by a server's channels: caps the bytes all of them hold in unfinished frames. */
+  partialFrameBudget?: PartialFrameBudget;
 }
 
 /** The events a {@link Channel} emits, with their arguments. */
@@ -45,13 +53,13 @@ export const DEFAULT_WRITE_BUFFER_LOW_WATER_MARK = 32 * 1024;
  * commands and commands into outbound bytes. It knows nothing of requests,
  * responses or processors.
  *
- * Writes made in the same tick are corked and flushed together on the next
- * tick (one writev for many small frames); a lone write is flushed on that same
- * next tick, so nothing waits for company. The outbound buffer is bounded by
+ * Writes made in the same tick are encoded into one buffer and flushed
+ * together on the next tick (one write for many small frames); a lone write is
+ * flushed on that same next tick, so nothing waits for company. The outbound buffer is bounded by
  * watermarks: above the high mark `isWritable()` turns false (and
  * `writabilityChanged` fires), at or below the low mark it turns true again.
  */
-export class Channel extends EventEmitter<ChannelEvents> {
+export class Channel extends EventEmitter<ChannelEvents> implements PartialFrameHolder {
   /** The underlying net.Socket (or tls.TLSSocket). */
   readonly socket: Socket;
   /** The peer as "host:port", fixed at creation (RocketMQ's parseChannelRemoteAddr). */
@@ -62,12 +70,16 @@ export class Channel extends EventEmitter<ChannelEvents> {
   private readonly highWaterMark: number;
   private readonly lowWaterMark: number;
   private writable = true;
-  private corked = false;
+  private readonly batch = new WriteBatch();
+  private flushScheduled = false;
   private closed = false;
   private readonly closedEvent: Promise<void>;
   private readPausedBy = new Set<string>();
   private readonly decoded: RemotingCommand[] = [];
   private writableWaiters: Array<(writable: boolean) => void> = [];
+  private readonly partialFrameBudget: PartialFrameBudget | null;
+  /** What this channel last told the budget it holds. */
+  private partialFrameBytesReported = 0;
 
   constructor(socket: Socket, options: ChannelOptions = {}) {
     super();
@@ -75,6 +87,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.remoteAddress = formatAddress(socket.remoteAddress, socket.remotePort);
     this.localAddress = formatAddress(socket.localAddress, socket.localPort);
     this.decoder = new FrameDecoder({ maxFrameBytes: options.maxFrameBytes });
+    this.partialFrameBudget = options.partialFrameBudget ?? null;
     this.highWaterMark = options.writeBufferHighWaterMark ?? DEFAULT_WRITE_BUFFER_HIGH_WATER_MARK;
     this.lowWaterMark = Math.min(
       options.writeBufferLowWaterMark ?? DEFAULT_WRITE_BUFFER_LOW_WATER_MARK,
@@ -92,6 +105,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     });
     socket.once('close', (hadError) => {
       this.closed = true;
+      this.partialFrameBudget?.release(this);
       this.wakeWritableWaiters(false);
       this.emit('close', hadError);
       markClosed();
@@ -111,13 +125,15 @@ export class Channel extends EventEmitter<ChannelEvents> {
 
   /** Bytes written by the application and not yet handed to the kernel. */
   get bufferedBytes(): number {
-    return this.socket.writableLength;
+    return this.socket.writableLength + this.batch.pendingBytes;
   }
 
   /**
-   * Queues a command for writing, header and body as separate buffers so the
-   * body is never copied. `callback` runs once the bytes are handed to the
-   * kernel, or with an error if they never will be.
+   * Queues a command for writing. The frames of one tick are encoded back to
+   * back into one buffer and handed to the socket in one write on the next
+   * tick (a body above INLINE_BODY_MAX_BYTES goes as the caller's own Buffer,
+   * never copied). `callback` runs once the bytes are handed to the kernel,
+   * or with an error if they never will be.
    */
   write(command: RemotingCommand, callback?: WriteCallback): void {
     if (this.isClosed) {
@@ -125,31 +141,12 @@ export class Channel extends EventEmitter<ChannelEvents> {
       if (callback) process.nextTick(callback, error);
       return;
     }
-    const [head, body] = command.encodeParts();
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(this.uncork);
+    this.batch.add(command, callback);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(this.flush);
     }
-    // The write that trips the high mark is watched too: below the socket's own
-    // writableHighWaterMark (16 KiB) no 'drain' follows, and only a write's
-    // callback would tell that the buffer emptied.
-    const bytes = head.length + (body === null ? 0 : body.length);
-    const trips = this.socket.writableLength + bytes > this.highWaterMark;
-    // Only writes near the watermark need a wrapper that re-checks writability;
-    // the rest hand the caller's callback (or none) to the socket as is.
-    // (net.Socket calls a write callback with null or an Error, which is WriteCallback's contract.)
-    const onWritten: ((error?: Error | null) => void) | undefined =
-      !this.writable || trips
-        ? (error) => this.afterWrite(error, callback)
-        : (callback as ((error?: Error | null) => void) | undefined);
-    if (body === null) {
-      this.socket.write(head, onWritten);
-    } else {
-      this.socket.write(head);
-      this.socket.write(body, onWritten);
-    }
-    if (this.writable && this.socket.writableLength > this.highWaterMark) {
+    if (this.writable && this.bufferedBytes > this.highWaterMark) {
       this.writable = false;
       this.emit('writabilityChanged', false);
     }
@@ -212,6 +209,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
   /** Closes gracefully: queued writes are flushed first. */
   close(): void {
     if (this.socket.destroyed) return;
+    // Frames written this tick are still in the batch: they leave before the FIN.
+    if (this.flushScheduled) this.flush();
     this.socket.end();
     // A peer that never reads would keep a half-closed socket forever.
     setTimeout(() => this.socket.destroy(), 1000).unref();
@@ -222,9 +221,23 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.socket.destroy(error);
   }
 
-  private readonly uncork = (): void => {
-    this.corked = false;
-    this.socket.uncork();
+  /**
+   * The tick's frames go out together. A write's callback re-checks writability
+   * while the channel is not writable: below the socket's own
+   * writableHighWaterMark (16 KiB) no 'drain' follows, and only a write's
+   * callback tells that the buffer emptied.
+   */
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    if (this.isClosed) {
+      this.batch.discard(new ChannelClosedError(this.remoteAddress));
+      return;
+    }
+    this.batch.flush(this.socket, this.afterFlush);
+  };
+
+  private readonly afterFlush = (): void => {
+    if (!this.writable) this.updateWritability();
   };
 
   private onData(chunk: Buffer): void {
@@ -239,16 +252,29 @@ export class Channel extends EventEmitter<ChannelEvents> {
       return;
     }
     this.deliver(out);
+    if (this.partialFrameBudget !== null) {
+      const held = this.decoder.heldBytes;
+      if (held !== this.partialFrameBytesReported && !this.isClosed) {
+        this.partialFrameBytesReported = held;
+        this.partialFrameBudget.update(this, held);
+      }
+    }
+    // What handling this read wrote (answers of synchronous processors, calls a
+    // response callback made) leaves now, in one write, as a raw socket server
+    // would do; the flush already queued for the tick then finds nothing to do.
+    if (this.flushScheduled && !this.isClosed) this.flush();
+  }
+
+  /** @internal Called by the partial-frame budget: this channel held the most when the server passed its cap. */
+  abortOverBudget(error: PartialFramesOverBudgetError): void {
+    this.partialFrameBytesReported = 0;
+    this.emit('protocolError', error);
+    this.socket.destroy();
   }
 
   private deliver(out: RemotingCommand[]): void {
     for (let i = 0; i < out.length; i++) this.emit('command', out[i] as RemotingCommand);
     out.length = 0;
-  }
-
-  private afterWrite(error: Error | null | undefined, callback: WriteCallback | undefined): void {
-    if (!this.writable) this.updateWritability();
-    callback?.(error ?? null);
   }
 
   private updateWritability(): void {
