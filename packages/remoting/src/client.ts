@@ -1,9 +1,19 @@
 import type tls from 'node:tls';
+import { ResponseCode } from './protocol/codes.js';
 import type { RemotingCommand } from './protocol/remoting-command.js';
-import { RemotingShutdownError, RemotingTimeoutError } from './remoting/errors.js';
+import {
+  RemotingAbortError,
+  RemotingCommandError,
+  RemotingShutdownError,
+  RemotingTimeoutError,
+} from './remoting/errors.js';
 import type { ChannelEventListener } from './remoting/events.js';
+import {
+  type InvokeOptions,
+  type ResponseTableScanOptions,
+  unsentFacts,
+} from './remoting/outbound-invoker.js';
 import type { RPCHook } from './remoting/processor.js';
-import type { ResponseTableScanOptions } from './remoting/remoting-endpoint.js';
 import type { InvokeCallback } from './remoting/response-future.js';
 import { RemotingService } from './remoting-service.js';
 import { Channel } from './transport/channel.js';
@@ -46,6 +56,7 @@ export class RemotingClient extends RemotingService {
 
   constructor(options: RemotingClientOptions = {}) {
     super({
+      side: 'client',
       permitsAsync: options.permitsAsync ?? 65535,
       permitsOneway: options.permitsOneway ?? 65535,
       responseTableScan: options.responseTableScan,
@@ -56,11 +67,28 @@ export class RemotingClient extends RemotingService {
     this.options = options;
   }
 
-  async invokeSync(address: string, request: RemotingCommand, timeoutMs: number): Promise<RemotingCommand> {
+  /**
+   * Sends `request` to `address` ("host:port") and waits for the response
+   * (RocketMQ's invokeSync). `timeoutMs` covers connecting, waiting for a
+   * writable connection and the response. Whatever the response code, it
+   * resolves with the response; `invokeSyncOk` turns non-SUCCESS into an error.
+   * @throws RemotingTimeoutError no response in time (`written` says whether the peer may have it)
+   * @throws RemotingSendRequestError could not be sent, or the connection closed before the response
+   * @throws RemotingConnectError could not connect
+   * @throws RemotingAbortError `options.signal` aborted the call
+   * @throws RemotingShutdownError the client is shut down
+   */
+  async invokeSync(
+    address: string,
+    request: RemotingCommand,
+    timeoutMs: number,
+    options?: InvokeOptions,
+  ): Promise<RemotingCommand> {
     const started = performance.now();
-    const channel = await this.getOrCreateChannel(address, timeoutMs);
+    const signal = options?.signal;
+    const channel = await this.channelFor(address, request, timeoutMs, started, signal);
     try {
-      return await this.endpoint.invokeSync(channel, request, timeoutMs, started);
+      return await this.endpoint.invoker.invokeSync(channel, request, timeoutMs, started, signal);
     } catch (error) {
       // As RocketMQ: a send failure drops the connection; a timeout only when configured;
       // anything else (a hook that threw) says nothing about the connection.
@@ -73,19 +101,60 @@ export class RemotingClient extends RemotingService {
     }
   }
 
-  invokeAsync(address: string, request: RemotingCommand, timeoutMs: number): Promise<RemotingCommand>;
-  invokeAsync(address: string, request: RemotingCommand, timeoutMs: number, callback: InvokeCallback): void;
+  /**
+   * `invokeSync`, then a response whose code is not SUCCESS (0) becomes a
+   * RemotingCommandError carrying the response, its code and remark.
+   * @throws RemotingCommandError as well as everything `invokeSync` throws
+   */
+  async invokeSyncOk(
+    address: string,
+    request: RemotingCommand,
+    timeoutMs: number,
+    options?: InvokeOptions,
+  ): Promise<RemotingCommand> {
+    return requireSuccess(address, request, await this.invokeSync(address, request, timeoutMs, options));
+  }
+
+  /**
+   * Sends `request` under an async permit and delivers the response later
+   * (RocketMQ's invokeAsync): as a promise, or to `callback`, called exactly
+   * once. The rejections are `invokeSync`'s, plus RemotingTooMuchRequestError
+   * when no async permit frees up in time. With a live connection and a free
+   * permit the callback form runs synchronously up to the write.
+   */
   invokeAsync(
     address: string,
     request: RemotingCommand,
     timeoutMs: number,
-    callback?: InvokeCallback,
+    options?: InvokeOptions,
+  ): Promise<RemotingCommand>;
+  invokeAsync(
+    address: string,
+    request: RemotingCommand,
+    timeoutMs: number,
+    callback: InvokeCallback,
+    options?: InvokeOptions,
+  ): void;
+  invokeAsync(
+    address: string,
+    request: RemotingCommand,
+    timeoutMs: number,
+    callbackOrOptions?: InvokeCallback | InvokeOptions,
+    maybeOptions?: InvokeOptions,
   ): Promise<RemotingCommand> | undefined {
     const started = performance.now();
-    if (callback !== undefined) {
-      this.invokeAsyncWithCallback(address, request, timeoutMs, callback, started);
+    if (typeof callbackOrOptions === 'function') {
+      this.invokeAsyncWithCallback(
+        address,
+        request,
+        timeoutMs,
+        callbackOrOptions,
+        started,
+        maybeOptions?.signal,
+      );
       return undefined;
     }
+    const signal = callbackOrOptions?.signal;
     return new Promise((resolve, reject) => {
       this.invokeAsyncWithCallback(
         address,
@@ -96,15 +165,30 @@ export class RemotingClient extends RemotingService {
           else resolve(response as RemotingCommand);
         },
         started,
+        signal,
       );
     });
   }
 
-  async invokeOneway(address: string, request: RemotingCommand, timeoutMs: number): Promise<void> {
+  /**
+   * Sends a request that gets no response (RocketMQ's invokeOneway): resolves
+   * once it is handed to the connection, holding a oneway permit until its
+   * bytes reach the socket.
+   * @throws RemotingTooMuchRequestError no oneway permit in time
+   * @throws RemotingTimeoutError the connection stayed unwritable past `timeoutMs` (not sent)
+   * @throws RemotingSendRequestError, RemotingConnectError, RemotingAbortError, RemotingShutdownError
+   */
+  async invokeOneway(
+    address: string,
+    request: RemotingCommand,
+    timeoutMs: number,
+    options?: InvokeOptions,
+  ): Promise<void> {
     const started = performance.now();
-    const channel = await this.getOrCreateChannel(address, timeoutMs);
+    const signal = options?.signal;
+    const channel = await this.channelFor(address, request, timeoutMs, started, signal);
     try {
-      await this.endpoint.invokeOneway(channel, request, timeoutMs, started);
+      await this.endpoint.invoker.invokeOneway(channel, request, timeoutMs, started, signal);
     } catch (error) {
       // Permit exhaustion or a slow socket is no reason to drop the calls already on this connection.
       if (isSendFailure(error)) this.closeChannel(address, channel);
@@ -120,8 +204,8 @@ export class RemotingClient extends RemotingService {
   async shutdown(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    this.endpoint.stopScanner();
-    this.endpoint.failAllCalls('the client shut down before the response arrived');
+    this.endpoint.invoker.stopScanner();
+    this.endpoint.invoker.failAllCalls('the client shut down before the response arrived');
     // Not the table: a failed call may have dropped a channel from it whose 'close' is still to come.
     const closing = [...this.openChannels].map((channel) => {
       channel.close();
@@ -146,9 +230,10 @@ export class RemotingClient extends RemotingService {
     timeoutMs: number,
     callback: InvokeCallback,
     started: number,
+    signal: AbortSignal | undefined,
   ): void {
     const send = (channel: Channel) =>
-      this.endpoint.invokeAsyncCallback(
+      this.endpoint.invoker.invokeAsyncCallback(
         channel,
         request,
         timeoutMs,
@@ -157,13 +242,51 @@ export class RemotingClient extends RemotingService {
           callback(error, response);
         },
         started,
+        signal,
       );
-    const live = this.liveChannel(address);
+    const live = signal?.aborted ? undefined : this.liveChannel(address);
     if (live !== undefined) {
       send(live);
       return;
     }
-    this.getOrCreateChannel(address, timeoutMs).then(send, (error: Error) => callback(error, null));
+    this.channelFor(address, request, timeoutMs, started, signal).then(send, (error: Error) =>
+      callback(error, null),
+    );
+  }
+
+  /**
+   * The connection for a call; an aborted `signal` rejects at once (without
+   * connecting) or ends the wait for a connection in progress.
+   */
+  private channelFor(
+    address: string,
+    request: RemotingCommand,
+    timeoutMs: number,
+    started: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Channel> {
+    if (signal === undefined) return this.getOrCreateChannel(address, timeoutMs);
+    const aborted = () =>
+      new RemotingAbortError(
+        unsentFacts({ remoteAddress: address }, request, timeoutMs, started),
+        signal.reason,
+      );
+    if (signal.aborted) return Promise.reject(aborted());
+    const connecting = this.getOrCreateChannel(address, timeoutMs);
+    return new Promise((resolve, reject) => {
+      const onAbort = () => reject(aborted());
+      signal.addEventListener('abort', onAbort, { once: true });
+      connecting.then(
+        (channel) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(channel);
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      );
+    });
   }
 
   private liveChannel(address: string): Channel | undefined {
@@ -212,10 +335,19 @@ export class RemotingClient extends RemotingService {
     this.endpoint.attachChannel(channel);
     if (!this.started) {
       this.started = true;
-      this.endpoint.startScanner();
+      this.endpoint.invoker.startScanner();
     }
     return channel;
   }
+}
+
+function requireSuccess(
+  address: string,
+  request: RemotingCommand,
+  response: RemotingCommand,
+): RemotingCommand {
+  if (response.code !== ResponseCode.SUCCESS) throw new RemotingCommandError(address, request.code, response);
+  return response;
 }
 
 function isSendFailure(error: unknown): boolean {

@@ -52,6 +52,21 @@ export class RemotingTimeoutError extends InvocationError {
 }
 
 /**
+ * The caller's AbortSignal ended the call (`code` REMOTING_ABORTED). When
+ * `written` is false the request was never sent; when true it was, and the
+ * response, if one comes, is dropped and counted as unmatched. `cause` is the
+ * signal's reason (a DOMException named TimeoutError for `AbortSignal.timeout()`).
+ */
+export class RemotingAbortError extends InvocationError {
+  constructor(facts: InvocationFacts, reason: unknown) {
+    super('REMOTING_ABORTED', describe('call', facts, 'was aborted by its signal'), facts, {
+      cause: reason,
+      retriable: false,
+    });
+  }
+}
+
+/**
  * The request could not be sent, or its connection closed before the
  * response came (RocketMQ's RemotingSendRequestException).
  */
