@@ -56,6 +56,7 @@ export {
   type InvocationFacts,
   RemotingAbortError,
   RemotingCommandError,
+  RemotingOpaqueInUseError,
   RemotingSendRequestError,
   RemotingShutdownError,
   RemotingTimeoutError,

@@ -67,6 +67,23 @@ export class RemotingAbortError extends InvocationError {
 }
 
 /**
+ * The request was refused before sending: another call with the same opaque
+ * is still waiting for its response (a RemotingCommand reused while in
+ * flight). Nothing was written and the connection is left alone; the call
+ * already in flight is unaffected.
+ */
+export class RemotingOpaqueInUseError extends InvocationError {
+  constructor(facts: InvocationFacts) {
+    super(
+      'REMOTING_OPAQUE_IN_USE',
+      describe('call', facts, 'was refused: another call with this opaque is still waiting for its response'),
+      facts,
+      { retriable: false },
+    );
+  }
+}
+
+/**
  * The request could not be sent, or its connection closed before the
  * response came (RocketMQ's RemotingSendRequestException).
  */

@@ -7,6 +7,7 @@ import { diagnosticsChannels, type EndpointSide, type InvokeMode } from './diagn
 import {
   type InvocationFacts,
   RemotingAbortError,
+  RemotingOpaqueInUseError,
   RemotingSendRequestError,
   RemotingTimeoutError,
   RemotingTooMuchRequestError,
@@ -391,13 +392,7 @@ export class OutboundInvoker {
       return;
     }
     if (!this.responseTable.put(future)) {
-      this.failCall(
-        future,
-        new RemotingSendRequestError(
-          future.facts(),
-          `was not sent: another call with opaque ${future.opaque} is still waiting for its response`,
-        ),
-      );
+      this.failCall(future, new RemotingOpaqueInUseError(future.facts()));
       return;
     }
     future.markWritten();
