@@ -110,6 +110,7 @@ describe.each(['sync', 'async'] as const)('%s calls behind a peer that stopped r
     expect(maxBuffered()).toBeLessThanOrEqual(DEFAULT_WRITE_BUFFER_HIGH_WATER_MARK + FRAME_BYTES);
     const stats = client.stats();
     expect(stats.pendingResponses).toBe(0);
+    expect(stats.writeWaiters).toEqual({ calls: 0, bytes: 0 });
     expect(stats.asyncPermits.available).toBe(stats.asyncPermits.total);
   });
 });
