@@ -12,6 +12,9 @@ export interface Deadlined {
  */
 const TIMER_SLACK_MS = 1;
 
+/** setTimeout's largest delay; a longer one fires at once (Node clamps it to 1 ms). */
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
 /**
  * Expires items at their own deadlines with one timer for the whole queue,
  * not one per item: a binary min-heap by deadline whose single timer is armed
@@ -60,7 +63,8 @@ export class DeadlineQueue<T extends Deadlined> {
   private arm(at: number): void {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timerAt = at;
-    this.timer = setTimeout(this.fire, Math.max(0, Math.ceil(at - performance.now())));
+    const delayMs = Math.ceil(at - performance.now());
+    this.timer = setTimeout(this.fire, Math.min(MAX_TIMER_DELAY_MS, Math.max(0, delayMs || 0)));
     this.timer.unref();
   }
 

@@ -137,7 +137,7 @@ export class OutboundInvoker {
       return;
     }
     this.deadlines.remove(future);
-    this.ended(future, null);
+    this.ended(future, null, response);
     future.complete(response);
   }
 
@@ -364,7 +364,7 @@ export class OutboundInvoker {
           future.markWritten();
           this.deadlines.remove(future);
           channel.write(request, release);
-          this.ended(future, null);
+          this.ended(future, null, null);
           future.complete(null);
         } else {
           this.send(future, request);
@@ -426,7 +426,7 @@ export class OutboundInvoker {
     if (future.isDone) return;
     this.responseTable.remove(future);
     this.deadlines.remove(future);
-    this.ended(future, error);
+    this.ended(future, error, null);
     future.fail(error);
   }
 
@@ -473,7 +473,7 @@ export class OutboundInvoker {
   }
 
   /** Counts an ended call per code and tells diagnostics subscribers. */
-  private ended(future: ResponseFuture, error: Error | null): void {
+  private ended(future: ResponseFuture, error: Error | null, response: RemotingCommand | null): void {
     const durationMs = performance.now() - future.beginTimestamp;
     this.calls.record(future.requestCode, durationMs, error !== null);
     const channel = error === null ? diagnosticsChannels.callEnd : diagnosticsChannels.callError;
@@ -486,7 +486,7 @@ export class OutboundInvoker {
       opaque: future.opaque,
       durationMs,
     };
-    channel.publish(error === null ? { ...base, response: future.response } : { ...base, error });
+    channel.publish(error === null ? { ...base, response } : { ...base, error });
   }
 
   /** The fast path of a oneway call ends without a future. */
