@@ -88,7 +88,8 @@ test('calls publish start and end or error, with the facts', async () => {
   expect(clientEnds.every((m) => m.durationMs >= 0)).toBe(true);
   expect(errors).toHaveLength(1);
   expect(errors[0]).toMatchObject({ mode: 'async', requestCode: EchoCode.SLEEP, opaque: slow.opaque });
-  expect((errors[0]?.error as { code?: string }).code).toBe('REMOTING_TIMEOUT');
+  expect(errors[0]?.error).toHaveProperty('code', 'REMOTING_TIMEOUT');
+  expect(errors[0]?.error).toBeInstanceOf(Error);
 });
 
 test('served requests publish start and end, or error when the processor throws', async () => {
@@ -129,7 +130,8 @@ test('connections publish connect, close and protocol errors', async () => {
   expect(connects).toEqual([{ side: 'server', remoteAddress: peerEnd, localAddress: address }]);
   expect(protocolErrors).toHaveLength(1);
   expect(protocolErrors[0]?.remoteAddress).toBe(peerEnd);
-  expect((protocolErrors[0]?.error as { code?: string }).code).toBe('REMOTING_PROTOCOL');
+  expect(protocolErrors[0]?.error).toHaveProperty('code', 'REMOTING_PROTOCOL');
+  expect(protocolErrors[0]?.error).toBeInstanceOf(Error);
   expect(closes[0]?.remoteAddress).toBe(peerEnd);
 });
 
