@@ -55,7 +55,7 @@ export class InboundDispatcher {
   }
 
   private refuse(inbound: InboundChannel, request: RemotingCommand, code: number, remark: string): void {
-    this.settings.served.record(request.code, 0, code !== ResponseCode.REQUEST_CODE_NOT_SUPPORTED);
+    this.settings.served.record(request.code, code !== ResponseCode.REQUEST_CODE_NOT_SUPPORTED, -1);
     inbound.reply(request, RemotingCommand.createResponse(code, remark));
   }
 }

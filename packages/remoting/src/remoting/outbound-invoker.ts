@@ -2,7 +2,7 @@ import type { RemotingCommand } from '../protocol/remoting-command.js';
 import type { Channel } from '../transport/channel.js';
 import { WritabilityQueue, type WritabilityTicket } from '../transport/writability-queue.js';
 import { CodeStats } from './code-stats.js';
-import { DeadlineQueue } from './deadline-queue.js';
+import { DeadlineWheel } from './deadline-wheel.js';
 import { diagnosticsChannels, type EndpointSide, type InvokeMode } from './diagnostics.js';
 import {
   type InvocationFacts,
@@ -66,7 +66,7 @@ export class OutboundInvoker {
   readonly calls = new CodeStats();
   private readonly side: EndpointSide;
   private readonly hooks: RpcHooks;
-  private readonly deadlines = new DeadlineQueue<ResponseFuture>((future) => this.expire(future));
+  private readonly deadlines = new DeadlineWheel<ResponseFuture>((future) => this.expire(future));
   private readonly writeQueues = new Map<Channel, WritabilityQueue>();
   private readonly scan: Required<ResponseTableScanOptions>;
   private scanTimer: NodeJS.Timeout | null = null;
@@ -474,10 +474,10 @@ export class OutboundInvoker {
 
   /** Counts an ended call per code and tells diagnostics subscribers. */
   private ended(future: ResponseFuture, error: Error | null, response: RemotingCommand | null): void {
-    const durationMs = performance.now() - future.beginTimestamp;
-    this.calls.record(future.requestCode, durationMs, error !== null);
+    this.calls.record(future.requestCode, error !== null, future.beginTimestamp);
     const channel = error === null ? diagnosticsChannels.callEnd : diagnosticsChannels.callError;
     if (!channel.hasSubscribers) return;
+    const durationMs = performance.now() - future.beginTimestamp;
     const base = {
       side: this.side,
       mode: future.mode,
@@ -491,9 +491,9 @@ export class OutboundInvoker {
 
   /** The fast path of a oneway call ends without a future. */
   private onewayWritten(remoteAddress: string, request: RemotingCommand, startedAt: number): void {
-    const durationMs = performance.now() - startedAt;
-    this.calls.record(request.code, durationMs, false);
+    this.calls.record(request.code, false, startedAt);
     if (!diagnosticsChannels.callEnd.hasSubscribers) return;
+    const durationMs = performance.now() - startedAt;
     diagnosticsChannels.callEnd.publish({
       side: this.side,
       mode: 'oneway',
@@ -507,7 +507,7 @@ export class OutboundInvoker {
 
   /** A call that failed before it had a future (no permit, aborted while waiting for one or for a connection). */
   callFailedEarly(mode: InvokeMode, facts: InvocationFacts, error: Error): void {
-    this.calls.record(facts.requestCode, facts.elapsedMs, true);
+    this.calls.record(facts.requestCode, true, performance.now() - facts.elapsedMs);
     if (!diagnosticsChannels.callError.hasSubscribers) return;
     diagnosticsChannels.callError.publish({
       side: this.side,

@@ -1,7 +1,7 @@
 import type { RemotingCommand } from '../protocol/remoting-command.js';
 import type { Channel } from '../transport/channel.js';
 import { CountDownLatch } from './count-down-latch.js';
-import type { Deadlined } from './deadline-queue.js';
+import type { WheelEntry } from './deadline-wheel.js';
 import type { InvokeMode } from './diagnostics.js';
 import type { InvocationFacts } from './errors.js';
 import type { PermitRelease } from './permits.js';
@@ -26,7 +26,7 @@ export type ResponseFutureState = 'pending' | 'written' | 'completed' | 'failed'
  * an error (send failure, timeout, abort, channel close, shutdown). Ending
  * releases its permit, if it holds one.
  */
-export class ResponseFuture implements Deadlined {
+export class ResponseFuture implements WheelEntry {
   readonly opaque: number;
   readonly requestCode: number;
   readonly channel: Channel;
@@ -38,8 +38,12 @@ export class ResponseFuture implements Deadlined {
   readonly beginTimestamp: number;
   /** performance.now() at which the call times out. */
   readonly deadline: number;
-  /** @internal Slot in the deadline queue; -1 when not in it. */
-  deadlineSlot = -1;
+  /** @internal The deadline wheel's links; -1/null when not in it. */
+  wheelSlot = -1;
+  /** @internal */
+  wheelPrev: WheelEntry | null = null;
+  /** @internal */
+  wheelNext: WheelEntry | null = null;
   response: RemotingCommand | null = null;
   cause: Error | null = null;
   private current: ResponseFutureState = 'pending';
