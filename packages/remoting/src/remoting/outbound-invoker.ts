@@ -225,11 +225,14 @@ export class OutboundInvoker {
     }
     const release = channel.isWritable() ? this.asyncPermits.tryAcquireNow() : null;
     if (release !== null) {
-      this.begin(
-        this.asyncFuture(channel, request, timeoutMs, callback, release, startedAt),
-        request,
-        signal,
-      );
+      const future = this.asyncFuture(channel, request, timeoutMs, callback, release, startedAt);
+      if (signal === undefined) {
+        // The fast path: writable, a permit, nothing to watch.
+        this.deadlines.add(future);
+        this.send(future, request);
+      } else {
+        this.begin(future, request, signal);
+      }
       return;
     }
     this.invokeAsyncSlowly(channel, request, timeoutMs, callback, startedAt, signal).catch((error: Error) =>
@@ -383,24 +386,15 @@ export class OutboundInvoker {
 
   /** Registers the call and writes its request; a write that fails fails the call. */
   private send(future: ResponseFuture, request: RemotingCommand): void {
-    const channel = future.channel;
-    if (channel.isClosed) {
-      this.failCall(
-        future,
-        new RemotingSendRequestError(future.facts(), 'could not be sent: the connection is closed'),
-      );
-      return;
-    }
     if (!this.responseTable.put(future)) {
       this.failCall(future, new RemotingOpaqueInUseError(future.facts()));
       return;
     }
     future.markWritten();
-    channel.write(request, (error) => {
+    future.channel.write(request, (error) => {
       // Node passes null on success; undefined is treated alike in case a transport differs.
       if (!error) return;
-      // ERR_STREAM_DESTROYED: the bytes were still in this process when the socket went; the peer has none of them.
-      if ((error as { code?: string }).code === 'ERR_STREAM_DESTROYED') future.markUnsent();
+      if (neverLeft(error)) future.markUnsent();
       this.failCall(
         future,
         new RemotingSendRequestError(future.facts(), `could not be sent: ${error.message}`, error),
@@ -519,6 +513,17 @@ export class OutboundInvoker {
       error,
     });
   }
+}
+
+/**
+ * Whether a write's error proves none of its bytes left this process: the
+ * channel was closed before the write (REMOTING_CHANNEL_CLOSED), or the
+ * socket was destroyed while the bytes were still in Node's buffer
+ * (ERR_STREAM_DESTROYED). Any other error may come after part was sent.
+ */
+function neverLeft(error: Error): boolean {
+  const code = (error as { code?: string }).code;
+  return code === 'REMOTING_CHANNEL_CLOSED' || code === 'ERR_STREAM_DESTROYED';
 }
 
 /** The facts of a call that never got as far as a future (aborted while waiting for a permit or a connection). */

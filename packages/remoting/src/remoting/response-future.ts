@@ -36,8 +36,6 @@ export class ResponseFuture implements WheelEntry {
   readonly timeoutMs: number;
   /** When the caller's call began (performance.now()); the timeout counts from here. */
   readonly beginTimestamp: number;
-  /** performance.now() at which the call times out. */
-  readonly deadline: number;
   /** @internal The deadline wheel's links; -1/null when not in it. */
   wheelSlot = -1;
   /** @internal */
@@ -64,7 +62,6 @@ export class ResponseFuture implements WheelEntry {
     beginTimestamp: number = performance.now(),
   ) {
     this.beginTimestamp = beginTimestamp;
-    this.deadline = beginTimestamp + timeoutMs;
     this.channel = channel;
     this.opaque = request.opaque;
     this.requestCode = request.code;
@@ -72,6 +69,11 @@ export class ResponseFuture implements WheelEntry {
     this.mode = mode;
     this.callback = callback;
     this.permitRelease = permitRelease;
+  }
+
+  /** performance.now() at which the call times out (computed: one field fewer per call). */
+  get deadline(): number {
+    return this.beginTimestamp + this.timeoutMs;
   }
 
   get state(): ResponseFutureState {
