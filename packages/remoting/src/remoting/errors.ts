@@ -133,7 +133,7 @@ export class RemotingTooMuchRequestError extends RemotingError {
   }
 }
 
-/** The peer answered, but with a non-success code where the caller required success. */
+/** The peer answered, but with a non-success code where the caller required success (thrown by `invokeSyncOk`). */
 export class RemotingCommandError extends RemotingError {
   readonly remoteAddress: string;
   readonly requestCode: number;
