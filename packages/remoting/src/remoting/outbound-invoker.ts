@@ -170,7 +170,7 @@ export class OutboundInvoker {
     signal?: AbortSignal,
   ): Promise<RemotingCommand> {
     this.publishStart('sync', channel.remoteAddress, request, timeoutMs);
-    this.hooks.beforeRequest(channel.remoteAddress, request);
+    this.runBeforeHooks('sync', channel, request, timeoutMs, startedAt);
     const future = new ResponseFuture(channel, request, timeoutMs, 'sync', null, null, startedAt);
     this.begin(future, request, signal);
     await future.waitResponse();
@@ -218,7 +218,7 @@ export class OutboundInvoker {
   ): void {
     this.publishStart('async', channel.remoteAddress, request, timeoutMs);
     try {
-      this.hooks.beforeRequest(channel.remoteAddress, request);
+      this.runBeforeHooks('async', channel, request, timeoutMs, startedAt);
     } catch (error) {
       callback(error as Error, null);
       return;
@@ -255,7 +255,7 @@ export class OutboundInvoker {
   ): Promise<void> {
     request.markOneway();
     this.publishStart('oneway', channel.remoteAddress, request, timeoutMs);
-    this.hooks.beforeRequest(channel.remoteAddress, request);
+    this.runBeforeHooks('oneway', channel, request, timeoutMs, startedAt);
     const release =
       (signal?.aborted ? null : this.onewayPermits.tryAcquireNow()) ??
       (await this.acquire(this.onewayPermits, 'oneway', channel, request, timeoutMs, startedAt, signal));
@@ -284,6 +284,23 @@ export class OutboundInvoker {
       (signal?.aborted ? null : this.asyncPermits.tryAcquireNow()) ??
       (await this.acquire(this.asyncPermits, 'async', channel, request, timeoutMs, startedAt, signal));
     this.begin(this.asyncFuture(channel, request, timeoutMs, callback, release, startedAt), request, signal);
+  }
+
+  /** Runs the RPC hooks' doBeforeRequest; a hook that throws ends the call unsent (and is counted as such). */
+  private runBeforeHooks(
+    mode: InvokeMode,
+    channel: Channel,
+    request: RemotingCommand,
+    timeoutMs: number,
+    startedAt: number,
+  ): void {
+    if (this.hooks.isEmpty) return;
+    try {
+      this.hooks.beforeRequest(channel.remoteAddress, request);
+    } catch (error) {
+      this.callFailedEarly(mode, unsentFacts(channel, request, timeoutMs, startedAt), error as Error);
+      throw error;
+    }
   }
 
   private asyncFuture(

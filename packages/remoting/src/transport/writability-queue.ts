@@ -53,14 +53,6 @@ export class WritabilityQueue {
     return this.liveBytes;
   }
 
-  /**
-   * Whether a new write must queue: the channel is over its watermark, or
-   * others are queued ahead (first come, first written).
-   */
-  mustWait(): boolean {
-    return this.live > 0 || !this.channel.isWritable();
-  }
-
   /** Queues `waiter`; on a closed channel it hears `onClosed` at once. */
   enqueue(waiter: WritabilityWaiter): WritabilityTicket {
     const ticket: WritabilityTicket = { waiter };
