@@ -146,3 +146,33 @@ test('a server calling its client can be aborted too', async () => {
   expect(server.stats().pendingResponses).toBe(0);
   await eventually(() => server.stats().unmatchedResponses === 1, 2000, 'the late response at the server');
 });
+
+test('a oneway call aborted while queued for writability returns its permit and is never sent', async () => {
+  const stalled = await startRawServer((connection) => connection.socket.pause());
+  const client = newClient({ permitsOneway: 10_000 });
+  const body = Buffer.alloc(256 * 1024, 6);
+  const filler: Array<Promise<unknown>> = [];
+  while (client.stats().writeWaiters.calls === 0) {
+    filler.push(
+      client
+        .invokeOneway(stalled.address, RemotingCommand.createRequest(3).setBody(body), 10_000)
+        .catch((e) => e),
+    );
+    await sleep(1);
+  }
+  const controller = new AbortController();
+  const queued = RemotingCommand.createRequest(4).setBody(body);
+  const call = client.invokeOneway(stalled.address, queued, 10_000, { signal: controller.signal });
+  await sleep(5);
+  const inUseBefore = 10_000 - client.stats().onewayPermits.available;
+  controller.abort(new Error('not needed any more'));
+  const error = (await call.catch((e: unknown) => e)) as RemotingAbortError;
+  expect(error).toBeInstanceOf(RemotingAbortError);
+  expect(error.written).toBe(false);
+  expect((error.cause as Error).message).toBe('not needed any more');
+  expect(10_000 - client.stats().onewayPermits.available).toBe(inUseBefore - 1);
+  stalled.connections[0]?.socket.resume();
+  await client.shutdown();
+  await Promise.all(filler);
+  expect(stalled.requests.some((r) => r.opaque === queued.opaque)).toBe(false);
+});

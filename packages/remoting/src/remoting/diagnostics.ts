@@ -29,6 +29,7 @@ export type EndpointSide = 'client' | 'server';
 /** How a call waits for its answer: RocketMQ's invokeSync / invokeAsync / invokeOneway. */
 export type InvokeMode = 'sync' | 'async' | 'oneway';
 
+/** `remoting-ts:call:start`: a call begins (before hooks, permits and connection waits). */
 export interface CallStartMessage {
   side: EndpointSide;
   mode: InvokeMode;
@@ -37,6 +38,7 @@ export interface CallStartMessage {
   timeoutMs: number;
 }
 
+/** `remoting-ts:call:end`: a call ended with a response, or a oneway call was written. */
 export interface CallEndMessage {
   side: EndpointSide;
   mode: InvokeMode;
@@ -49,23 +51,27 @@ export interface CallEndMessage {
   response: RemotingCommand | null;
 }
 
+/** `remoting-ts:call:error`: a call ended with an error (timeout, send failure, abort, no permit, close). */
 export interface CallErrorMessage {
   side: EndpointSide;
   mode: InvokeMode;
   remoteAddress: string;
   requestCode: number;
   opaque: number;
+  /** From the call's start to its end, in milliseconds. */
   durationMs: number;
   /** A RemotingError subclass: its `code` says what happened. */
   error: Error;
 }
 
+/** `remoting-ts:request:start`: a served request reaches its processor (after the executor's queue). */
 export interface RequestStartMessage {
   side: EndpointSide;
   remoteAddress: string;
   request: RemotingCommand;
 }
 
+/** `remoting-ts:request:end`: the processor returned or resolved. */
 export interface RequestEndMessage {
   side: EndpointSide;
   remoteAddress: string;
@@ -76,20 +82,24 @@ export interface RequestEndMessage {
   durationMs: number;
 }
 
+/** `remoting-ts:request:error`: the processor (or a hook) threw or rejected; the peer is answered SYSTEM_ERROR. */
 export interface RequestErrorMessage {
   side: EndpointSide;
   remoteAddress: string;
   request: RemotingCommand;
   error: Error;
+  /** Processing time in milliseconds. */
   durationMs: number;
 }
 
+/** `remoting-ts:channel:connect` and `remoting-ts:channel:close`. Addresses are "host:port". */
 export interface ChannelMessage {
   side: EndpointSide;
   remoteAddress: string;
   localAddress: string;
 }
 
+/** `remoting-ts:channel:protocolError`: `error` is a RemotingProtocolError; the connection closes. */
 export interface ChannelErrorMessage extends ChannelMessage {
   error: Error;
 }
