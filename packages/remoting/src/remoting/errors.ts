@@ -8,7 +8,11 @@ export interface InvocationFacts {
   opaque: number;
   elapsedMs: number;
   timeoutMs: number;
-  /** Whether the request's bytes had been handed to the socket. */
+  /**
+   * Whether any byte of the request may have reached the peer. `false` is a
+   * guarantee: the peer never receives this request (it was refused, stayed
+   * queued, or its bytes were dropped before leaving this process).
+   */
   written: boolean;
 }
 
