@@ -86,7 +86,13 @@ export class RemotingClient extends RemotingService {
   ): Promise<RemotingCommand> {
     const started = performance.now();
     const signal = options?.signal;
-    const channel = await this.channelFor(address, request, timeoutMs, started, signal);
+    let channel: Channel;
+    try {
+      channel = await this.channelFor(address, request, timeoutMs, started, signal);
+    } catch (error) {
+      this.endpoint.invoker.callFailedToConnect('sync', address, request, timeoutMs, started, error as Error);
+      throw error;
+    }
     try {
       return await this.endpoint.invoker.invokeSync(channel, request, timeoutMs, started, signal);
     } catch (error) {
@@ -186,7 +192,20 @@ export class RemotingClient extends RemotingService {
   ): Promise<void> {
     const started = performance.now();
     const signal = options?.signal;
-    const channel = await this.channelFor(address, request, timeoutMs, started, signal);
+    let channel: Channel;
+    try {
+      channel = await this.channelFor(address, request, timeoutMs, started, signal);
+    } catch (error) {
+      this.endpoint.invoker.callFailedToConnect(
+        'oneway',
+        address,
+        request,
+        timeoutMs,
+        started,
+        error as Error,
+      );
+      throw error;
+    }
     try {
       await this.endpoint.invoker.invokeOneway(channel, request, timeoutMs, started, signal);
     } catch (error) {
@@ -249,9 +268,10 @@ export class RemotingClient extends RemotingService {
       send(live);
       return;
     }
-    this.channelFor(address, request, timeoutMs, started, signal).then(send, (error: Error) =>
-      callback(error, null),
-    );
+    this.channelFor(address, request, timeoutMs, started, signal).then(send, (error: Error) => {
+      this.endpoint.invoker.callFailedToConnect('async', address, request, timeoutMs, started, error);
+      callback(error, null);
+    });
   }
 
   /**

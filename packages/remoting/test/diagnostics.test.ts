@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import diagnosticsChannel from 'node:diagnostics_channel';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from 'vitest';
@@ -216,4 +217,33 @@ test('NODE_DEBUG=remoting logs connection lifecycle and protocol errors to stder
   expect(stderr).toMatch(/REMOTING \d+: server channel 127\.0\.0\.1:\d+: connected/);
   expect(stderr).toMatch(/REMOTING \d+: server channel 127\.0\.0\.1:\d+: protocol error, closing: /);
   expect(stderr).toMatch(/REMOTING \d+: client channel 127\.0\.0\.1:\d+: closed/);
+});
+
+test('a call that cannot connect publishes a start and a REMOTING_CONNECT error, and is counted', async () => {
+  const starts = record<CallStartMessage>('remoting-ts:call:start');
+  const errors = record<CallErrorMessage>('remoting-ts:call:error');
+  // A port nobody listens on: bind one, then close it.
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const address = `127.0.0.1:${(probe.address() as net.AddressInfo).port}`;
+  await new Promise((resolve) => probe.close(resolve));
+  const client = newClient();
+  const error = await client
+    .invokeSync(address, RemotingCommand.createRequest(77), 1000)
+    .catch((e: unknown) => e);
+  expect(error).toHaveProperty('code', 'REMOTING_CONNECT');
+  await new Promise<void>((resolve) =>
+    client.invokeAsync(address, RemotingCommand.createRequest(77), 1000, () => resolve()),
+  );
+  expect(starts.map((m) => [m.mode, m.remoteAddress])).toEqual([
+    ['sync', address],
+    ['async', address],
+  ]);
+  expect(
+    errors.map((m) => [m.mode, m.requestCode, (m.error as { code?: string } | undefined)?.code]),
+  ).toEqual([
+    ['sync', 77, 'REMOTING_CONNECT'],
+    ['async', 77, 'REMOTING_CONNECT'],
+  ]);
+  expect(client.stats().callsByCode[77]).toMatchObject({ count: 2, errors: 2 });
 });

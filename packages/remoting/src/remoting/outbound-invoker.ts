@@ -516,6 +516,22 @@ export class OutboundInvoker {
     });
   }
 
+  /**
+   * A call that failed before it had a connection (connect error, abort while
+   * connecting, shutdown): published as a start and an error like any other call.
+   */
+  callFailedToConnect(
+    mode: InvokeMode,
+    remoteAddress: string,
+    request: RemotingCommand,
+    timeoutMs: number,
+    startedAt: number,
+    error: Error,
+  ): void {
+    this.publishStart(mode, remoteAddress, request, timeoutMs);
+    this.callFailedEarly(mode, unsentFacts({ remoteAddress }, request, timeoutMs, startedAt), error);
+  }
+
   /** A call that failed before it had a future (no permit, aborted while waiting for one or for a connection). */
   callFailedEarly(mode: InvokeMode, facts: InvocationFacts, error: Error): void {
     this.calls.record(facts.requestCode, true, performance.now() - facts.elapsedMs);
