@@ -1,11 +1,22 @@
 import type tls from 'node:tls';
 import type { NameServerStats } from './client/name-server-list.js';
 import { NameServerSelector } from './client/name-server-selector.js';
+import { ResponseCode } from './protocol/codes.js';
 import type { RemotingCommand } from './protocol/remoting-command.js';
-import { RemotingShutdownError, RemotingTimeoutError } from './remoting/errors.js';
+import {
+  RemotingAbortError,
+  RemotingCommandError,
+  RemotingSendRequestError,
+  RemotingShutdownError,
+  RemotingTimeoutError,
+} from './remoting/errors.js';
 import type { ChannelEventListener } from './remoting/events.js';
+import {
+  type InvokeOptions,
+  type ResponseTableScanOptions,
+  unsentFacts,
+} from './remoting/outbound-invoker.js';
 import type { RPCHook } from './remoting/processor.js';
-import type { ResponseTableScanOptions } from './remoting/remoting-endpoint.js';
 import type { InvokeCallback } from './remoting/response-future.js';
 import { RemotingService } from './remoting-service.js';
 import { Channel } from './transport/channel.js';
@@ -63,6 +74,7 @@ export class RemotingClient extends RemotingService {
 
   constructor(options: RemotingClientOptions = {}) {
     super({
+      side: 'client',
       permitsAsync: options.permitsAsync ?? 65535,
       permitsOneway: options.permitsOneway ?? 65535,
       responseTableScan: options.responseTableScan,
@@ -86,48 +98,102 @@ export class RemotingClient extends RemotingService {
     );
   }
 
+  /**
+   * Sends `request` to `address` ("host:port", or `null` for the chosen name
+   * server) and waits for the response
+   * (RocketMQ's invokeSync). `timeoutMs` covers connecting, waiting for a
+   * writable connection and the response. Whatever the response code, it
+   * resolves with the response; `invokeSyncOk` turns non-SUCCESS into an error.
+   * @throws RemotingTimeoutError no response in time (`written` says whether the peer may have it)
+   * @throws RemotingSendRequestError could not be sent, or the connection closed before the response
+   * @throws RemotingConnectError could not connect
+   * @throws RemotingAbortError `options.signal` aborted the call
+   * @throws RemotingShutdownError the client is shut down
+   */
   async invokeSync(
     address: string | null,
     request: RemotingCommand,
     timeoutMs: number,
+    options?: InvokeOptions,
   ): Promise<RemotingCommand> {
     const started = performance.now();
-    const { address: target, channel } =
-      address === null
-        ? await this.nameServers.channel(timeoutMs, started)
-        : { address, channel: await this.getOrCreateChannel(address, timeoutMs) };
+    const signal = options?.signal;
+    let target: ChannelTarget;
     try {
-      return await this.endpoint.invokeSync(channel, request, timeoutMs, started);
+      target = await this.channelFor(address, request, timeoutMs, started, signal);
+    } catch (error) {
+      this.callFailedToConnect('sync', address, request, timeoutMs, started, error as Error);
+      throw error;
+    }
+    const channel = target.channel;
+    try {
+      return await this.endpoint.invoker.invokeSync(channel, request, timeoutMs, started, signal);
     } catch (error) {
       // As RocketMQ: a send failure drops the connection; a timeout only when configured;
       // anything else (a hook that threw) says nothing about the connection.
       if (error instanceof RemotingTimeoutError) {
-        if (this.options.closeSocketIfTimeout ?? true) this.closeChannel(target, channel);
+        if (this.options.closeSocketIfTimeout ?? true) this.closeChannel(target.address, channel);
       } else if (isSendFailure(error)) {
-        this.closeChannel(target, channel);
+        this.closeChannel(target.address, channel);
       }
       throw error;
     }
   }
 
-  invokeAsync(address: string | null, request: RemotingCommand, timeoutMs: number): Promise<RemotingCommand>;
+  /**
+   * `invokeSync`, then a response whose code is not SUCCESS (0) becomes a
+   * RemotingCommandError carrying the response, its code and remark.
+   * @throws RemotingCommandError as well as everything `invokeSync` throws
+   */
+  async invokeSyncOk(
+    address: string | null,
+    request: RemotingCommand,
+    timeoutMs: number,
+    options?: InvokeOptions,
+  ): Promise<RemotingCommand> {
+    return requireSuccess(address ?? 'the chosen name server', request, await this.invokeSync(address, request, timeoutMs, options));
+  }
+
+  /**
+   * Sends `request` under an async permit and delivers the response later
+   * (RocketMQ's invokeAsync): as a promise, or to `callback`, called exactly
+   * once. The rejections are `invokeSync`'s, plus RemotingTooMuchRequestError
+   * when no async permit frees up in time. With a live connection and a free
+   * permit the callback form runs synchronously up to the write.
+   */
+  invokeAsync(
+    address: string | null,
+    request: RemotingCommand,
+    timeoutMs: number,
+    options?: InvokeOptions,
+  ): Promise<RemotingCommand>;
   invokeAsync(
     address: string | null,
     request: RemotingCommand,
     timeoutMs: number,
     callback: InvokeCallback,
+    options?: InvokeOptions,
   ): void;
   invokeAsync(
     address: string | null,
     request: RemotingCommand,
     timeoutMs: number,
-    callback?: InvokeCallback,
+    callbackOrOptions?: InvokeCallback | InvokeOptions,
+    maybeOptions?: InvokeOptions,
   ): Promise<RemotingCommand> | undefined {
     const started = performance.now();
-    if (callback !== undefined) {
-      this.invokeAsyncWithCallback(address, request, timeoutMs, callback, started);
+    if (typeof callbackOrOptions === 'function') {
+      this.invokeAsyncWithCallback(
+        address,
+        request,
+        timeoutMs,
+        callbackOrOptions,
+        started,
+        maybeOptions?.signal,
+      );
       return undefined;
     }
+    const signal = callbackOrOptions?.signal;
     return new Promise((resolve, reject) => {
       this.invokeAsyncWithCallback(
         address,
@@ -138,21 +204,39 @@ export class RemotingClient extends RemotingService {
           else resolve(response as RemotingCommand);
         },
         started,
+        signal,
       );
     });
   }
 
-  async invokeOneway(address: string | null, request: RemotingCommand, timeoutMs: number): Promise<void> {
+  /**
+   * Sends a request that gets no response (RocketMQ's invokeOneway): resolves
+   * once it is handed to the connection, holding a oneway permit until its
+   * bytes reach the socket.
+   * @throws RemotingTooMuchRequestError no oneway permit in time
+   * @throws RemotingTimeoutError the connection stayed unwritable past `timeoutMs` (not sent)
+   * @throws RemotingSendRequestError, RemotingConnectError, RemotingAbortError, RemotingShutdownError
+   */
+  async invokeOneway(
+    address: string | null,
+    request: RemotingCommand,
+    timeoutMs: number,
+    options?: InvokeOptions,
+  ): Promise<void> {
     const started = performance.now();
-    const { address: target, channel } =
-      address === null
-        ? await this.nameServers.channel(timeoutMs, started)
-        : { address, channel: await this.getOrCreateChannel(address, timeoutMs) };
+    const signal = options?.signal;
+    let target: ChannelTarget;
     try {
-      await this.endpoint.invokeOneway(channel, request, timeoutMs, started);
+      target = await this.channelFor(address, request, timeoutMs, started, signal);
+    } catch (error) {
+      this.callFailedToConnect('oneway', address, request, timeoutMs, started, error as Error);
+      throw error;
+    }
+    try {
+      await this.endpoint.invoker.invokeOneway(target.channel, request, timeoutMs, started, signal);
     } catch (error) {
       // Permit exhaustion or a slow socket is no reason to drop the calls already on this connection.
-      if (isSendFailure(error)) this.closeChannel(target, channel);
+      if (isSendFailure(error)) this.closeChannel(target.address, target.channel);
       throw error;
     }
   }
@@ -166,8 +250,8 @@ export class RemotingClient extends RemotingService {
     if (this.stopped) return;
     this.stopped = true;
     this.nameServers.stop();
-    this.endpoint.stopScanner();
-    this.endpoint.failAllCalls('the client shut down before the response arrived');
+    this.endpoint.invoker.stopScanner();
+    this.endpoint.invoker.failAllCalls('the client shut down before the response arrived');
     // Not the table: a failed call may have dropped a channel from it whose 'close' is still to come.
     const closing = [...this.openChannels].map((channel) => {
       channel.close();
@@ -192,9 +276,10 @@ export class RemotingClient extends RemotingService {
     timeoutMs: number,
     callback: InvokeCallback,
     started: number,
+    signal: AbortSignal | undefined,
   ): void {
     const send = (target: string, channel: Channel) =>
-      this.endpoint.invokeAsyncCallback(
+      this.endpoint.invoker.invokeAsyncCallback(
         channel,
         request,
         timeoutMs,
@@ -203,21 +288,82 @@ export class RemotingClient extends RemotingService {
           callback(error, response);
         },
         started,
+        signal,
       );
-    const fail = (error: Error) => callback(error, null);
-    if (address === null) {
-      // A call with no address goes to the chosen name server.
-      const chosen = this.nameServers.current();
-      if (chosen !== undefined) send(chosen.address, chosen.channel);
-      else this.nameServers.channel(timeoutMs, started).then((r) => send(r.address, r.channel), fail);
-      return;
+    if (signal?.aborted !== true) {
+      if (address !== null) {
+        const live = this.liveChannel(address);
+        if (live !== undefined) {
+          send(address, live);
+          return;
+        }
+      } else {
+        // A call with no address goes to the chosen name server while its connection is healthy.
+        const chosen = this.nameServers.current();
+        if (chosen !== undefined) {
+          send(chosen.address, chosen.channel);
+          return;
+        }
+      }
     }
-    const live = this.liveChannel(address);
-    if (live !== undefined) {
-      send(address, live);
-      return;
-    }
-    this.getOrCreateChannel(address, timeoutMs).then((channel) => send(address, channel), fail);
+    this.channelFor(address, request, timeoutMs, started, signal).then(
+      (target) => send(target.address, target.channel),
+      (error: Error) => {
+        this.callFailedToConnect('async', address, request, timeoutMs, started, error);
+        callback(error, null);
+      },
+    );
+  }
+
+  /**
+   * The connection for a call, to `address` or (for `null`) to the chosen
+   * name server; an aborted `signal` rejects at once (without connecting) or
+   * ends the wait for a connection in progress.
+   */
+  private channelFor(
+    address: string | null,
+    request: RemotingCommand,
+    timeoutMs: number,
+    started: number,
+    signal: AbortSignal | undefined,
+  ): Promise<ChannelTarget> {
+    const aborted = (s: AbortSignal) =>
+      new RemotingAbortError(
+        unsentFacts({ remoteAddress: address ?? NAME_SERVER_TARGET }, request, timeoutMs, started),
+        s.reason,
+      );
+    if (signal?.aborted) return Promise.reject(aborted(signal));
+    const connecting =
+      address === null
+        ? this.nameServers.channel(timeoutMs, started)
+        : this.getOrCreateChannel(address, timeoutMs).then((channel) => ({ address, channel }));
+    if (signal === undefined) return connecting;
+    return new Promise((resolve, reject) => {
+      const onAbort = () => reject(aborted(signal));
+      signal.addEventListener('abort', onAbort, { once: true });
+      connecting.then(
+        (target) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(target);
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  private callFailedToConnect(
+    mode: 'sync' | 'async' | 'oneway',
+    address: string | null,
+    request: RemotingCommand,
+    timeoutMs: number,
+    started: number,
+    error: Error,
+  ): void {
+    const remote = address ?? NAME_SERVER_TARGET;
+    this.endpoint.invoker.callFailedToConnect(mode, remote, request, timeoutMs, started, error);
   }
 
   private liveChannel(address: string): Channel | undefined {
@@ -267,7 +413,7 @@ export class RemotingClient extends RemotingService {
     this.endpoint.attachChannel(channel);
     if (!this.started) {
       this.started = true;
-      this.endpoint.startScanner();
+      this.endpoint.invoker.startScanner();
     }
     return channel;
   }
@@ -316,6 +462,25 @@ export class RemotingClient extends RemotingService {
   }
 }
 
+function requireSuccess(
+  address: string,
+  request: RemotingCommand,
+  response: RemotingCommand,
+): RemotingCommand {
+  if (response.code !== ResponseCode.SUCCESS) throw new RemotingCommandError(address, request.code, response);
+  return response;
+}
+
+/** A connection a call goes out on, and the channel-table key it sits under. */
+interface ChannelTarget {
+  address: string;
+  channel: Channel;
+}
+
+/** What errors and diagnostics name as the remote of a call made with no address that never found a server. */
+const NAME_SERVER_TARGET = '(name server list)';
+
+/** A send failure says the connection is broken, so it is dropped and the next call reconnects. */
 function isSendFailure(error: unknown): boolean {
-  return (error as { code?: string } | null)?.code === 'REMOTING_SEND_REQUEST';
+  return error instanceof RemotingSendRequestError;
 }

@@ -58,23 +58,40 @@ export {
   RemotingCommand,
 } from './protocol/remoting-command.js';
 export type { ExecutorOptions } from './remoting/bounded-executor.js';
+export type { CodeStatsSnapshot } from './remoting/code-stats.js';
 export { CountDownLatch } from './remoting/count-down-latch.js';
 export {
+  type CallEndMessage,
+  type CallErrorMessage,
+  type CallStartMessage,
+  type ChannelErrorMessage,
+  type ChannelMessage,
+  diagnosticsChannels,
+  type EndpointSide,
+  type InvokeMode,
+  type RequestEndMessage,
+  type RequestErrorMessage,
+  type RequestStartMessage,
+} from './remoting/diagnostics.js';
+export {
   type InvocationFacts,
+  RemotingAbortError,
   RemotingCommandError,
+  RemotingOpaqueInUseError,
   RemotingSendRequestError,
   RemotingShutdownError,
   RemotingTimeoutError,
   RemotingTooMuchRequestError,
 } from './remoting/errors.js';
 export type { ChannelEventListener, RemotingEvents } from './remoting/events.js';
+export { Remarks } from './remoting/inbound-dispatcher.js';
+export type { InvokeOptions, ResponseTableScanOptions } from './remoting/outbound-invoker.js';
 export type { PermitRelease } from './remoting/permits.js';
 export { Permits } from './remoting/permits.js';
 export type { RequestContext, RequestProcessor, RPCHook } from './remoting/processor.js';
 export { RequestMapping, type RequestMappingDecorator } from './remoting/processor-registry.js';
-export type { EndpointStats, ResponseTableScanOptions } from './remoting/remoting-endpoint.js';
-export { Remarks } from './remoting/remoting-endpoint.js';
-export type { InvokeCallback } from './remoting/response-future.js';
+export type { EndpointStats } from './remoting/remoting-endpoint.js';
+export type { InvokeCallback, ResponseFutureState } from './remoting/response-future.js';
 export { RemotingService } from './remoting-service.js';
 export {
   DEFAULT_MAX_PARTIAL_FRAME_BYTES_TOTAL,

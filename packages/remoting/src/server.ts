@@ -4,8 +4,8 @@ import type { SerializeType } from './protocol/codes.js';
 import { RemotingProtocolError } from './protocol/errors.js';
 import type { RemotingCommand } from './protocol/remoting-command.js';
 import type { ChannelEventListener } from './remoting/events.js';
+import type { InvokeOptions, ResponseTableScanOptions } from './remoting/outbound-invoker.js';
 import type { RPCHook } from './remoting/processor.js';
-import type { ResponseTableScanOptions } from './remoting/remoting-endpoint.js';
 import type { InvokeCallback } from './remoting/response-future.js';
 import { RemotingService } from './remoting-service.js';
 import { Channel, type ChannelOptions } from './transport/channel.js';
@@ -91,6 +91,7 @@ export class RemotingServer extends RemotingService {
 
   constructor(options: RemotingServerOptions = {}) {
     super({
+      side: 'server',
       permitsAsync: options.permitsAsync ?? 64,
       permitsOneway: options.permitsOneway ?? 256,
       responseTableScan: options.responseTableScan,
@@ -126,7 +127,7 @@ export class RemotingServer extends RemotingService {
       });
     });
     this.listening = true;
-    this.endpoint.startScanner();
+    this.endpoint.invoker.startScanner();
   }
 
   /** Where the server listens; `port` is the OS-assigned one when started with port 0. */
@@ -141,25 +142,84 @@ export class RemotingServer extends RemotingService {
     return [...this.channels];
   }
 
-  invokeSync(channel: Channel, request: RemotingCommand, timeoutMs: number): Promise<RemotingCommand> {
-    return this.endpoint.invokeSync(channel, request, timeoutMs);
+  /**
+   * Calls a connected client over `channel` and waits for the response
+   * (RocketMQ's invokeSync on the server side, e.g. a broker asking a consumer).
+   * @throws RemotingTimeoutError, RemotingSendRequestError, RemotingAbortError
+   */
+  invokeSync(
+    channel: Channel,
+    request: RemotingCommand,
+    timeoutMs: number,
+    options?: InvokeOptions,
+  ): Promise<RemotingCommand> {
+    return this.endpoint.invoker.invokeSync(channel, request, timeoutMs, performance.now(), options?.signal);
   }
 
-  invokeAsync(channel: Channel, request: RemotingCommand, timeoutMs: number): Promise<RemotingCommand>;
-  invokeAsync(channel: Channel, request: RemotingCommand, timeoutMs: number, callback: InvokeCallback): void;
+  /**
+   * Calls a connected client under an async permit (RocketMQ's invokeAsync;
+   * serverAsyncSemaphoreValue permits): a promise, or `callback` called once.
+   * Rejections as `invokeSync`, plus RemotingTooMuchRequestError.
+   */
   invokeAsync(
     channel: Channel,
     request: RemotingCommand,
     timeoutMs: number,
-    callback?: InvokeCallback,
+    options?: InvokeOptions,
+  ): Promise<RemotingCommand>;
+  invokeAsync(
+    channel: Channel,
+    request: RemotingCommand,
+    timeoutMs: number,
+    callback: InvokeCallback,
+    options?: InvokeOptions,
+  ): void;
+  invokeAsync(
+    channel: Channel,
+    request: RemotingCommand,
+    timeoutMs: number,
+    callbackOrOptions?: InvokeCallback | InvokeOptions,
+    maybeOptions?: InvokeOptions,
   ): Promise<RemotingCommand> | undefined {
-    if (callback === undefined) return this.endpoint.invokeAsync(channel, request, timeoutMs);
-    this.endpoint.invokeAsyncCallback(channel, request, timeoutMs, callback);
+    const started = performance.now();
+    if (typeof callbackOrOptions !== 'function') {
+      return this.endpoint.invoker.invokeAsync(
+        channel,
+        request,
+        timeoutMs,
+        started,
+        callbackOrOptions?.signal,
+      );
+    }
+    this.endpoint.invoker.invokeAsyncCallback(
+      channel,
+      request,
+      timeoutMs,
+      callbackOrOptions,
+      started,
+      maybeOptions?.signal,
+    );
     return undefined;
   }
 
-  invokeOneway(channel: Channel, request: RemotingCommand, timeoutMs: number): Promise<void> {
-    return this.endpoint.invokeOneway(channel, request, timeoutMs);
+  /**
+   * Sends a client a request that gets no response (RocketMQ's invokeOneway),
+   * under a oneway permit held until the bytes reach the socket.
+   * @throws RemotingTooMuchRequestError, RemotingTimeoutError (never writable), RemotingSendRequestError, RemotingAbortError
+   */
+  invokeOneway(
+    channel: Channel,
+    request: RemotingCommand,
+    timeoutMs: number,
+    options?: InvokeOptions,
+  ): Promise<void> {
+    return this.endpoint.invoker.invokeOneway(
+      channel,
+      request,
+      timeoutMs,
+      performance.now(),
+      options?.signal,
+    );
   }
 
   /**
@@ -178,8 +238,8 @@ export class RemotingServer extends RemotingService {
     for (const executor of this.endpoint.registry.executors()) {
       await executor.drain(Math.max(0, deadline - performance.now()));
     }
-    this.endpoint.stopScanner();
-    this.endpoint.failAllCalls('the server shut down before the response arrived');
+    this.endpoint.invoker.stopScanner();
+    this.endpoint.invoker.failAllCalls('the server shut down before the response arrived');
     const channelsClosed = [...this.channels].map((channel) => {
       channel.close();
       return channel.whenClosed();

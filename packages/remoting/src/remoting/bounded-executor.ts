@@ -1,3 +1,5 @@
+import { FixedQueue } from '../util/fixed-queue.js';
+
 export interface ExecutorOptions {
   /** Tasks running at once (RocketMQ: the processor's thread count). Default 64. */
   concurrency?: number;
@@ -27,8 +29,7 @@ export class BoundedExecutor {
   readonly concurrency: number;
   readonly queueCapacity: number;
   private running = 0;
-  private readonly queue: Array<ExecutorTask | undefined> = [];
-  private head = 0;
+  private readonly queue = new FixedQueue<ExecutorTask>();
 
   constructor(options: ExecutorOptions = {}) {
     this.concurrency = options.concurrency ?? DEFAULT_EXECUTOR_CONCURRENCY;
@@ -44,7 +45,7 @@ export class BoundedExecutor {
   }
 
   get queued(): number {
-    return this.queue.length - this.head;
+    return this.queue.length;
   }
 
   /** Runs `task` now or when a slot frees up; false (and `task` never runs) when the queue is full. */
@@ -100,17 +101,6 @@ export class BoundedExecutor {
   };
 
   private next(): ExecutorTask | undefined {
-    if (this.head === this.queue.length) return undefined;
-    const task = this.queue[this.head];
-    this.queue[this.head] = undefined;
-    this.head += 1;
-    if (this.head === this.queue.length) {
-      this.queue.length = 0;
-      this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue.splice(0, this.head);
-      this.head = 0;
-    }
-    return task;
+    return this.queue.shift();
   }
 }

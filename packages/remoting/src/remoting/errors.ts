@@ -8,7 +8,11 @@ export interface InvocationFacts {
   opaque: number;
   elapsedMs: number;
   timeoutMs: number;
-  /** Whether the request's bytes had been handed to the socket. */
+  /**
+   * Whether any byte of the request may have reached the peer. `false` is a
+   * guarantee: the peer never receives this request (it was refused, stayed
+   * queued, or its bytes were dropped before leaving this process).
+   */
   written: boolean;
 }
 
@@ -48,6 +52,38 @@ abstract class InvocationError extends RemotingError implements InvocationFacts 
 export class RemotingTimeoutError extends InvocationError {
   constructor(facts: InvocationFacts, detail = 'got no response', cause?: unknown) {
     super('REMOTING_TIMEOUT', describe('call', facts, detail), facts, { cause, retriable: true });
+  }
+}
+
+/**
+ * The caller's AbortSignal ended the call (`code` REMOTING_ABORTED). When
+ * `written` is false the request was never sent; when true it was, and the
+ * response, if one comes, is dropped and counted as unmatched. `cause` is the
+ * signal's reason (a DOMException named TimeoutError for `AbortSignal.timeout()`).
+ */
+export class RemotingAbortError extends InvocationError {
+  constructor(facts: InvocationFacts, reason: unknown) {
+    super('REMOTING_ABORTED', describe('call', facts, 'was aborted by its signal'), facts, {
+      cause: reason,
+      retriable: false,
+    });
+  }
+}
+
+/**
+ * The request was refused before sending: another call with the same opaque
+ * is still waiting for its response (a RemotingCommand reused while in
+ * flight). Nothing was written and the connection is left alone; the call
+ * already in flight is unaffected.
+ */
+export class RemotingOpaqueInUseError extends InvocationError {
+  constructor(facts: InvocationFacts) {
+    super(
+      'REMOTING_OPAQUE_IN_USE',
+      describe('call', facts, 'was refused: another call with this opaque is still waiting for its response'),
+      facts,
+      { retriable: false },
+    );
   }
 }
 
@@ -101,7 +137,7 @@ export class RemotingTooMuchRequestError extends RemotingError {
   }
 }
 
-/** The peer answered, but with a non-success code where the caller required success. */
+/** The peer answered, but with a non-success code where the caller required success (thrown by `invokeSyncOk`). */
 export class RemotingCommandError extends RemotingError {
   readonly remoteAddress: string;
   readonly requestCode: number;

@@ -1,7 +1,10 @@
+import { FixedQueue } from '../util/fixed-queue.js';
+
 /** Releases one permit; calling it again does nothing (RocketMQ's SemaphoreReleaseOnlyOnce). */
 export type PermitRelease = () => void;
 
 interface Waiter {
+  /** Null once the waiter gave up (timeout or abort); it is skipped when it comes out of the queue. */
   grant: ((release: PermitRelease) => void) | null;
 }
 
@@ -18,8 +21,7 @@ interface Waiter {
 export class Permits {
   readonly total: number;
   private free: number;
-  private readonly queue: Waiter[] = [];
-  private head = 0;
+  private readonly queue = new FixedQueue<Waiter>();
   private waiting = 0;
 
   constructor(total: number) {
@@ -45,22 +47,31 @@ export class Permits {
     return this.releaser();
   }
 
-  /** Takes a permit, waiting up to `timeoutMs` in FIFO order; null when none came in time. */
-  tryAcquire(timeoutMs: number): Promise<PermitRelease | null> {
+  /**
+   * Takes a permit, waiting up to `timeoutMs` in FIFO order; null when none
+   * came in time or `signal` aborted first (the caller tells which by `signal.aborted`).
+   */
+  tryAcquire(timeoutMs: number, signal?: AbortSignal): Promise<PermitRelease | null> {
     const now = this.tryAcquireNow();
-    if (now !== null || timeoutMs <= 0) return Promise.resolve(now);
+    if (now !== null || timeoutMs <= 0 || signal?.aborted === true) return Promise.resolve(now);
     return new Promise((resolve) => {
+      const giveUp = () => {
+        if (waiter.grant === null) return;
+        waiter.grant = null;
+        this.waiting -= 1;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', giveUp);
+        resolve(null);
+      };
       const waiter: Waiter = {
         grant: (release) => {
           clearTimeout(timer);
+          signal?.removeEventListener('abort', giveUp);
           resolve(release);
         },
       };
-      const timer = setTimeout(() => {
-        waiter.grant = null;
-        this.waiting -= 1;
-        resolve(null);
-      }, timeoutMs);
+      const timer = setTimeout(giveUp, timeoutMs);
+      signal?.addEventListener('abort', giveUp, { once: true });
       this.queue.push(waiter);
       this.waiting += 1;
     });
@@ -77,30 +88,14 @@ export class Permits {
 
   /** Gives a returned permit to the oldest live waiter, or back to the pool. */
   private handOver(): void {
-    while (this.head < this.queue.length) {
-      const waiter = this.queue[this.head] as Waiter;
-      this.queue[this.head] = undefined as unknown as Waiter;
-      this.head += 1;
-      if (waiter.grant !== null) {
-        const grant = waiter.grant;
-        waiter.grant = null;
-        this.waiting -= 1;
-        this.compact();
-        grant(this.releaser());
-        return;
-      }
+    for (let waiter = this.queue.shift(); waiter !== undefined; waiter = this.queue.shift()) {
+      const grant = waiter.grant;
+      if (grant === null) continue;
+      waiter.grant = null;
+      this.waiting -= 1;
+      grant(this.releaser());
+      return;
     }
-    this.compact();
     this.free += 1;
-  }
-
-  private compact(): void {
-    if (this.head === this.queue.length) {
-      this.queue.length = 0;
-      this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue.splice(0, this.head);
-      this.head = 0;
-    }
   }
 }

@@ -1,6 +1,8 @@
 import type { RemotingCommand } from '../protocol/remoting-command.js';
 import type { Channel } from '../transport/channel.js';
 import { CountDownLatch } from './count-down-latch.js';
+import type { WheelEntry } from './deadline-wheel.js';
+import type { InvokeMode } from './diagnostics.js';
 import type { InvocationFacts } from './errors.js';
 import type { PermitRelease } from './permits.js';
 
@@ -8,31 +10,53 @@ import type { PermitRelease } from './permits.js';
 export type InvokeCallback = (error: Error | null, response: RemotingCommand | null) => void;
 
 /**
- * One request awaiting its response, keyed by opaque in the response table.
- * It ends exactly once: with a response, or with an error (send failure,
- * timeout, channel close, shutdown). Ending releases its permit, if it holds one.
+ * Where a call is in its life (KafkaJS's socketRequest states):
+ * - `pending`: not written yet (waiting for writability); the peer cannot have it.
+ * - `written`: handed to the channel; some of its bytes may reach the peer.
+ * - `completed`: ended with a response (or, for a oneway call, once written).
+ * - `failed`: ended with an error.
+ * Only `pending → written`, `pending|written → completed|failed` happen; an
+ * ended call ignores every later transition.
  */
-export class ResponseFuture {
+export type ResponseFutureState = 'pending' | 'written' | 'completed' | 'failed';
+
+/**
+ * One call awaiting its response, keyed by opaque in the response table
+ * (RocketMQ's ResponseFuture). It ends exactly once: with a response, or with
+ * an error (send failure, timeout, abort, channel close, shutdown). Ending
+ * releases its permit, if it holds one.
+ */
+export class ResponseFuture implements WheelEntry {
   readonly opaque: number;
   readonly requestCode: number;
   readonly channel: Channel;
+  /** invokeSync, invokeAsync or invokeOneway. */
+  readonly mode: InvokeMode;
+  /** The caller's timeout, in milliseconds. */
   readonly timeoutMs: number;
   /** When the caller's call began (performance.now()); the timeout counts from here. */
   readonly beginTimestamp: number;
-  /** Whether the request's bytes reached the socket. */
-  sendRequestOK = false;
+  /** @internal The deadline wheel's links; -1/null when not in it. */
+  wheelSlot = -1;
+  /** @internal */
+  wheelPrev: WheelEntry | null = null;
+  /** @internal */
+  wheelNext: WheelEntry | null = null;
   response: RemotingCommand | null = null;
   cause: Error | null = null;
+  private current: ResponseFutureState = 'pending';
+  private everWritten = false;
   /** Made only when someone waits (invokeSync); async calls end through their callback. */
   private latch: CountDownLatch | null = null;
-  private done = false;
   private permitRelease: PermitRelease | null;
   private readonly callback: InvokeCallback | null;
+  private endListeners: Array<() => void> | null = null;
 
   constructor(
     channel: Channel,
     request: RemotingCommand,
     timeoutMs: number,
+    mode: InvokeMode,
     callback: InvokeCallback | null,
     permitRelease: PermitRelease | null,
     beginTimestamp: number = performance.now(),
@@ -42,12 +66,30 @@ export class ResponseFuture {
     this.opaque = request.opaque;
     this.requestCode = request.code;
     this.timeoutMs = timeoutMs;
+    this.mode = mode;
     this.callback = callback;
     this.permitRelease = permitRelease;
   }
 
+  /** performance.now() at which the call times out (computed: one field fewer per call). */
+  get deadline(): number {
+    return this.beginTimestamp + this.timeoutMs;
+  }
+
+  get state(): ResponseFutureState {
+    return this.current;
+  }
+
   get isDone(): boolean {
-    return this.done;
+    return this.current === 'completed' || this.current === 'failed';
+  }
+
+  /**
+   * Whether any byte of the request may have reached the peer. False
+   * guarantees the peer never receives this request.
+   */
+  get written(): boolean {
+    return this.everWritten;
   }
 
   /** Whether the deadline plus `graceMs` has passed. */
@@ -66,29 +108,55 @@ export class ResponseFuture {
       opaque: this.opaque,
       elapsedMs: this.elapsedMs(),
       timeoutMs: this.timeoutMs,
-      written: this.sendRequestOK,
+      written: this.everWritten,
     };
   }
 
-  complete(response: RemotingCommand): boolean {
-    if (this.done) return false;
+  /** pending → written: the request is being handed to the channel. */
+  markWritten(): boolean {
+    if (this.current !== 'pending') return false;
+    this.current = 'written';
+    this.everWritten = true;
+    return true;
+  }
+
+  /**
+   * The channel reported that the request never left this process (its
+   * buffered bytes were dropped): the peer cannot have it after all.
+   */
+  markUnsent(): void {
+    this.everWritten = false;
+  }
+
+  /** Ends the call with `response` (null for a oneway call that was written); false if it had ended. */
+  complete(response: RemotingCommand | null): boolean {
+    if (this.isDone) return false;
+    this.current = 'completed';
     this.response = response;
     this.finish(null);
     return true;
   }
 
+  /** Ends the call with `error`; false if it had ended. */
   fail(error: Error): boolean {
-    if (this.done) return false;
+    if (this.isDone) return false;
+    this.current = 'failed';
     this.cause = error;
     this.finish(error);
     return true;
   }
 
-  /** Waits for the end of the call; false when `timeoutMs` passes first. */
-  waitResponse(timeoutMs: number): Promise<boolean> {
-    if (this.done) return Promise.resolve(true);
+  /** Runs `listener` once when the call ends (slow-path cleanup: abort listeners, writability queues). */
+  onEnd(listener: () => void): void {
+    if (this.endListeners === null) this.endListeners = [];
+    this.endListeners.push(listener);
+  }
+
+  /** Waits for the end of the call; the call's deadline (not this wait) bounds it. */
+  waitResponse(): Promise<boolean> {
+    if (this.isDone) return Promise.resolve(true);
     if (this.latch === null) this.latch = new CountDownLatch(1);
-    return this.latch.await(timeoutMs);
+    return this.latch.await();
   }
 
   releasePermit(): void {
@@ -98,8 +166,12 @@ export class ResponseFuture {
   }
 
   private finish(error: Error | null): void {
-    this.done = true;
     this.releasePermit();
+    const listeners = this.endListeners;
+    if (listeners !== null) {
+      this.endListeners = null;
+      for (const listener of listeners) listener();
+    }
     this.latch?.countDown();
     this.callback?.(error, this.response);
   }

@@ -1,7 +1,11 @@
 import type { Channel } from '../transport/channel.js';
 import type { ResponseFuture } from './response-future.js';
 
-/** In-flight requests by opaque: the one place a response finds its caller. */
+/**
+ * In-flight requests by opaque: the one place a response finds its caller.
+ * An opaque is live at most once; a response is matched only to a call made
+ * on the channel it arrived on.
+ */
 export class ResponseTable {
   private readonly futures = new Map<number, ResponseFuture>();
 
@@ -9,14 +13,19 @@ export class ResponseTable {
     return this.futures.size;
   }
 
-  put(future: ResponseFuture): void {
+  /** Registers `future`; false (nothing changes) when another call with its opaque is still live. */
+  put(future: ResponseFuture): boolean {
+    const live = this.futures.get(future.opaque);
+    if (live !== undefined && live !== future) return false;
     this.futures.set(future.opaque, future);
+    return true;
   }
 
-  /** Removes and returns the future for `opaque`. */
-  take(opaque: number): ResponseFuture | undefined {
+  /** Removes and returns the call waiting for `opaque` on `channel`; undefined when there is none there. */
+  take(channel: Channel, opaque: number): ResponseFuture | undefined {
     const future = this.futures.get(opaque);
-    if (future !== undefined) this.futures.delete(opaque);
+    if (future === undefined || future.channel !== channel) return undefined;
+    this.futures.delete(opaque);
     return future;
   }
 

@@ -1,0 +1,118 @@
+/**
+ * Named `node:diagnostics_channel` channels the framework publishes to. Any
+ * module may subscribe (`diagnostics_channel.subscribe(name, fn)`); the
+ * framework builds and publishes a message only while a channel has
+ * subscribers, so an unobserved process pays one boolean check per event.
+ *
+ * | Channel                           | When                                         | Message                   |
+ * |-----------------------------------|----------------------------------------------|---------------------------|
+ * | `remoting-ts:call:start`          | a call (sync/async/oneway) begins            | {@link CallStartMessage}  |
+ * | `remoting-ts:call:end`            | a call ends with a response (oneway: written)| {@link CallEndMessage}    |
+ * | `remoting-ts:call:error`          | a call ends with an error                    | {@link CallErrorMessage}  |
+ * | `remoting-ts:request:start`       | a served request reaches its processor       | {@link RequestStartMessage} |
+ * | `remoting-ts:request:end`         | a served request's processing ended          | {@link RequestEndMessage} |
+ * | `remoting-ts:request:error`       | a processor threw or rejected                | {@link RequestErrorMessage} |
+ * | `remoting-ts:channel:connect`     | a connection was attached                    | {@link ChannelMessage}    |
+ * | `remoting-ts:channel:close`       | a connection closed                          | {@link ChannelMessage}    |
+ * | `remoting-ts:channel:protocolError` | a peer sent bytes that are not a frame     | {@link ChannelErrorMessage} |
+ *
+ * Calls are the ones this side makes (a client's, or a server's call back to
+ * a client); requests are the ones it serves. `side` says which kind of
+ * endpoint published.
+ */
+import diagnosticsChannel from 'node:diagnostics_channel';
+import type { RemotingCommand } from '../protocol/remoting-command.js';
+
+/** Which kind of endpoint published a message. */
+export type EndpointSide = 'client' | 'server';
+
+/** How a call waits for its answer: RocketMQ's invokeSync / invokeAsync / invokeOneway. */
+export type InvokeMode = 'sync' | 'async' | 'oneway';
+
+/** `remoting-ts:call:start`: a call begins (before hooks, permits and connection waits). */
+export interface CallStartMessage {
+  side: EndpointSide;
+  mode: InvokeMode;
+  remoteAddress: string;
+  request: RemotingCommand;
+  timeoutMs: number;
+}
+
+/** `remoting-ts:call:end`: a call ended with a response, or a oneway call was written. */
+export interface CallEndMessage {
+  side: EndpointSide;
+  mode: InvokeMode;
+  remoteAddress: string;
+  requestCode: number;
+  opaque: number;
+  /** From the call's start to its end, in milliseconds. */
+  durationMs: number;
+  /** The response; null for a oneway call. */
+  response: RemotingCommand | null;
+}
+
+/** `remoting-ts:call:error`: a call ended with an error (timeout, send failure, abort, no permit, close). */
+export interface CallErrorMessage {
+  side: EndpointSide;
+  mode: InvokeMode;
+  remoteAddress: string;
+  requestCode: number;
+  opaque: number;
+  /** From the call's start to its end, in milliseconds. */
+  durationMs: number;
+  /** A RemotingError subclass: its `code` says what happened. */
+  error: Error;
+}
+
+/** `remoting-ts:request:start`: a served request reaches its processor (after the executor's queue). */
+export interface RequestStartMessage {
+  side: EndpointSide;
+  remoteAddress: string;
+  request: RemotingCommand;
+}
+
+/** `remoting-ts:request:end`: the processor returned or resolved. */
+export interface RequestEndMessage {
+  side: EndpointSide;
+  remoteAddress: string;
+  request: RemotingCommand;
+  /** The processor's response; null when it returned none (oneway, or answered later via writeResponse). */
+  response: RemotingCommand | null;
+  /** Processing time in milliseconds, from dispatch to the processor's return/resolution. */
+  durationMs: number;
+}
+
+/** `remoting-ts:request:error`: the processor (or a hook) threw or rejected; the peer is answered SYSTEM_ERROR. */
+export interface RequestErrorMessage {
+  side: EndpointSide;
+  remoteAddress: string;
+  request: RemotingCommand;
+  error: Error;
+  /** Processing time in milliseconds. */
+  durationMs: number;
+}
+
+/** `remoting-ts:channel:connect` and `remoting-ts:channel:close`. Addresses are "host:port". */
+export interface ChannelMessage {
+  side: EndpointSide;
+  remoteAddress: string;
+  localAddress: string;
+}
+
+/** `remoting-ts:channel:protocolError`: `error` is a RemotingProtocolError; the connection closes. */
+export interface ChannelErrorMessage extends ChannelMessage {
+  error: Error;
+}
+
+/** The channels, by name; `diagnosticsChannels.callStart.name` etc. give the strings. */
+export const diagnosticsChannels = {
+  callStart: diagnosticsChannel.channel('remoting-ts:call:start'),
+  callEnd: diagnosticsChannel.channel('remoting-ts:call:end'),
+  callError: diagnosticsChannel.channel('remoting-ts:call:error'),
+  requestStart: diagnosticsChannel.channel('remoting-ts:request:start'),
+  requestEnd: diagnosticsChannel.channel('remoting-ts:request:end'),
+  requestError: diagnosticsChannel.channel('remoting-ts:request:error'),
+  channelConnect: diagnosticsChannel.channel('remoting-ts:channel:connect'),
+  channelClose: diagnosticsChannel.channel('remoting-ts:channel:close'),
+  channelProtocolError: diagnosticsChannel.channel('remoting-ts:channel:protocolError'),
+} as const;

@@ -1,0 +1,61 @@
+import { ResponseCode } from '../protocol/codes.js';
+import { RemotingCommand } from '../protocol/remoting-command.js';
+import { InboundChannel, InboundRequest, type InboundSettings } from './inbound-request.js';
+import type { ProcessorRegistry } from './processor-registry.js';
+
+/** Remarks RocketMQ sends; peers and people grep for them, so they are kept verbatim. */
+export const Remarks = {
+  notSupported: (code: number) => ` request type ${code} not supported`,
+  rejectRequest: '[REJECTREQUEST]system busy, start flow control for a while',
+  overload: '[OVERLOAD]system busy, start flow control for a while',
+} as const;
+
+/** Per-request overhead counted on top of the body when bounding queued requests. */
+const REQUEST_OVERHEAD_BYTES = 256;
+
+/**
+ * Serves inbound requests (RocketMQ's processRequestCommand): finds the
+ * processor for the code, answers at once when there is none, when it rejects
+ * or when its executor is full, and otherwise hands the request to the
+ * executor, counting its bytes against the channel's backlog.
+ */
+export class InboundDispatcher {
+  constructor(
+    private readonly registry: ProcessorRegistry,
+    private readonly settings: InboundSettings,
+  ) {}
+
+  /** The serving side of a newly attached channel. */
+  open(channel: InboundChannel['channel']): InboundChannel {
+    return new InboundChannel(channel, this.settings);
+  }
+
+  dispatch(inbound: InboundChannel, request: RemotingCommand): void {
+    const pair = this.registry.lookup(request.code);
+    if (pair === null) {
+      this.refuse(
+        inbound,
+        request,
+        ResponseCode.REQUEST_CODE_NOT_SUPPORTED,
+        Remarks.notSupported(request.code),
+      );
+      return;
+    }
+    if (pair.processor.rejectRequest?.() === true) {
+      this.refuse(inbound, request, ResponseCode.SYSTEM_BUSY, Remarks.rejectRequest);
+      return;
+    }
+    const cost = (request.body?.length ?? 0) + REQUEST_OVERHEAD_BYTES;
+    // Held before submitting: a synchronous processor releases it within trySubmit.
+    inbound.hold(cost);
+    if (!pair.executor.trySubmit(new InboundRequest(inbound, pair.processor, request, cost))) {
+      inbound.release(cost);
+      this.refuse(inbound, request, ResponseCode.SYSTEM_BUSY, Remarks.overload);
+    }
+  }
+
+  private refuse(inbound: InboundChannel, request: RemotingCommand, code: number, remark: string): void {
+    this.settings.served.record(request.code, code !== ResponseCode.REQUEST_CODE_NOT_SUPPORTED, -1);
+    inbound.reply(request, RemotingCommand.createResponse(code, remark));
+  }
+}
