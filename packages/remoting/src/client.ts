@@ -151,7 +151,11 @@ export class RemotingClient extends RemotingService {
     timeoutMs: number,
     options?: InvokeOptions,
   ): Promise<RemotingCommand> {
-    return requireSuccess(address ?? 'the chosen name server', request, await this.invokeSync(address, request, timeoutMs, options));
+    return requireSuccess(
+      address ?? 'the chosen name server',
+      request,
+      await this.invokeSync(address, request, timeoutMs, options),
+    );
   }
 
   /**

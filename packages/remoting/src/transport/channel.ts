@@ -278,7 +278,9 @@ export class Channel extends EventEmitter<ChannelEvents> implements PartialFrame
   }
 
   private updateWritability(): void {
-    if (!this.writable && this.socket.writableLength <= this.lowWaterMark) {
+    // Frames still in this tick's batch count too: a drain of the socket alone
+    // must not reopen a channel whose next batch is already over the mark.
+    if (!this.writable && this.bufferedBytes <= this.lowWaterMark) {
       this.writable = true;
       this.emit('writabilityChanged', true);
       this.wakeWritableWaiters(true);
