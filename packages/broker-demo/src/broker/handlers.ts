@@ -15,7 +15,7 @@ import {
   ProduceResponseHeader,
   ReplicaStatusRequestHeader,
 } from '../protocol/headers.js';
-import { decodeRecords } from '../protocol/records-codec.js';
+import { RecordsFormatError, validateProducedBatch } from '../protocol/records-codec.js';
 import { errorResponse, successResponse } from '../protocol/responses.js';
 import type { Partition } from '../replication/partition.js';
 import type { Broker } from './broker.js';
@@ -54,7 +54,7 @@ export function registerBrokerHandlers(server: RpcServer, broker: Broker): void 
     RequestCode.PRODUCE,
     guarded(async (request) => {
       const h = request.decodeCustomHeader(ProduceRequestHeader);
-      const records = decodeRecords(request.body ?? Buffer.alloc(4));
+      const batch = validateBatchOrRefuse(request.body);
       const producer =
         h.producerId === undefined || h.sequence === undefined
           ? undefined
@@ -62,13 +62,13 @@ export function registerBrokerHandlers(server: RpcServer, broker: Broker): void 
       if (request.isOneway() || h.acks === Acks.NONE) {
         // acks=0: nobody listens for the answer, so failures are only logged.
         hosted(h.topic, h.partition)
-          .produce(records, h.acks, h.timeoutMs)
+          .produce(batch, h.acks, h.timeoutMs, producer)
           .catch((err: unknown) =>
             broker.say(`acks=0 produce to ${h.topic}-${h.partition} failed: ${String(err)}`),
           );
         return null;
       }
-      const outcome = await hosted(h.topic, h.partition).produce(records, h.acks, h.timeoutMs, producer);
+      const outcome = await hosted(h.topic, h.partition).produce(batch, h.acks, h.timeoutMs, producer);
       return successResponse().writeCustomHeader(header(ProduceResponseHeader, outcome));
     }),
     { concurrency: 256 },
@@ -170,4 +170,18 @@ export function registerBrokerHandlers(server: RpcServer, broker: Broker): void 
       return successResponse();
     }),
   );
+}
+
+/** The produce body as one checked batch, or INVALID_REQUEST naming what is wrong with it. */
+function validateBatchOrRefuse(body: Buffer | null): Buffer {
+  if (body === null || body.length === 0) {
+    throw new BrokerError(BrokerResponseCode.INVALID_REQUEST, 'produce request without a record batch');
+  }
+  try {
+    validateProducedBatch(body);
+    return body;
+  } catch (err) {
+    if (!(err instanceof RecordsFormatError)) throw err;
+    throw new BrokerError(BrokerResponseCode.INVALID_REQUEST, err.message, { cause: err });
+  }
 }

@@ -40,6 +40,12 @@ export const BrokerResponseCode = {
   LEADER_NOT_AVAILABLE: 3110,
   INVALID_UPDATE_VERSION: 3111,
   STORAGE_ERROR: 3112,
+  /**
+   * An idempotent batch whose base sequence is not the one after the
+   * producer's last appended record: an earlier batch is missing (it failed
+   * and is being retried) or was lost. Nothing was appended.
+   */
+  OUT_OF_ORDER_SEQUENCE: 3113,
 } as const;
 export type BrokerResponseCode = (typeof BrokerResponseCode)[keyof typeof BrokerResponseCode];
 export type BrokerErrorName = keyof typeof BrokerResponseCode;

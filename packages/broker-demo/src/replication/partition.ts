@@ -1,7 +1,8 @@
-import { type LogRecord, readBatchHeader } from '../log/index.js';
+import { readBatchHeader } from '../log/index.js';
 import type { PartitionState } from '../protocol/cluster-state.js';
 import { Acks, BrokerResponseCode, NO_LEADER, UNDEFINED_EPOCH } from '../protocol/codes.js';
 import { BrokerError } from '../protocol/errors.js';
+import { stampBatch } from '../protocol/records-codec.js';
 import { LongPollWaiters } from '../util/long-poll.js';
 import { SerialQueue } from '../util/serial-queue.js';
 import { AcksWaiters } from './acks-waiters.js';
@@ -41,7 +42,7 @@ export interface ProduceOutcome {
   duplicate: boolean;
 }
 
-/** An idempotent producer's identity for one batch. */
+/** An idempotent producer's identity for one batch: its id and the sequence number of the batch's first record. */
 export interface ProducerSequence {
   producerId: number;
   sequence: number;
@@ -199,13 +200,21 @@ export class Partition {
     this.maybeAdvanceHw();
   }
 
-  /** Leader append. acks=all waits for the HW, or fails as Kafka would. */
+  /**
+   * Leader append of one producer batch (already validated: see
+   * validateProducedBatch), stamped with its offsets and this leader's epoch
+   * and written as one log batch. Idempotent batches are checked against the
+   * producer's sequence first: a retry of an appended batch gets its original
+   * offsets, a gap is refused with OUT_OF_ORDER_SEQUENCE. acks=all then waits
+   * for the HW, or fails as Kafka would.
+   */
   async produce(
-    records: LogRecord[],
+    batch: Buffer,
     acks: number,
     timeoutMs: number,
     producer?: ProducerSequence,
   ): Promise<ProduceOutcome> {
+    const recordCount = readBatchHeader(batch, 0).recordCount;
     const appended = await this.queue.run(async (): Promise<ProduceOutcome> => {
       const tracker = this.requireLeader();
       if (acks === Acks.ALL && tracker.isr.length < this.minInsync) {
@@ -216,35 +225,56 @@ export class Partition {
         );
       }
       const epoch = this.leaderEpoch;
-      const earlier =
-        producer === undefined ? undefined : this.producers.find(producer.producerId, producer.sequence);
-      if (earlier !== undefined && earlier.lastOffset < this.log.logEndOffset) {
-        return {
-          baseOffset: earlier.baseOffset,
-          lastOffset: earlier.lastOffset,
-          leaderEpoch: epoch,
-          duplicate: true,
-        };
+      if (producer !== undefined) {
+        const decision = this.producers.check(producer.producerId, producer.sequence, recordCount);
+        if (decision.kind === 'duplicate' && decision.batch.lastOffset < this.log.logEndOffset) {
+          return {
+            baseOffset: decision.batch.baseOffset,
+            lastOffset: decision.batch.lastOffset,
+            leaderEpoch: epoch,
+            duplicate: true,
+          };
+        }
+        if (decision.kind === 'out-of-order') {
+          throw new BrokerError(
+            BrokerResponseCode.OUT_OF_ORDER_SEQUENCE,
+            `${this.topic}-${this.partition}: producer ${producer.producerId} sent sequence ${producer.sequence}, ` +
+              `expected ${decision.expectedSequence}; nothing appended`,
+            { details: { expectedSequence: String(decision.expectedSequence) } },
+          );
+        }
       }
-      const result = await this.log.append(records, epoch);
-      if (producer !== undefined) this.producers.record({ ...producer, ...result });
+      const baseOffset = this.log.logEndOffset;
+      stampBatch(batch, baseOffset, epoch);
+      await this.log.appendRawBatches(batch);
+      const lastOffset = baseOffset + recordCount - 1;
+      if (producer !== undefined) this.producers.record({ ...producer, baseOffset, lastOffset });
       this.polls.notify();
       this.maybeAdvanceHw();
-      return { ...result, leaderEpoch: epoch, duplicate: false };
+      return { baseOffset, lastOffset, leaderEpoch: epoch, duplicate: false };
     });
     // A lone leader (or a quick follower) may already have moved the HW past the batch.
     if (acks !== Acks.ALL || this.hw > appended.lastOffset) return appended;
     if (this.role !== 'leader' || this.leaderEpoch !== appended.leaderEpoch) {
-      throw BrokerError.notLeader(this.topic, this.partition, this.leaderId);
+      throw this.notLeaderAfterAppend();
     }
     const outcome = await this.acks.wait(appended.lastOffset + 1, timeoutMs);
     if (!outcome.ok) {
-      if (outcome.responseCode === BrokerResponseCode.NOT_LEADER) {
-        throw BrokerError.notLeader(this.topic, this.partition, this.leaderId);
-      }
-      throw new BrokerError(outcome.responseCode, `${this.topic}-${this.partition}: ${outcome.message}`);
+      if (outcome.responseCode === BrokerResponseCode.NOT_LEADER) throw this.notLeaderAfterAppend();
+      throw new BrokerError(outcome.responseCode, `${this.topic}-${this.partition}: ${outcome.message}`, {
+        details: { appended: 'true' },
+      });
     }
     return appended;
+  }
+
+  /** NOT_LEADER for a batch this replica appended while leading: it may still be committed. */
+  private notLeaderAfterAppend(): BrokerError {
+    const base = BrokerError.notLeader(this.topic, this.partition, this.leaderId);
+    return new BrokerError(base.responseCode, `${base.message} (the batch was appended before that)`, {
+      leaderId: this.leaderId,
+      details: { appended: 'true' },
+    });
   }
 
   /** A fetch served by the leader: followers report their LEO with it; consumers read up to the HW. */
