@@ -230,10 +230,14 @@ test('a batch whose base sequence leaves a gap is refused with OUT_OF_ORDER_SEQU
   await expect(
     p.produce(batchOf('e'), Acks.LEADER, 1000, { producerId: 7, sequence: 4 }),
   ).resolves.toMatchObject({ baseOffset: 4 });
-  // Another producer has its own sequence, and a new one may start anywhere.
+  // A producer the leader has no state for must start at 0: anything else may follow a batch it never saw.
   await expect(
     p.produce(batchOf('x'), Acks.LEADER, 1000, { producerId: 8, sequence: 100 }),
+  ).rejects.toMatchObject({ code: 'UNKNOWN_PRODUCER_ID', appended: false });
+  await expect(
+    p.produce(batchOf('x'), Acks.LEADER, 1000, { producerId: 8, sequence: 0 }),
   ).resolves.toMatchObject({ baseOffset: 5 });
+  expect(log.logEndOffset).toBe(6);
 });
 
 test('a repeated multi-record batch is deduplicated to its original offsets even after later batches', async () => {

@@ -180,8 +180,13 @@ async function consume(args: string[]): Promise<void> {
         const key = r.key?.toString('utf8') ?? null;
         lines.push(
           values.json
-            ? JSON.stringify({ partition: r.partition, offset: r.offset, key, leaderEpoch: r.leaderEpoch })
-            : `${r.topic}-${r.partition}@${r.offset} epoch ${r.leaderEpoch} key ${key} (${r.value.length} bytes)`,
+            ? JSON.stringify({
+                partition: batch.partition,
+                offset: r.offset,
+                key,
+                leaderEpoch: r.leaderEpoch,
+              })
+            : `${batch.topic}-${batch.partition}@${r.offset} epoch ${r.leaderEpoch} key ${key} (${r.value.length} bytes)`,
         );
       }
       if (lines.length > 0 && !process.stdout.write(`${lines.join('\n')}\n`)) {

@@ -16,7 +16,8 @@ export interface ConsumedRecord extends DecodedRecord {
 export interface ConsumedBatch {
   topic: string;
   partition: number;
-  records: ConsumedRecord[];
+  /** Keys and values are views of the fetch response, not copies. */
+  records: DecodedRecord[];
   /** The partition's HW in the answer that carried this batch. */
   highWatermark: number;
 }
@@ -92,10 +93,9 @@ export async function* consumePartition(
     const { body, highWatermark } = answer;
     if (body !== null && body.length > 0) {
       for (const batch of decodeBatches(body)) {
-        const records: ConsumedRecord[] = [];
-        for (const r of batch.records) {
-          if (r.offset >= offset) records.push({ ...r, topic, partition });
-        }
+        // Only the first batch of a fetch can start below the offset asked for.
+        const records =
+          batch.baseOffset >= offset ? batch.records : batch.records.filter((r) => r.offset >= offset);
         if (records.length > 0) yield { topic, partition, records, highWatermark };
       }
     }
@@ -168,7 +168,7 @@ export async function readPartitionToHighWatermark(
     ...(options.timeoutMs === undefined ? {} : { stallTimeoutMs: options.timeoutMs }),
   })) {
     // A loop, not push(...spread): spreading a huge array overflows the call stack.
-    for (const r of batch.records) records.push(r);
+    for (const r of batch.records) records.push({ ...r, topic, partition });
     highWatermark = batch.highWatermark;
   }
   return { records, highWatermark };
@@ -185,7 +185,7 @@ export async function readTopic(
     ...(options.fetchMaxBytes === undefined ? {} : { fetchMaxBytes: options.fetchMaxBytes }),
     ...(options.timeoutMs === undefined ? {} : { stallTimeoutMs: options.timeoutMs }),
   })) {
-    for (const r of batch.records) all.push(r);
+    for (const r of batch.records) all.push({ ...r, topic, partition: batch.partition });
   }
   return all;
 }

@@ -155,6 +155,9 @@ class PartitionQueue {
   resetPending = false;
   retryAtMs = 0;
   nextSequence = 0;
+  /** The leader's address and the metadata snapshot it came from. */
+  leaderAddress: string | null = null;
+  leaderOf: unknown = null;
 
   constructor(
     readonly topic: string,
@@ -215,12 +218,17 @@ export class Producer {
   private readonly retries: number;
   private readonly retryBackoffMs: number;
   private readonly idempotent: boolean;
-  private readonly queues = new Map<string, PartitionQueue>();
+  /** Per topic, its partitions' queues indexed by partition number. */
+  private readonly queues = new Map<string, PartitionQueue[]>();
+  private readonly allQueues: PartitionQueue[] = [];
   /** Produce requests awaiting an answer, per broker address. */
   private readonly inFlightByAddress = new Map<string, number>();
   /** Sends for topics whose metadata is being fetched, kept in call order. */
   private readonly awaitingMetadata = new Map<string, { sends: Array<() => void>; ready: Promise<void> }>();
   private readonly stickyPartition = new Map<string, number>();
+  /** Per topic, its partition numbers as of `partitionsOf` (recomputed when the metadata object changes). */
+  private partitionCache = new Map<string, number[]>();
+  private partitionCacheOf: unknown = null;
   private readonly spaceWaiters: Array<() => void> = [];
   private readonly flushWaiters = new Set<{ batches: Set<OutgoingBatch>; resolve: () => void }>();
   private bufferedBytes = 0;
@@ -291,7 +299,7 @@ export class Producer {
       await Promise.all([...this.awaitingMetadata.values()].map((w) => w.ready));
     }
     const batches = new Set<OutgoingBatch>();
-    for (const q of this.queues.values()) {
+    for (const q of this.allQueues) {
       for (const b of q.batches) batches.add(b);
       for (const b of q.inFlight) batches.add(b);
     }
@@ -352,8 +360,9 @@ export class Producer {
   }
 
   private choosePartition(record: ProduceRecord): number {
+    const partitions = this.partitionsOf(record.topic);
     if (record.partition !== undefined) {
-      if (this.cluster.partitionState(record.topic, record.partition) === undefined) {
+      if (!partitions.includes(record.partition)) {
         throw new BrokerError(
           BrokerResponseCode.UNKNOWN_TOPIC_OR_PARTITION,
           `${record.topic}-${record.partition} is not in the metadata`,
@@ -361,24 +370,43 @@ export class Producer {
       }
       return record.partition;
     }
-    const partitions = this.cluster.partitions(record.topic);
     if (partitions.length === 0) {
       throw new BrokerError(
         BrokerResponseCode.UNKNOWN_TOPIC_OR_PARTITION,
         `${record.topic} has no partitions`,
       );
     }
-    if (record.key != null) return partitions[crc32(record.key) % partitions.length]!.partition;
+    if (record.key != null) return partitions[crc32(record.key) % partitions.length]!;
     const sticky = this.stickyPartition.get(record.topic) ?? 0;
-    return partitions[sticky % partitions.length]!.partition;
+    return partitions[sticky % partitions.length]!;
+  }
+
+  /** The topic's partitions, cached per metadata snapshot: this runs for every record. */
+  private partitionsOf(topic: string): number[] {
+    const snapshot = this.cluster.metadata;
+    if (snapshot !== this.partitionCacheOf) {
+      this.partitionCache = new Map();
+      this.partitionCacheOf = snapshot;
+    }
+    let partitions = this.partitionCache.get(topic);
+    if (partitions === undefined) {
+      partitions = this.cluster.partitions(topic).map((p) => p.partition);
+      this.partitionCache.set(topic, partitions);
+    }
+    return partitions;
   }
 
   private queueFor(topic: string, partition: number): PartitionQueue {
-    const key = `${topic}\u0000${partition}`;
-    let queue = this.queues.get(key);
+    let byPartition = this.queues.get(topic);
+    if (byPartition === undefined) {
+      byPartition = [];
+      this.queues.set(topic, byPartition);
+    }
+    let queue = byPartition[partition];
     if (queue === undefined) {
       queue = new PartitionQueue(topic, partition, this.idempotent ? newProducerId() : null);
-      this.queues.set(key, queue);
+      byPartition[partition] = queue;
+      this.allQueues.push(queue);
     }
     return queue;
   }
@@ -426,7 +454,7 @@ export class Producer {
   private pump(): void {
     const now = performance.now();
     let wakeAt = Number.POSITIVE_INFINITY;
-    for (const queue of this.queues.values()) {
+    for (const queue of this.allQueues) {
       for (;;) {
         const batch = queue.batches[0];
         if (batch === undefined) break;
@@ -445,7 +473,7 @@ export class Producer {
         }
         let address: string;
         try {
-          address = this.cluster.leaderAddress(queue.topic, queue.partition);
+          address = this.leaderOf(queue);
         } catch (err) {
           this.closeBatch(queue, batch);
           queue.batches.shift();
@@ -460,6 +488,16 @@ export class Producer {
       }
     }
     if (wakeAt !== Number.POSITIVE_INFINITY) this.schedule(wakeAt);
+  }
+
+  /** The partition leader's address, looked up once per metadata snapshot. */
+  private leaderOf(queue: PartitionQueue): string {
+    const snapshot = this.cluster.metadata;
+    if (queue.leaderOf !== snapshot || queue.leaderAddress === null) {
+      queue.leaderAddress = this.cluster.leaderAddress(queue.topic, queue.partition);
+      queue.leaderOf = snapshot;
+    }
+    return queue.leaderAddress;
   }
 
   /** After a batch failed for good, the leader would refuse the gap it leaves: start a new producer id. */
@@ -552,12 +590,19 @@ export class Producer {
   private onFailure(queue: PartitionQueue, batch: OutgoingBatch, err: unknown): void {
     const failure = classify(err);
     if (failure.written) batch.maybeAppended = true;
-    // OUT_OF_ORDER_SEQUENCE behind an earlier batch that is being retried is
-    // expected (the leader is waiting for that one): retry after it.
-    const retriable =
-      failure.retriable || (failure.code === 'OUT_OF_ORDER_SEQUENCE' && queue.hasEarlierPending(batch));
+    // The leader refuses a sequence gap (OUT_OF_ORDER_SEQUENCE) or a producer
+    // it has no state for (UNKNOWN_PRODUCER_ID). Behind an earlier batch that
+    // is being retried, both are expected: retry after it. UNKNOWN_PRODUCER_ID
+    // with nothing earlier pending means the leader lost our state: start over
+    // under a new producer id from this batch on.
+    const sequenceRefusal =
+      failure.code === 'OUT_OF_ORDER_SEQUENCE' || failure.code === 'UNKNOWN_PRODUCER_ID';
+    const behindEarlier = sequenceRefusal && queue.hasEarlierPending(batch);
+    const startOver = failure.code === 'UNKNOWN_PRODUCER_ID' && !behindEarlier;
+    const retriable = failure.retriable || behindEarlier || startOver;
     queue.recovering = true;
     if (retriable && batch.attempts <= this.retries && !this.closed) {
+      if (startOver) queue.resetPending = true;
       queue.requeue(batch);
       queue.retryAtMs = performance.now() + this.retryBackoffMs;
       this.schedule(queue.retryAtMs);

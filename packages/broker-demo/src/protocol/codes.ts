@@ -46,6 +46,13 @@ export const BrokerResponseCode = {
    * and is being retried) or was lost. Nothing was appended.
    */
   OUT_OF_ORDER_SEQUENCE: 3113,
+  /**
+   * An idempotent batch with a sequence other than 0 from a producer this
+   * leader has no state for (new to it, or forgotten after a restart): it
+   * cannot tell a gap from a continuation. Nothing was appended; the producer
+   * starts over under a new producer id (Kafka's UNKNOWN_PRODUCER_ID).
+   */
+  UNKNOWN_PRODUCER_ID: 3114,
 } as const;
 export type BrokerResponseCode = (typeof BrokerResponseCode)[keyof typeof BrokerResponseCode];
 export type BrokerErrorName = keyof typeof BrokerResponseCode;

@@ -235,6 +235,13 @@ export class Partition {
             duplicate: true,
           };
         }
+        if (decision.kind === 'unknown-producer') {
+          throw new BrokerError(
+            BrokerResponseCode.UNKNOWN_PRODUCER_ID,
+            `${this.topic}-${this.partition}: no state for producer ${producer.producerId}, whose batch starts at ` +
+              `sequence ${producer.sequence}; nothing appended`,
+          );
+        }
         if (decision.kind === 'out-of-order') {
           throw new BrokerError(
             BrokerResponseCode.OUT_OF_ORDER_SEQUENCE,

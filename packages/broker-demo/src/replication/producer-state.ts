@@ -12,8 +12,10 @@ export interface ProducerBatch {
 
 /** What the leader does with an incoming idempotent batch. */
 export type SequenceCheck =
-  /** The next batch in order (or the first one this replica hears of this producer). */
+  /** The next batch in order (or a new producer's first, at sequence 0). */
   | { kind: 'append' }
+  /** A producer this replica has no state for, at a sequence other than 0: refuse with UNKNOWN_PRODUCER_ID. */
+  | { kind: 'unknown-producer' }
   /** A retry of a batch already in the log: answer with its offsets, append nothing. */
   | { kind: 'duplicate'; batch: ProducerBatch }
   /** A gap or an unknown old batch: refuse with OUT_OF_ORDER_SEQUENCE, append nothing. */
@@ -35,8 +37,9 @@ function lastSequenceOf(batch: ProducerBatch): number {
  * producer's last is refused. State lives in memory and travels to followers
  * in fetch responses rather than in the batch header (whose format the log
  * owns), so a follower that becomes leader knows the batches a producer may
- * still be retrying. A producer this replica knows nothing of (new, or
- * forgotten after a restart) is accepted at any sequence.
+ * still be retrying. A producer this replica knows nothing of must start at
+ * sequence 0; any other sequence may follow a batch this replica never saw
+ * (or forgot in a restart), so it is refused and the producer starts over.
  */
 export class ProducerStateTable {
   /** Per producer, its batches in append (= sequence) order. */
@@ -61,7 +64,9 @@ export class ProducerStateTable {
   /** The leader's decision for a batch of `recordCount` records starting at `sequence`. */
   check(producerId: number, sequence: number, recordCount: number): SequenceCheck {
     const batches = this.byProducer.get(producerId);
-    if (batches === undefined || batches.length === 0) return { kind: 'append' };
+    if (batches === undefined || batches.length === 0) {
+      return sequence === 0 ? { kind: 'append' } : { kind: 'unknown-producer' };
+    }
     const earlier = batches.find((b) => b.sequence === sequence);
     if (earlier !== undefined && earlier.lastOffset - earlier.baseOffset + 1 === recordCount) {
       return { kind: 'duplicate', batch: earlier };
