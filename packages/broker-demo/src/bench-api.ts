@@ -7,8 +7,8 @@ export { ClusterClient } from './client/cluster-client.js';
 export { type ConsumedBatch, type ConsumeOptions, consumePartition } from './client/consumer.js';
 export {
   PRODUCER_DEFAULTS,
-  type ProduceRecord,
   ProduceFailedError,
+  type ProduceRecord,
   Producer,
   type ProducerOptions,
   type RecordMetadata,
