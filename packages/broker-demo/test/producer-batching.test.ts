@@ -1,0 +1,162 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { ClusterClient } from '../src/client/cluster-client.js';
+import { consumePartition, readTopic } from '../src/client/consumer.js';
+import { Producer, type RecordMetadata } from '../src/client/producer.js';
+import { LocalCluster } from '../src/cluster/local-cluster.js';
+import { PACKAGE_DIR } from '../src/cluster/spawn-node.js';
+import { Acks } from '../src/protocol/codes.js';
+
+/*
+ * The batching producer and the streaming consumer against a real cluster
+ * (3 broker processes, RF=3): batches form by linger.ms and batch.size, each
+ * produce request lands as one log batch, and a consumer streams a partition
+ * of 200k records, through the client and through the CLI.
+ */
+
+let dir: string;
+let cluster: LocalCluster;
+let client: ClusterClient;
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'producer-batching-'));
+  cluster = await LocalCluster.start({
+    brokers: 3,
+    partitions: 1,
+    replicationFactor: 3,
+    minInsync: 2,
+    dir,
+    replicaLagTimeMaxMs: 5000,
+    sessionTimeoutMs: 6000,
+  });
+  client = new ClusterClient(cluster.controllerAddress);
+}, 60_000);
+
+afterAll(async () => {
+  await client?.close();
+  await cluster?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const value = (text: string) => Buffer.from(text.padEnd(100, '.'));
+
+/** The log batches of a partition as a consumer sees them: one ConsumedBatch per log batch. */
+async function logBatches(topic: string): Promise<string[][]> {
+  const batches: string[][] = [];
+  for await (const b of consumePartition(client, topic, 0)) {
+    batches.push(b.records.map((r) => r.value.toString().replace(/\.+$/, '')));
+  }
+  return batches;
+}
+
+test('records sent together share one batch, and a lone record waits linger.ms for company', async () => {
+  const topic = 'linger';
+  await client.refresh(topic);
+  const producer = new Producer(client, { acks: Acks.ALL, lingerMs: 300 });
+  const t0 = performance.now();
+  const sends = ['a', 'b', 'c', 'd'].map((v) => producer.send({ topic, partition: 0, value: value(v) }));
+  const results: RecordMetadata[] = await Promise.all(sends);
+  const elapsed = performance.now() - t0;
+  expect(results.map((r) => r.offset)).toEqual([0, 1, 2, 3]);
+  // Not full, so the batch went when linger.ms ran out, not at once.
+  expect(elapsed).toBeGreaterThanOrEqual(250);
+  expect(await logBatches(topic)).toEqual([['a', 'b', 'c', 'd']]);
+  await producer.close();
+});
+
+test('batch.size caps every batch; flush() sends what lingers and waits for it', async () => {
+  const topic = 'batch-size';
+  await client.refresh(topic);
+  // 100-byte values take 120 bytes in a batch; 32 + 5 * 120 = 632 fits five, not six.
+  const producer = new Producer(client, { acks: Acks.ALL, batchSizeBytes: 640, lingerMs: 60_000 });
+  const sends = Array.from({ length: 23 }, (_, i) => producer.send({ topic, partition: 0, value: value(`r${i}`) }));
+  const t0 = performance.now();
+  await producer.flush();
+  expect(performance.now() - t0).toBeLessThan(30_000);
+  const results = await Promise.all(sends);
+  expect(results.map((r) => r.offset)).toEqual(Array.from({ length: 23 }, (_, i) => i));
+  const batches = await logBatches(topic);
+  expect(batches.map((b) => b.length)).toEqual([5, 5, 5, 5, 3]);
+  expect(batches.flat()).toEqual(Array.from({ length: 23 }, (_, i) => `r${i}`));
+  await producer.close();
+});
+
+test('with many requests in flight, every acknowledged record is in the log once and in send order', async () => {
+  const topic = 'in-order';
+  await client.refresh(topic);
+  const producer = new Producer(client, {
+    acks: Acks.ALL,
+    batchSizeBytes: 2048,
+    lingerMs: 1,
+    maxInFlight: 5,
+  });
+  const n = 5000;
+  const results = await Promise.all(
+    Array.from({ length: n }, (_, i) => producer.send({ topic, partition: 0, value: value(String(i)) })),
+  );
+  expect(results.every((r, i) => r.offset === i && r.attempts === 1)).toBe(true);
+  const records = await readTopic(client, topic);
+  expect(records.map((r) => Number(r.value.toString().replace(/\.+$/, '')))).toEqual(
+    Array.from({ length: n }, (_, i) => i),
+  );
+  await producer.close();
+});
+
+test('a partition of 200k records streams through the consumer, and `consume --max N` stops after N', async () => {
+  const topic = 'big';
+  await client.refresh(topic);
+  const producer = new Producer(client, { acks: Acks.ALL, batchSizeBytes: 64 * 1024 });
+  const n = 200_000;
+  const value100 = Buffer.alloc(100, 0x2e);
+  let failed = 0;
+  for (let i = 0; i < n; i++) {
+    if (i % 1000 === 0) await producer.waitForBufferSpace();
+    producer.send({ topic, partition: 0, value: value100 }).catch(() => failed++);
+  }
+  await producer.close();
+  expect(failed).toBe(0);
+  let seen = 0;
+  let nextOffset = 0;
+  let batches = 0;
+  for await (const batch of consumePartition(client, topic, 0)) {
+    batches++;
+    for (const r of batch.records) {
+      expect(r.offset).toBe(nextOffset);
+      nextOffset++;
+      seen++;
+    }
+  }
+  expect(seen).toBe(n);
+  expect(batches).toBeGreaterThan(1);
+
+  const consume = (...extra: string[]) =>
+    promisify(execFile)(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(PACKAGE_DIR, 'src/cli/main.ts'),
+        'consume',
+        '--bootstrap',
+        cluster.controllerAddress,
+        '--topic',
+        topic,
+        '--from-beginning',
+        '--json',
+        ...extra,
+      ],
+      { cwd: PACKAGE_DIR, timeout: 90_000, maxBuffer: 256 * 1024 * 1024 },
+    );
+  const all = await consume();
+  expect(all.stderr).toContain(`consumed ${n} committed record(s)`);
+  expect(all.stdout.trimEnd().split('\n')).toHaveLength(n);
+  const some = await consume('--max', '1500');
+  const lines = some.stdout.trim().split('\n');
+  expect(lines).toHaveLength(1500);
+  expect(JSON.parse(lines[1499]!)).toMatchObject({ partition: 0, offset: 1499 });
+  expect(some.stderr).toContain('consumed 1500 committed record(s)');
+}, 180_000);
