@@ -6,6 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { formatBytes, formatCompact, formatInteger, formatMicros, formatRatio } from '../format.js';
 import { spread } from '../stats.js';
 import type { BenchReport, BenchResult } from '../types.js';
+import { brokerHtmlSection } from './broker-html.js';
 import { formatCpuPerOp, seriesName, throughputRatio } from './compare.js';
 import { barChart, escapeXml, lineChart } from './svg.js';
 import { summarizeSkipped } from './table.js';
@@ -210,6 +211,7 @@ ${goalsSection(report)}
 <div class="charts">${throughput.join('\n') || '<p>No async results in this run.</p>'}</div>
 <h2>Latency percentiles</h2>
 <div class="charts">${latency.join('\n') || '<p>No latency results in this run.</p>'}</div>
+${report.broker === undefined ? '' : brokerHtmlSection(report.broker)}
 <h2>All figures</h2>
 ${figuresTable(report)}
 ${skipped.length > 0 ? `<h2>Not measured</h2><ul>${skipped.map((line) => `<li>${escapeXml(line)}</li>`).join('')}</ul>` : ''}

@@ -15,6 +15,7 @@ import {
   Producer,
 } from '@remoting-ts/broker-demo/bench';
 import { percentile } from '../stats.js';
+import type { BrokerRunSample } from './broker-types.js';
 
 export interface BrokerLoadSettings {
   warmupMs: number;
@@ -25,23 +26,6 @@ export interface BrokerLoadSettings {
   maxInFlight: number;
   /** Each producer's buffer.memory: what may wait unanswered, and so the queueing part of produce latency. */
   bufferMemoryBytes: number;
-}
-
-export interface BrokerRowSample {
-  /** Records acknowledged inside the measured window. */
-  records: number;
-  elapsedSec: number;
-  recordsPerSec: number;
-  /** Record payload (value bytes) per second, in MB (10^6 bytes). */
-  mbPerSec: number;
-  produceP50Ms: number;
-  produceP99Ms: number;
-  e2eP50Ms: number;
-  e2eP99Ms: number;
-  /** Records that failed (ProduceFailedError); a run with errors is reported, never hidden. */
-  errors: number;
-  /** What the first failure said, when there was one. */
-  firstError?: string;
 }
 
 /** Records sent in one synchronous burst before the loop yields to I/O. */
@@ -122,7 +106,7 @@ export async function runBrokerRow(
   cluster: LocalCluster,
   spec: { topic: string; acks: Acks; producers: number; replicationFactor: number },
   settings: BrokerLoadSettings,
-): Promise<BrokerRowSample> {
+): Promise<BrokerRunSample> {
   const admin = new ClusterClient(cluster.controllerAddress);
   const clients: ClusterClient[] = [];
   const stop = new AbortController();
