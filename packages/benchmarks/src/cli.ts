@@ -8,13 +8,13 @@ import { createProgress } from './harness/progress.js';
 import { installExitHandlers, WorkerPool } from './harness/workers.js';
 import { describeMachine } from './machine.js';
 import { type BenchOptions, parseOptions, USAGE } from './options.js';
+import { brokerReportLines } from './report/broker-table.js';
 import { evaluateGoals } from './report/goals.js';
 import { writeHtmlReport } from './report/html.js';
 import { writeJsonReport } from './report/json.js';
-import { brokerReportLines } from './report/broker-table.js';
 import { renderTerminalReport } from './report/table.js';
-import { selectSuites } from './suites/index.js';
 import type { BrokerSection } from './suites/broker-types.js';
+import { selectSuites } from './suites/index.js';
 import type { SuitePlan } from './suites/registry.js';
 import type { BenchReport, BenchResult, SkippedCase } from './types.js';
 

@@ -73,7 +73,9 @@ test('batch.size caps every batch; flush() sends what lingers and waits for it',
   await client.refresh(topic);
   // 100-byte values take 120 bytes in a batch; 32 + 5 * 120 = 632 fits five, not six.
   const producer = new Producer(client, { acks: Acks.ALL, batchSizeBytes: 640, lingerMs: 60_000 });
-  const sends = Array.from({ length: 23 }, (_, i) => producer.send({ topic, partition: 0, value: value(`r${i}`) }));
+  const sends = Array.from({ length: 23 }, (_, i) =>
+    producer.send({ topic, partition: 0, value: value(`r${i}`) }),
+  );
   const t0 = performance.now();
   await producer.flush();
   expect(performance.now() - t0).toBeLessThan(30_000);
