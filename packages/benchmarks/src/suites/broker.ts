@@ -62,8 +62,11 @@ export function brokerPlan(options: BenchOptions): BrokerRunPlan {
     brokers: 3,
     partitions: 3,
     load: {
-      warmupMs: quick ? 500 : Math.max(1000, Math.round(options.warmupSec * 1000)),
-      durationMs: quick ? 1500 : Math.max(3000, Math.round(options.durationSec * 1000)),
+      // A broker row needs seconds to settle; --quick keeps it short enough for a smoke run.
+      warmupMs: quick ? 300 : Math.max(1000, Math.round(options.warmupSec * 1000)),
+      durationMs: quick
+        ? Math.max(500, Math.round(options.durationSec * 2000))
+        : Math.max(3000, Math.round(options.durationSec * 1000)),
       valueBytes: 100,
       batchSizeBytes: 16 * 1024,
       lingerMs: 5,
