@@ -21,6 +21,7 @@ export interface WorkloadOptions {
   batchSizeBytes?: number;
   lingerMs?: number;
   maxInFlightRequests?: number;
+  bufferMemoryBytes?: number;
   signal?: AbortSignal;
   onAck?: (record: AckedRecord) => void;
 }
@@ -88,6 +89,7 @@ export async function runProduceWorkload(
     ...(options.batchSizeBytes === undefined ? {} : { batchSizeBytes: options.batchSizeBytes }),
     ...(options.lingerMs === undefined ? {} : { lingerMs: options.lingerMs }),
     ...(options.maxInFlightRequests === undefined ? {} : { maxInFlight: options.maxInFlightRequests }),
+    ...(options.bufferMemoryBytes === undefined ? {} : { bufferMemoryBytes: options.bufferMemoryBytes }),
   });
   const acknowledged: AckedRecord[] = [];
   const failed: FailedRecord[] = [];
