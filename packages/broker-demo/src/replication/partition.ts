@@ -300,14 +300,15 @@ export class Partition {
     if (isFollower) this.onFollowerFetch(tracker, params.replicaId, params.fetchOffset);
 
     const epochAtStart = this.leaderEpoch;
-    const stillLeading = () => this.role !== 'leader' || this.leaderEpoch !== epochAtStart;
+    // Ends the wait too: the caller then answers NOT_LEADER instead of holding the fetch.
+    const leadershipMoved = () => this.role !== 'leader' || this.leaderEpoch !== epochAtStart;
     await this.polls.wait(
       isFollower
         ? () =>
-            stillLeading() ||
+            leadershipMoved() ||
             this.log.logEndOffset > params.fetchOffset ||
             this.hw > params.replicaHighWatermark
-        : () => stillLeading() || this.hw > params.fetchOffset,
+        : () => leadershipMoved() || this.hw > params.fetchOffset,
       params.maxWaitMs,
     );
     this.requireLeader();

@@ -17,10 +17,10 @@ import {
  * --suite broker` uses, so the two report comparable figures.
  */
 export const ACKS_COMPARISON_PRODUCER = {
-  batchSizeBytes: 16 * 1024,
+  batchSizeBytes: 64 * 1024,
   lingerMs: 5,
   maxInFlightRequests: 5,
-  bufferMemoryBytes: 1024 * 1024,
+  bufferMemoryBytes: 2 * 1024 * 1024,
 } as const;
 
 const PARTITIONS = 3;
