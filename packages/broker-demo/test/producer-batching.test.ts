@@ -7,9 +7,9 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { ClusterClient } from '../src/client/cluster-client.js';
 import { consumePartition, readTopic } from '../src/client/consumer.js';
 import { Producer, type RecordMetadata } from '../src/client/producer.js';
+import { runProduceWorkload } from '../src/client/workload.js';
 import { LocalCluster } from '../src/cluster/local-cluster.js';
 import { PACKAGE_DIR } from '../src/cluster/spawn-node.js';
-import { runProduceWorkload } from '../src/client/workload.js';
 import { Acks } from '../src/protocol/codes.js';
 import { checkReadBack } from '../src/scenarios/scenario-kit.js';
 
@@ -164,6 +164,24 @@ test('a partition of 200k records streams through the consumer, and `consume --m
   expect(JSON.parse(lines[1499]!)).toMatchObject({ partition: 0, offset: 1499 });
   expect(some.stderr).toContain('consumed 1500 committed record(s)');
 }, 180_000);
+
+test('one producer feeds two topics at once: metadata of one does not push out the other', async () => {
+  const producer = new Producer(client, { acks: Acks.ALL, lingerMs: 2 });
+  const sends: Promise<RecordMetadata>[] = [];
+  for (let i = 0; i < 200; i++) {
+    for (const topic of ['two-a', 'two-b'])
+      sends.push(producer.send({ topic, partition: 0, value: value(`${topic}:${i}`) }));
+  }
+  const results = await Promise.all(sends);
+  await producer.close();
+  for (const topic of ['two-a', 'two-b']) {
+    expect(results.filter((r) => r.topic === topic).map((r) => r.offset)).toEqual(
+      Array.from({ length: 200 }, (_, i) => i),
+    );
+  }
+  expect(client.partitions('two-a')).toHaveLength(1);
+  expect(client.partitions('two-b')).toHaveLength(1);
+});
 
 test('a leader SIGKILLed under 5 requests in flight: retried batches keep their sequence, nothing acknowledged is lost, doubled or reordered', async () => {
   const topic = 'failover';

@@ -54,53 +54,70 @@ function send(message: RunnerMessage): void {
 
 const ACKS: Record<BrokerAcks, Acks> = { '0': Acks.NONE, '1': Acks.LEADER, all: Acks.ALL };
 
+/**
+ * Starts one cluster per replication factor, then runs the rows in turns,
+ * repetition by repetition, so a busy moment of a shared machine falls on
+ * every row alike rather than on one of them.
+ */
 async function runRows(plan: BrokerRunPlan): Promise<void> {
-  const byRf = new Map<number, BrokerRowPlan[]>();
-  for (const row of plan.rows)
-    byRf.set(row.replicationFactor, [...(byRf.get(row.replicationFactor) ?? []), row]);
-  for (const [rf, rows] of byRf) {
-    const dir = mkdtempSync(path.join(os.tmpdir(), `broker-bench-rf${rf}-`));
-    let cluster: LocalCluster | null = null;
-    try {
-      cluster = await LocalCluster.start({
-        brokers: plan.brokers,
-        partitions: plan.partitions,
-        replicationFactor: rf,
-        minInsync: Math.min(2, rf),
-        dir,
-        // Generous: on a shared 2-core machine a busy follower must not be taken for a dead one.
-        replicaLagTimeMaxMs: 10_000,
-        sessionTimeoutMs: 15_000,
-      });
-      for (const row of rows) {
-        send({ type: 'case-start', label: row.label });
+  const clusters = new Map<number, LocalCluster>();
+  const dirs: string[] = [];
+  const runs = new Map<string, BrokerRunSample[]>();
+  const failedRows = new Set<string>();
+  try {
+    for (const rf of new Set(plan.rows.map((r) => r.replicationFactor))) {
+      const dir = mkdtempSync(path.join(os.tmpdir(), `broker-bench-rf${rf}-`));
+      dirs.push(dir);
+      try {
+        const cluster = await LocalCluster.start({
+          brokers: plan.brokers,
+          partitions: plan.partitions,
+          replicationFactor: rf,
+          minInsync: Math.min(2, rf),
+          dir,
+          // Generous: on a shared 2-core machine a busy follower must not be taken for a dead one.
+          replicaLagTimeMaxMs: 10_000,
+          sessionTimeoutMs: 15_000,
+        });
+        clusters.set(rf, cluster);
+      } catch (err) {
+        for (const row of plan.rows.filter((r) => r.replicationFactor === rf)) {
+          failedRows.add(row.row);
+          send({ type: 'case-failed', label: row.label, message: `cluster did not start: ${String(err)}` });
+        }
+      }
+    }
+    for (let i = 0; i < plan.repeat; i++) {
+      for (const row of plan.rows) {
+        const cluster = clusters.get(row.replicationFactor);
+        if (cluster === undefined || failedRows.has(row.row)) continue;
+        if (i === 0) send({ type: 'case-start', label: row.label });
         try {
-          const runs: BrokerRunSample[] = [];
-          for (let i = 0; i < plan.repeat; i++) {
-            runs.push(
-              await runBrokerRow(
-                cluster,
-                {
-                  topic: `${row.row}-${i}`,
-                  acks: ACKS[row.acks],
-                  producers: row.producers,
-                  replicationFactor: rf,
-                },
-                plan.load,
-              ),
-            );
-          }
-          send({ type: 'row', row: row.row, runs });
+          const sample = await runBrokerRow(
+            cluster,
+            {
+              topic: `${row.row}-${i}`,
+              acks: ACKS[row.acks],
+              producers: row.producers,
+              replicationFactor: row.replicationFactor,
+            },
+            plan.load,
+          );
+          runs.set(row.row, [...(runs.get(row.row) ?? []), sample]);
         } catch (err) {
+          failedRows.add(row.row);
           send({ type: 'case-failed', label: row.label, message: String(err) });
         }
       }
-    } catch (err) {
-      for (const row of rows) send({ type: 'case-failed', label: row.label, message: String(err) });
-    } finally {
-      await cluster?.stop();
-      rmSync(dir, { recursive: true, force: true });
     }
+    for (const row of plan.rows) {
+      const samples = runs.get(row.row);
+      if (!failedRows.has(row.row) && samples !== undefined)
+        send({ type: 'row', row: row.row, runs: samples });
+    }
+  } finally {
+    await Promise.all([...clusters.values()].map((c) => c.stop()));
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   }
 }
 

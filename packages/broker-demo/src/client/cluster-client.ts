@@ -32,7 +32,11 @@ export class ClusterClient {
     return this.snapshot;
   }
 
-  /** Fetches metadata for `topic` (created with the cluster defaults if missing). */
+  /**
+   * Fetches metadata for `topic` (created with the cluster defaults if
+   * missing), or for every topic without one. Other topics' partitions are
+   * kept from earlier answers; brokers and the controller come from this one.
+   */
   async refresh(topic?: string, autoCreate = true): Promise<ClusterSnapshot> {
     const candidates = new Set(this.bootstrap);
     if (this.snapshot !== null) {
@@ -51,7 +55,13 @@ export class ClusterClient {
           lastError = responseError(response, `metadata from ${address}`);
           continue;
         }
-        this.snapshot = decodeJson<ClusterSnapshot>(response.body, 'metadata');
+        const fresh = decodeJson<ClusterSnapshot>(response.body, 'metadata');
+        // An answer for one topic lists only its partitions: keep what we know of the others.
+        const others =
+          topic === undefined || this.snapshot === null
+            ? []
+            : this.snapshot.partitions.filter((p) => p.topic !== topic);
+        this.snapshot = { ...fresh, partitions: [...others, ...fresh.partitions] };
         return this.snapshot;
       } catch (err) {
         lastError = err;

@@ -21,8 +21,8 @@ export const PRODUCER_DEFAULTS = {
   requestTimeoutMs: 5000,
   /** Bounded, unlike Kafka's effectively infinite retries within delivery.timeout.ms. */
   retries: 10,
-  /** retry.backoff.ms */
-  retryBackoffMs: 100,
+  /** Kafka's retry.backoff.ms is 100; 200 lets 10 retries span a leader failover of the demo's timings. */
+  retryBackoffMs: 200,
 } as const;
 
 /** How much longer than the broker's acks=all wait the client waits for the answer. */
@@ -236,7 +236,8 @@ export class Producer {
   private pumpScheduled = false;
   private timer: NodeJS.Timeout | null = null;
   private timerAtMs = Number.POSITIVE_INFINITY;
-  private refreshing: Promise<unknown> | null = null;
+  /** Metadata refreshes in flight, one per topic. */
+  private readonly refreshing = new Map<string, Promise<unknown>>();
   private closed = false;
 
   constructor(cluster: ClusterClient, options: ProducerOptions) {
@@ -619,13 +620,17 @@ export class Producer {
   }
 
   private refreshMetadata(topic: string): void {
-    this.refreshing ??= this.cluster
-      .refresh(topic)
-      .catch(() => undefined)
-      .finally(() => {
-        this.refreshing = null;
-        this.pump();
-      });
+    if (this.refreshing.has(topic)) return;
+    this.refreshing.set(
+      topic,
+      this.cluster
+        .refresh(topic)
+        .catch(() => undefined)
+        .finally(() => {
+          this.refreshing.delete(topic);
+          this.pump();
+        }),
+    );
   }
 
   private finished(batch: OutgoingBatch): void {

@@ -1,8 +1,8 @@
 import type { ClusterClient } from '../client/cluster-client.js';
+import { describeTopic } from '../client/describe.js';
 import { percentile, runProduceWorkload, type WorkloadResult } from '../client/workload.js';
 import { Acks, acksName } from '../protocol/codes.js';
 import { sleep } from '../util/time.js';
-import { describeTopic } from '../client/describe.js';
 import {
   checkReadBack,
   round,
