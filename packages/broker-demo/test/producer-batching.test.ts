@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { RemotingCommand } from '@remoting-ts/remoting';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { ClusterClient } from '../src/client/cluster-client.js';
 import { consumePartition, readTopic } from '../src/client/consumer.js';
@@ -10,7 +11,9 @@ import { Producer, type RecordMetadata } from '../src/client/producer.js';
 import { runProduceWorkload } from '../src/client/workload.js';
 import { LocalCluster } from '../src/cluster/local-cluster.js';
 import { PACKAGE_DIR } from '../src/cluster/spawn-node.js';
-import { Acks } from '../src/protocol/codes.js';
+import { Acks, BrokerResponseCode, RequestCode } from '../src/protocol/codes.js';
+import { header, ProduceRequestHeader } from '../src/protocol/headers.js';
+import { encodeProducerBatch } from '../src/protocol/records-codec.js';
 import { checkReadBack } from '../src/scenarios/scenario-kit.js';
 
 /*
@@ -181,6 +184,29 @@ test('one producer feeds two topics at once: metadata of one does not push out t
   }
   expect(client.partitions('two-a')).toHaveLength(1);
   expect(client.partitions('two-b')).toHaveLength(1);
+});
+
+test('a produce body that is not one valid batch is refused with INVALID_REQUEST and appends nothing', async () => {
+  const topic = 'bad-body';
+  await client.refresh(topic);
+  const leader = client.leaderAddress(topic, 0);
+  const good = encodeProducerBatch([{ key: null, value: value('x'), timestamp: 1 }]);
+  const flipped = Buffer.from(good);
+  flipped[flipped.length - 1]! ^= 0xff;
+  for (const body of [flipped, good.subarray(0, 40), Buffer.concat([good, good]), Buffer.alloc(0)]) {
+    const request = RemotingCommand.createRequest(
+      RequestCode.PRODUCE,
+      header(ProduceRequestHeader, { topic, partition: 0, acks: Acks.ALL, timeoutMs: 1000 }),
+    ).setBody(body);
+    const response = await client.rpc.invokeSync(leader, request, 5000);
+    expect(response.code).toBe(BrokerResponseCode.INVALID_REQUEST);
+    expect(response.remark).toMatch(/CRC|cut short|one batch per request|without a record batch/);
+  }
+  const producer = new Producer(client, { acks: Acks.ALL, lingerMs: 0 });
+  await expect(producer.send({ topic, partition: 0, value: value('ok') })).resolves.toMatchObject({
+    offset: 0,
+  });
+  await producer.close();
 });
 
 test('a leader SIGKILLed under 5 requests in flight: retried batches keep their sequence, nothing acknowledged is lost, doubled or reordered', async () => {
