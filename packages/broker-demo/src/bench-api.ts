@@ -4,7 +4,7 @@
  * and protocol pieces the fetch-path measurement serves from.
  */
 export { ClusterClient } from './client/cluster-client.js';
-export { type ConsumedBatch, type ConsumeOptions, consumePartition } from './client/consumer.js';
+export { ConsumedBatch, type ConsumeOptions, consumePartition } from './client/consumer.js';
 export {
   PRODUCER_DEFAULTS,
   ProduceFailedError,
@@ -17,4 +17,4 @@ export { LocalCluster, type LocalClusterOptions } from './cluster/local-cluster.
 export { PartitionLog } from './log/index.js';
 export { Acks, acksName, RequestCode } from './protocol/codes.js';
 export { FetchRequestHeader, FetchResponseHeader, header } from './protocol/headers.js';
-export { encodeProducerBatch } from './protocol/records-codec.js';
+export { encodeProducerBatch, forEachValue } from './protocol/records-codec.js';

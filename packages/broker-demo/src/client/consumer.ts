@@ -1,5 +1,5 @@
 import { RemotingCommand, RemotingError, ResponseCode } from '@remoting-ts/remoting';
-import { type DecodedRecord, decodeBatches } from '../log/index.js';
+import { checkBatch, type DecodedRecord, decodeBatches, LogError } from '../log/index.js';
 import { CONSUMER_REPLICA_ID, RequestCode, UNDEFINED_EPOCH } from '../protocol/codes.js';
 import { BrokerError } from '../protocol/errors.js';
 import { FetchRequestHeader, FetchResponseHeader, header } from '../protocol/headers.js';
@@ -12,14 +12,35 @@ export interface ConsumedRecord extends DecodedRecord {
   partition: number;
 }
 
-/** The records of one fetched log batch, at or past the offset asked for. */
-export interface ConsumedBatch {
-  topic: string;
-  partition: number;
-  /** Keys and values are views of the fetch response, not copies. */
-  records: DecodedRecord[];
-  /** The partition's HW in the answer that carried this batch. */
-  highWatermark: number;
+/**
+ * One fetched log batch (CRC checked). `records` decodes on first use, so a
+ * reader that only walks the bytes (forEachValue) pays for no record objects.
+ */
+export class ConsumedBatch {
+  private decoded: DecodedRecord[] | null = null;
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    /** The whole batch as the leader sent it: a view of the fetch response. */
+    readonly bytes: Buffer,
+    readonly baseOffset: number,
+    readonly lastOffset: number,
+    /** Records below this offset (a fetch that started inside the batch) are left out of `records`. */
+    readonly fromOffset: number,
+    /** The partition's HW in the answer that carried this batch. */
+    readonly highWatermark: number,
+  ) {}
+
+  /** The records at or past the offset asked for; keys and values are views of the response, not copies. */
+  get records(): DecodedRecord[] {
+    if (this.decoded === null) {
+      const all = decodeBatches(this.bytes)[0]!.records;
+      this.decoded =
+        this.baseOffset >= this.fromOffset ? all : all.filter((r) => r.offset >= this.fromOffset);
+    }
+    return this.decoded;
+  }
 }
 
 /** Kafka's consumer defaults, where this consumer has the same setting. */
@@ -91,13 +112,18 @@ export async function* consumePartition(
       continue;
     }
     const { body, highWatermark } = answer;
-    if (body !== null && body.length > 0) {
-      for (const batch of decodeBatches(body)) {
-        // Only the first batch of a fetch can start below the offset asked for.
-        const records =
-          batch.baseOffset >= offset ? batch.records : batch.records.filter((r) => r.offset >= offset);
-        if (records.length > 0) yield { topic, partition, records, highWatermark };
+    let pos = 0;
+    while (body !== null && pos < body.length) {
+      const check = checkBatch(body, pos);
+      if (check.status !== 'ok') {
+        const why = check.status === 'corrupt' ? check.reason : 'cut short';
+        throw new LogError('LOG_CORRUPT_BATCH', `fetch ${topic}-${partition}: batch at byte ${pos}: ${why}`);
       }
+      const h = check.header;
+      const bytes = body.subarray(pos, pos + h.sizeInBytes);
+      pos += h.sizeInBytes;
+      if (h.lastOffset < offset) continue;
+      yield new ConsumedBatch(topic, partition, bytes, h.baseOffset, h.lastOffset, offset, highWatermark);
     }
     const advanced = answer.nextOffset > offset;
     offset = Math.max(offset, answer.nextOffset);

@@ -274,7 +274,7 @@ export class Producer {
         waiting.sends.push(() => this.enqueue(record, callbacks));
         return;
       }
-      if (this.cluster.partitions(record.topic).length > 0) {
+      if (this.partitionsOf(record.topic).length > 0) {
         this.enqueue(record, callbacks);
         return;
       }
