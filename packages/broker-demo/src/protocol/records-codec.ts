@@ -184,7 +184,7 @@ export function forEachValue(
   let pos = start + BATCH_HEADER_BYTES;
   for (let i = 0; i < count; i++) {
     const keyLength = bytes.readInt32BE(pos + 12);
-    pos += 16 + (keyLength > 0 ? keyLength : 0);
+    pos += 16 + Math.max(keyLength, 0);
     const valueLength = bytes.readInt32BE(pos);
     visit(bytes, pos + 4, valueLength);
     pos += 4 + valueLength;
