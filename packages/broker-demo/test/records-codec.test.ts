@@ -4,6 +4,7 @@ import { decodeBatches } from '../src/log/index.js';
 import {
   BatchBuilder,
   encodeProducerBatch,
+  forEachValue,
   RecordsFormatError,
   stampBatch,
   validateProducedBatch,
@@ -57,4 +58,16 @@ test('a record layout that overruns its batch is refused even with a correct CRC
   batch.writeInt32BE(1000, 32 + 16);
   batch.writeUInt32BE(crc32(batch.subarray(20)), 16);
   expect(() => validateProducedBatch(batch)).toThrow(/value length 1000/);
+});
+
+test('forEachValue visits every value of a batch in place, keys of any length skipped', () => {
+  const batch = encodeProducerBatch([
+    { key: Buffer.from('key-1'), value: Buffer.from('first'), timestamp: 1 },
+    { key: null, value: Buffer.alloc(0), timestamp: 2 },
+    { key: Buffer.alloc(0), value: Buffer.from('third'), timestamp: 3 },
+  ]);
+  const framed = Buffer.concat([Buffer.from('xx'), batch]);
+  const seen: string[] = [];
+  forEachValue(framed, 2, (bytes, start, length) => seen.push(bytes.toString('utf8', start, start + length)));
+  expect(seen).toEqual(['first', '', 'third']);
 });
