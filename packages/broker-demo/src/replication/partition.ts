@@ -107,7 +107,13 @@ export class Partition {
   private state: PartitionState | null = null;
   private minInsync = 1;
   private tracker: IsrTracker | null = null;
-  private hw = 0;
+  /**
+   * The HW while this replica does not lead: what the leader last sent,
+   * bounded by the local LEO. While leading, the IsrTracker owns the HW and
+   * this field is not read; each role change hands the value over, so there
+   * is never a second copy to drift.
+   */
+  private hwWhileNotLeading = 0;
 
   constructor(options: PartitionOptions) {
     this.options = options;
@@ -131,7 +137,7 @@ export class Partition {
   }
 
   get highWatermark(): number {
-    return this.hw;
+    return this.tracker === null ? this.hwWhileNotLeading : this.tracker.highWatermark;
   }
 
   /** Applies the controller's decision for this partition. Stale decisions (older epochs) are ignored. */
@@ -167,20 +173,20 @@ export class Partition {
     // Kafka's leader epoch cache entry: the new epoch starts at our LEO, so a
     // follower asking for the end of an older epoch learns where ours diverged.
     if (this.log.latestEpoch() < state.leaderEpoch) await this.log.assignLeaderEpoch(state.leaderEpoch);
-    this.hw = Math.min(this.hw, this.log.logEndOffset);
+    const highWatermark = Math.min(this.highWatermark, this.log.logEndOffset);
     this.tracker = new IsrTracker({
       localBrokerId: this.brokerId,
       replicas: state.replicas,
       isr: state.isr,
       minInsyncReplicas: this.minInsync,
       replicaLagTimeMaxMs: this.options.replicaLagTimeMaxMs,
-      highWatermark: this.hw,
+      highWatermark,
       leaderEpochStartOffset: this.log.logEndOffset,
       nowMs: this.now(),
     });
     this.role = 'leader';
     this.say(
-      `leader for epoch ${state.leaderEpoch}, ISR [${state.isr}], LEO ${this.log.logEndOffset}, HW ${this.hw}`,
+      `leader for epoch ${state.leaderEpoch}, ISR [${state.isr}], LEO ${this.log.logEndOffset}, HW ${highWatermark}`,
     );
     this.maybeAdvanceHw();
   }
@@ -188,8 +194,14 @@ export class Partition {
   private resignLeadership(newLeader: number): void {
     const err = BrokerError.notLeader(this.topic, this.partition, newLeader);
     this.acks.failAll(BrokerResponseCode.NOT_LEADER, err.message);
-    this.tracker = null;
+    this.stopTracking();
     this.polls.releaseAll();
+  }
+
+  /** Leaving the leader role: the HW goes back from the tracker to this replica. */
+  private stopTracking(): void {
+    if (this.tracker !== null) this.hwWhileNotLeading = this.tracker.highWatermark;
+    this.tracker = null;
   }
 
   private commitIsr(isr: readonly number[]): void {
@@ -261,7 +273,7 @@ export class Partition {
       return { baseOffset, lastOffset, leaderEpoch: epoch, duplicate: false };
     });
     // A lone leader (or a quick follower) may already have moved the HW past the batch.
-    if (acks !== Acks.ALL || this.hw > appended.lastOffset) return appended;
+    if (acks !== Acks.ALL || this.highWatermark > appended.lastOffset) return appended;
     if (this.role !== 'leader' || this.leaderEpoch !== appended.leaderEpoch) {
       throw this.notLeaderAfterAppend();
     }
@@ -307,12 +319,12 @@ export class Partition {
         ? () =>
             leadershipMoved() ||
             this.log.logEndOffset > params.fetchOffset ||
-            this.hw > params.replicaHighWatermark
-        : () => leadershipMoved() || this.hw > params.fetchOffset,
+            this.highWatermark > params.replicaHighWatermark
+        : () => leadershipMoved() || this.highWatermark > params.fetchOffset,
       params.maxWaitMs,
     );
     this.requireLeader();
-    const maxOffset = isFollower ? this.log.logEndOffset : this.hw;
+    const maxOffset = isFollower ? this.log.logEndOffset : this.highWatermark;
     const read = await this.log.read(params.fetchOffset, params.maxBytes, maxOffset);
     return {
       producerBatches:
@@ -320,7 +332,7 @@ export class Partition {
       bytes: read.bytes,
       release: read.release,
       nextOffset: read.nextOffset,
-      highWatermark: this.hw,
+      highWatermark: this.highWatermark,
       logEndOffset: this.log.logEndOffset,
       logStartOffset: this.log.logStartOffset,
       leaderEpoch: this.leaderEpoch,
@@ -332,7 +344,7 @@ export class Partition {
     const expanded = tracker.expansionFor(followerId);
     if (expanded !== null) {
       this.say(
-        `follower ${followerId} caught up (LEO ${fetchOffset}, HW ${this.hw}): proposing ISR [${expanded}]`,
+        `follower ${followerId} caught up (LEO ${fetchOffset}, HW ${this.highWatermark}): proposing ISR [${expanded}]`,
       );
       this.propose(tracker, expanded);
     }
@@ -380,8 +392,7 @@ export class Partition {
     const tracker = this.tracker;
     if (tracker === null) return;
     if (tracker.maybeAdvanceHighWatermark(this.log.logEndOffset)) {
-      this.hw = tracker.highWatermark;
-      this.acks.onHighWatermark(this.hw);
+      this.acks.onHighWatermark(tracker.highWatermark);
       this.polls.notify();
     }
   }
@@ -395,7 +406,7 @@ export class Partition {
 
   /** Follower side: the HW the leader sent, bounded by what this replica has. */
   updateFollowerHighWatermark(leaderHw: number): void {
-    this.hw = Math.max(this.hw, Math.min(leaderHw, this.log.logEndOffset));
+    this.hwWhileNotLeading = Math.max(this.hwWhileNotLeading, Math.min(leaderHw, this.log.logEndOffset));
   }
 
   /** Follower side: appends the leader's batches as they are, and learns which producer batches they were. */
@@ -408,7 +419,7 @@ export class Partition {
   async truncateTo(offset: number): Promise<void> {
     await this.log.truncateTo(offset);
     this.producers.truncate(this.log.logEndOffset);
-    this.hw = Math.min(this.hw, this.log.logEndOffset);
+    this.hwWhileNotLeading = Math.min(this.hwWhileNotLeading, this.log.logEndOffset);
   }
 
   status(): ReplicaStatus {
@@ -425,7 +436,7 @@ export class Partition {
       pendingIsr: tracker?.pendingIsr ? [...tracker.pendingIsr] : null,
       logStartOffset: this.log.logStartOffset,
       logEndOffset: this.log.logEndOffset,
-      highWatermark: this.hw,
+      highWatermark: this.highWatermark,
       followers:
         tracker === null
           ? []
@@ -442,7 +453,7 @@ export class Partition {
   abandon(): void {
     this.acks.failAll(BrokerResponseCode.NOT_LEADER, `${this.topic}-${this.partition}: broker shutting down`);
     this.polls.releaseAll();
-    this.tracker = null;
+    this.stopTracking();
     this.role = 'offline';
   }
 
