@@ -3,9 +3,8 @@ import type { PartitionState } from '../protocol/cluster-state.js';
 import { Acks, BrokerResponseCode, NO_LEADER, UNDEFINED_EPOCH } from '../protocol/codes.js';
 import { BrokerError } from '../protocol/errors.js';
 import { stampBatch } from '../protocol/records-codec.js';
-import { LongPollWaiters } from '../util/long-poll.js';
 import { SerialQueue } from '../util/serial-queue.js';
-import { AcksWaiters } from './acks-waiters.js';
+import { type DelayedOperation, DelayedOperations } from './delayed-operations.js';
 import { IsrTracker } from './isr-tracker.js';
 import { ProducerStateTable } from './producer-state.js';
 import type { ReplicaLog } from './replica-log.js';
@@ -33,6 +32,9 @@ export interface IsrProposal {
   partitionEpoch: number;
   isr: number[];
 }
+
+/** How an acks=all wait ended. */
+export type AckOutcome = { ok: true } | { ok: false; responseCode: number; message: string };
 
 export interface ProduceOutcome {
   baseOffset: number;
@@ -100,8 +102,10 @@ export class Partition {
   private readonly options: PartitionOptions;
   private readonly now: () => number;
   private readonly queue = new SerialQueue();
-  private readonly acks = new AcksWaiters();
-  private readonly polls = new LongPollWaiters();
+  /** acks=all produces waiting for the HW (Kafka's DelayedProduce). */
+  private readonly produceWaits = new DelayedOperations<AckOutcome>();
+  /** Fetch long-polls waiting for data or a new HW (Kafka's DelayedFetch): true when ready, false when not. */
+  private readonly fetchWaits = new DelayedOperations<boolean>();
   private readonly producers = new ProducerStateTable();
   private role: ReplicaRole = 'offline';
   private state: PartitionState | null = null;
@@ -193,9 +197,13 @@ export class Partition {
 
   private resignLeadership(newLeader: number): void {
     const err = BrokerError.notLeader(this.topic, this.partition, newLeader);
-    this.acks.failAll(BrokerResponseCode.NOT_LEADER, err.message);
+    this.produceWaits.completeAll(() => ({
+      ok: false,
+      responseCode: BrokerResponseCode.NOT_LEADER,
+      message: err.message,
+    }));
     this.stopTracking();
-    this.polls.releaseAll();
+    this.fetchWaits.completeAll(() => false);
   }
 
   /** Leaving the leader role: the HW goes back from the tracker to this replica. */
@@ -208,7 +216,8 @@ export class Partition {
     const tracker = this.tracker;
     if (tracker === null) return;
     tracker.commitIsr(isr);
-    this.acks.onIsrChanged(isr.length, this.minInsync);
+    // A wait whose ISR fell below min.insync.replicas ends now (see delayedProduce).
+    this.produceWaits.checkAll();
     this.maybeAdvanceHw();
   }
 
@@ -268,7 +277,7 @@ export class Partition {
       await this.log.appendRawBatches(batch);
       const lastOffset = baseOffset + recordCount - 1;
       if (producer !== undefined) this.producers.record({ ...producer, baseOffset, lastOffset });
-      this.polls.notify();
+      this.fetchWaits.checkAll();
       this.maybeAdvanceHw();
       return { baseOffset, lastOffset, leaderEpoch: epoch, duplicate: false };
     });
@@ -277,7 +286,10 @@ export class Partition {
     if (this.role !== 'leader' || this.leaderEpoch !== appended.leaderEpoch) {
       throw this.notLeaderAfterAppend();
     }
-    const outcome = await this.acks.wait(appended.lastOffset + 1, timeoutMs);
+    const outcome = await this.produceWaits.park(
+      this.delayedProduce(appended.lastOffset + 1, timeoutMs),
+      timeoutMs,
+    );
     if (!outcome.ok) {
       if (outcome.responseCode === BrokerResponseCode.NOT_LEADER) throw this.notLeaderAfterAppend();
       throw new BrokerError(outcome.responseCode, `${this.topic}-${this.partition}: ${outcome.message}`, {
@@ -285,6 +297,33 @@ export class Partition {
       });
     }
     return appended;
+  }
+
+  /**
+   * An acks=all wait: done when the HW reaches `requiredHw` (the batch's last
+   * offset + 1); failed at once if the ISR shrinks below min.insync.replicas
+   * first, as Kafka answers after the append; timed out after `timeoutMs`.
+   */
+  private delayedProduce(requiredHw: number, timeoutMs: number): DelayedOperation<AckOutcome> {
+    return {
+      tryComplete: () => {
+        if (this.highWatermark >= requiredHw) return { ok: true };
+        const isrSize = this.tracker?.isr.length;
+        if (isrSize !== undefined && isrSize < this.minInsync) {
+          return {
+            ok: false,
+            responseCode: BrokerResponseCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+            message: `the ISR shrank to ${isrSize} replica(s), below min.insync.replicas=${this.minInsync}, after the append`,
+          };
+        }
+        return undefined;
+      },
+      onExpiration: () => ({
+        ok: false,
+        responseCode: BrokerResponseCode.REQUEST_TIMED_OUT,
+        message: `the high watermark did not reach ${requiredHw} within ${timeoutMs} ms`,
+      }),
+    };
   }
 
   /** NOT_LEADER for a batch this replica appended while leading: it may still be committed. */
@@ -314,13 +353,14 @@ export class Partition {
     const epochAtStart = this.leaderEpoch;
     // Ends the wait too: the caller then answers NOT_LEADER instead of holding the fetch.
     const leadershipMoved = () => this.role !== 'leader' || this.leaderEpoch !== epochAtStart;
-    await this.polls.wait(
-      isFollower
-        ? () =>
-            leadershipMoved() ||
-            this.log.logEndOffset > params.fetchOffset ||
-            this.highWatermark > params.replicaHighWatermark
-        : () => leadershipMoved() || this.highWatermark > params.fetchOffset,
+    const ready = isFollower
+      ? () =>
+          leadershipMoved() ||
+          this.log.logEndOffset > params.fetchOffset ||
+          this.highWatermark > params.replicaHighWatermark
+      : () => leadershipMoved() || this.highWatermark > params.fetchOffset;
+    await this.fetchWaits.park(
+      { tryComplete: () => (ready() ? true : undefined), onExpiration: () => false },
       params.maxWaitMs,
     );
     this.requireLeader();
@@ -392,8 +432,8 @@ export class Partition {
     const tracker = this.tracker;
     if (tracker === null) return;
     if (tracker.maybeAdvanceHighWatermark(this.log.logEndOffset)) {
-      this.acks.onHighWatermark(tracker.highWatermark);
-      this.polls.notify();
+      this.produceWaits.checkAll();
+      this.fetchWaits.checkAll();
     }
   }
 
@@ -451,8 +491,12 @@ export class Partition {
 
   /** Shutting down: fail what waits, without touching the log (the broker closes it). */
   abandon(): void {
-    this.acks.failAll(BrokerResponseCode.NOT_LEADER, `${this.topic}-${this.partition}: broker shutting down`);
-    this.polls.releaseAll();
+    this.produceWaits.completeAll(() => ({
+      ok: false,
+      responseCode: BrokerResponseCode.NOT_LEADER,
+      message: `${this.topic}-${this.partition}: broker shutting down`,
+    }));
+    this.fetchWaits.completeAll(() => false);
     this.stopTracking();
     this.role = 'offline';
   }
