@@ -53,7 +53,8 @@ async function leader(minInsync: number, s = state()): Promise<Partition> {
       proposals.push(proposal);
       return null;
     },
-    onFollow: async () => undefined,
+    startFollowing: async () => undefined,
+    stopFollowing: async () => undefined,
   });
   await p.applyState(s, minInsync);
   return p;

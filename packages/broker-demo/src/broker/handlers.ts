@@ -20,6 +20,9 @@ import { errorResponse, successResponse } from '../protocol/responses.js';
 import type { Partition } from '../replication/partition.js';
 import type { Broker } from './broker.js';
 
+/** The longest a fetch may be parked, whatever it asks: a client's timeout must stay above it. */
+const MAX_FETCH_WAIT_MS = 10_000;
+
 /** Wires the broker's request codes to what they do. Each handler turns failures into typed error answers. */
 export function registerBrokerHandlers(server: RpcServer, broker: Broker): void {
   const guarded =
@@ -81,7 +84,7 @@ export function registerBrokerHandlers(server: RpcServer, broker: Broker): void 
       const outcome = await hosted(h.topic, h.partition).fetch({
         fetchOffset: h.fetchOffset,
         maxBytes: h.maxBytes,
-        maxWaitMs: Math.min(h.maxWaitMs, 10_000),
+        maxWaitMs: Math.min(h.maxWaitMs, MAX_FETCH_WAIT_MS),
         replicaId: h.replicaId,
         currentLeaderEpoch: h.currentLeaderEpoch,
         replicaHighWatermark: h.replicaHighWatermark ?? -1,

@@ -11,6 +11,11 @@ import { BrokerError } from '../protocol/errors.js';
 import { header, MetadataRequestHeader } from '../protocol/headers.js';
 import { responseError } from '../protocol/responses.js';
 
+/** How long one metadata request may take before the next bootstrap address is tried. */
+const METADATA_TIMEOUT_MS = 3000;
+/** Connection attempts of the client's own RpcClient. */
+const CONNECT_TIMEOUT_MS = 1000;
+
 /**
  * A client's view of the cluster: metadata fetched from any broker or the
  * controller, refreshed on demand. Every address it has seen serves as a
@@ -25,7 +30,7 @@ export class ClusterClient {
   constructor(bootstrap: string | string[], rpc?: RpcClient) {
     this.bootstrap = Array.isArray(bootstrap) ? [...bootstrap] : [bootstrap];
     this.ownsRpc = rpc === undefined;
-    this.rpc = rpc ?? createRpcClient({ connectTimeoutMs: 1000 });
+    this.rpc = rpc ?? createRpcClient({ connectTimeoutMs: CONNECT_TIMEOUT_MS });
   }
 
   get metadata(): ClusterSnapshot | null {
@@ -50,7 +55,7 @@ export class ClusterClient {
           RequestCode.METADATA,
           header(MetadataRequestHeader, { topic: topic ?? '', autoCreate }),
         );
-        const response = await this.rpc.invokeSync(address, request, 3000);
+        const response = await this.rpc.invokeSync(address, request, METADATA_TIMEOUT_MS);
         if (response.code !== ResponseCode.SUCCESS) {
           lastError = responseError(response, `metadata from ${address}`);
           continue;

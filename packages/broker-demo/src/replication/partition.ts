@@ -19,10 +19,13 @@ export interface PartitionOptions {
   replicaLagTimeMaxMs: number;
   /** Sends an ISR proposal to the controller; resolves with its decision, or null if it refused or was unreachable. */
   proposeIsr: (proposal: IsrProposal) => Promise<PartitionState | null>;
-  /** Called when this replica must (re)start following `state.leader`, or stop following (leader -1 / became leader). */
-  onFollow: (partition: Partition, state: PartitionState | null) => Promise<void>;
+  /** Called when this replica must (re)start following `state.leader` (a new leader or epoch). */
+  startFollowing: (partition: Partition, state: PartitionState) => Promise<void>;
+  /** Called when this replica must stop following: it became leader, or the partition has no leader. */
+  stopFollowing: (partition: Partition) => Promise<void>;
   now?: () => number;
-  log_?: (line: string) => void;
+  /** Where the replica narrates its role changes and ISR proposals. */
+  say?: (line: string) => void;
 }
 
 export interface IsrProposal {
@@ -168,12 +171,13 @@ export class Partition {
     if (this.role === 'leader') this.resignLeadership(state.leader);
     if (this.role !== 'follower' || newEpoch || previous?.leader !== state.leader) {
       this.role = state.leader === NO_LEADER ? 'offline' : 'follower';
-      await this.options.onFollow(this, state.leader === NO_LEADER ? null : this.state);
+      if (state.leader === NO_LEADER) await this.options.stopFollowing(this);
+      else await this.options.startFollowing(this, this.state);
     }
   }
 
   private async becomeLeader(state: PartitionState): Promise<void> {
-    await this.options.onFollow(this, null);
+    await this.options.stopFollowing(this);
     // Kafka's leader epoch cache entry: the new epoch starts at our LEO, so a
     // follower asking for the end of an older epoch learns where ours diverged.
     if (this.log.latestEpoch() < state.leaderEpoch) await this.log.assignLeaderEpoch(state.leaderEpoch);
@@ -526,7 +530,7 @@ export class Partition {
   }
 
   private say(line: string): void {
-    this.options.log_?.(`[${this.topic}-${this.partition}] ${line}`);
+    this.options.say?.(`[${this.topic}-${this.partition}] ${line}`);
   }
 }
 
