@@ -62,7 +62,7 @@ export async function acksComparison(
   ctx: ScenarioContext,
   options: AcksComparisonOptions = {},
 ): Promise<ScenarioResult> {
-  const records = options.records ?? 100_000;
+  const records = options.records ?? 250_000;
   const valueBytes = options.valueBytes ?? 100;
   const inFlight = options.inFlight ?? 20_000;
   const latencyRecords = options.latencyRecords ?? 500;
