@@ -90,6 +90,11 @@ test('batch.size caps every batch; flush() sends what lingers and waits for it',
   expect(batches.map((b) => b.length)).toEqual([5, 5, 5, 5, 3]);
   expect(batches.flat()).toEqual(Array.from({ length: 23 }, (_, i) => `r${i}`));
   await producer.close();
+  await expect(producer.send({ topic, partition: 0, value: value('late') })).rejects.toMatchObject({
+    name: 'ProduceFailedError',
+    code: 'PRODUCER_CLOSED',
+    maybeAppended: false,
+  });
 });
 
 test('with many requests in flight, every acknowledged record is in the log once and in send order', async () => {

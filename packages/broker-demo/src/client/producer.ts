@@ -264,9 +264,22 @@ export class Producer {
     return new Promise((resolve) => this.spaceWaiters.push(resolve));
   }
 
-  /** Adds a record to its partition's batch; resolves with where it landed, or rejects with ProduceFailedError. */
+  /**
+   * Adds a record to its partition's batch (its key and value are copied in
+   * once the topic's metadata is known); resolves with where it landed, or
+   * rejects with ProduceFailedError.
+   */
   send(record: ProduceRecord): Promise<RecordMetadata> {
-    if (this.closed) return Promise.reject(new Error('the producer is closed'));
+    if (this.closed) {
+      return Promise.reject(
+        new ProduceFailedError(`produce to ${record.topic} refused: the producer is closed`, {
+          code: 'PRODUCER_CLOSED',
+          attempts: 0,
+          maybeAppended: false,
+          cause: undefined,
+        }),
+      );
+    }
     return new Promise<RecordMetadata>((resolve, reject) => {
       const callbacks: RecordCallbacks = { resolve, reject, timestamp: record.timestamp ?? Date.now() };
       const waiting = this.awaitingMetadata.get(record.topic);
