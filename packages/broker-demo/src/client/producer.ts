@@ -69,7 +69,7 @@ export interface RecordMetadata {
   /** -1 for acks=0: nobody told us. */
   offset: number;
   timestamp: number;
-  /** Sends of the record's batch; more than 1 means it was retried. */
+  /** Produce requests sent for the record's batch; more than 1 means it was resent. */
   attempts: number;
   /** The leader recognised a retry of a batch it already had and did not append it again. */
   deduplicated: boolean;
@@ -78,6 +78,7 @@ export interface RecordMetadata {
 /** Raised for every record of a batch that gave up; `maybeAppended` says whether an attempt may have reached the log. */
 export class ProduceFailedError extends Error {
   readonly code: string;
+  /** Produce requests sent for the batch (tries that found no leader are not counted). */
   readonly attempts: number;
   /**
    * True when some attempt may have reached the log: a request written to
@@ -131,7 +132,10 @@ class OutgoingBatch {
   body: Buffer | null = null;
   producerId: number | null = null;
   sequence = -1;
+  /** Produce requests actually sent for this batch. */
   attempts = 0;
+  /** Tries, counting those that found no leader to send to: what `retries` bounds. */
+  tries = 0;
   maybeAppended = false;
 
   constructor(capacityBytes: number, now: number) {
@@ -491,7 +495,7 @@ export class Producer {
         } catch (err) {
           this.closeBatch(queue, batch);
           queue.batches.shift();
-          batch.attempts++;
+          batch.tries++;
           this.onFailure(queue, batch, err);
           continue;
         }
@@ -530,6 +534,7 @@ export class Producer {
 
   private sendBatch(queue: PartitionQueue, batch: OutgoingBatch, address: string): void {
     batch.attempts++;
+    batch.tries++;
     queue.inFlight.add(batch);
     this.inFlightByAddress.set(address, (this.inFlightByAddress.get(address) ?? 0) + 1);
     const request = RemotingCommand.createRequest(
@@ -583,7 +588,7 @@ export class Producer {
     baseOffset: number,
     deduplicated: boolean,
   ): void {
-    if (queue.recovering && !queue.resetPending && queue.batches.every((b) => b.attempts === 0)) {
+    if (queue.recovering && !queue.resetPending && queue.batches.every((b) => b.tries === 0)) {
       queue.recovering = false;
     }
     const { records } = batch;
@@ -615,7 +620,7 @@ export class Producer {
     const startOver = failure.code === 'UNKNOWN_PRODUCER_ID' && !behindEarlier;
     const retriable = failure.retriable || behindEarlier || startOver;
     queue.recovering = true;
-    if (retriable && batch.attempts <= this.retries && !this.closed) {
+    if (retriable && batch.tries <= this.retries && !this.closed) {
       if (startOver) queue.resetPending = true;
       queue.requeue(batch);
       queue.retryAtMs = performance.now() + this.retryBackoffMs;
@@ -625,7 +630,8 @@ export class Producer {
     }
     if (queue.producerId !== null) queue.resetPending = true;
     const error = new ProduceFailedError(
-      `produce to ${queue.topic}-${queue.partition} failed after ${batch.attempts} attempt(s): ${String(err)}`,
+      `produce to ${queue.topic}-${queue.partition} failed after ${batch.tries} tries ` +
+        `(${batch.attempts} sent): ${String(err)}`,
       { code: failure.code, attempts: batch.attempts, maybeAppended: batch.maybeAppended, cause: err },
     );
     for (const r of batch.records) r.reject(error);
