@@ -8,10 +8,12 @@ import { createProgress } from './harness/progress.js';
 import { installExitHandlers, WorkerPool } from './harness/workers.js';
 import { describeMachine } from './machine.js';
 import { type BenchOptions, parseOptions, USAGE } from './options.js';
+import { brokerReportLines } from './report/broker-table.js';
 import { evaluateGoals } from './report/goals.js';
 import { writeHtmlReport } from './report/html.js';
 import { writeJsonReport } from './report/json.js';
 import { renderTerminalReport } from './report/table.js';
+import type { BrokerSection } from './suites/broker-types.js';
 import { selectSuites } from './suites/index.js';
 import type { SuitePlan } from './suites/registry.js';
 import type { BenchReport, BenchResult, SkippedCase } from './types.js';
@@ -57,12 +59,14 @@ async function run(options: BenchOptions): Promise<number> {
   };
   const results: BenchResult[] = [];
   const failed: SkippedCase[] = [];
+  let broker: BrokerSection | undefined;
   progress.start(plans.reduce((sum, p) => sum + p.plan.caseCount, 0));
   try {
     for (const { plan } of plans) {
       const outcome = await plan.run({ options, timing, progress, workers });
       results.push(...outcome.results);
       failed.push(...outcome.failed);
+      broker ??= outcome.broker;
     }
   } finally {
     progress.stop();
@@ -82,6 +86,7 @@ async function run(options: BenchOptions): Promise<number> {
       finishedAt: new Date().toISOString(),
     },
     results,
+    ...(broker === undefined ? {} : { broker }),
     skipped: [...plans.flatMap((p) => p.plan.skipped), ...unavailableSkips, ...failed],
     goals: results.some((r) => r.suite === 'invoke') ? evaluateGoals(results) : [],
     notes: [
@@ -91,7 +96,9 @@ async function run(options: BenchOptions): Promise<number> {
       ...plans.flatMap((p) => p.plan.notes),
     ],
   };
-  process.stdout.write(renderTerminalReport(report));
+  process.stdout.write(
+    renderTerminalReport(report, report.broker === undefined ? [] : brokerReportLines(report.broker)),
+  );
   if (options.jsonFile !== undefined) {
     await writeJsonReport(outputPath(options.jsonFile), report);
     process.stderr.write(`wrote ${outputPath(options.jsonFile)}\n`);

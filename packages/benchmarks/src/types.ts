@@ -2,6 +2,7 @@
  * The shapes every part of the benchmark agrees on: what a case is, what one
  * measured run yields, and what the JSON report holds.
  */
+import type { BrokerSection } from './suites/broker-types.js';
 
 export type ImplName = 'remoting-ts' | 'raw-net' | 'grpc-js';
 export type InvokeMode = 'sync' | 'async' | 'oneway';
@@ -104,6 +105,8 @@ export interface BenchReport {
   machine: MachineInfo;
   settings: RunSettings;
   results: BenchResult[];
+  /** The broker suite's rows, fetch-path rows and Kafka reference, when it ran. */
+  broker?: BrokerSection;
   skipped: SkippedCase[];
   goals: GoalVerdict[];
   notes: string[];

@@ -2,10 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
-import { PartitionLog } from '../src/log/index.js';
+import { decodeBatches, PartitionLog } from '../src/log/index.js';
 import type { PartitionState } from '../src/protocol/cluster-state.js';
 import { Acks } from '../src/protocol/codes.js';
 import { BrokerError } from '../src/protocol/errors.js';
+import { encodeProducerBatch } from '../src/protocol/records-codec.js';
 import { type IsrProposal, Partition } from '../src/replication/partition.js';
 
 /*
@@ -52,13 +53,16 @@ async function leader(minInsync: number, s = state()): Promise<Partition> {
       proposals.push(proposal);
       return null;
     },
-    onFollow: async () => undefined,
+    startFollowing: async () => undefined,
+    stopFollowing: async () => undefined,
   });
   await p.applyState(s, minInsync);
   return p;
 }
 
 const record = (text: string) => ({ key: null, value: Buffer.from(text), timestamp: 0 });
+/** A producer's batch of records with these values, as the produce request carries it. */
+const batchOf = (...texts: string[]) => encodeProducerBatch(texts.map(record));
 
 function followerFetch(p: Partition, replicaId: number, fetchOffset: number) {
   return p.fetch({
@@ -85,7 +89,7 @@ function consumerFetch(p: Partition, fetchOffset: number) {
 test('acks=all is answered once every ISR follower has fetched past the batch', async () => {
   const p = await leader(2);
   let done = false;
-  const produced = p.produce([record('m1')], Acks.ALL, 5000).then((r) => {
+  const produced = p.produce(batchOf('m1'), Acks.ALL, 5000).then((r) => {
     done = true;
     return r;
   });
@@ -100,10 +104,10 @@ test('acks=all is answered once every ISR follower has fetched past the batch', 
 
 test('consumers read only up to the HW', async () => {
   const p = await leader(1);
-  await p.produce([record('m1')], Acks.LEADER, 1000);
+  await p.produce(batchOf('m1'), Acks.LEADER, 1000);
   await followerFetch(p, 2, 1);
   await followerFetch(p, 3, 1);
-  await p.produce([record('m2')], Acks.LEADER, 1000);
+  await p.produce(batchOf('m2'), Acks.LEADER, 1000);
   const read = await consumerFetch(p, 0);
   expect(read.highWatermark).toBe(1);
   expect(read.nextOffset).toBe(1);
@@ -112,16 +116,16 @@ test('consumers read only up to the HW', async () => {
 
 test('acks=all is refused before the append when the ISR is below min.insync.replicas', async () => {
   const p = await leader(3, state({ isr: [1, 2] }));
-  const err = await p.produce([record('m1')], Acks.ALL, 1000).catch((e: unknown) => e);
+  const err = await p.produce(batchOf('m1'), Acks.ALL, 1000).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(BrokerError);
   expect((err as BrokerError).code).toBe('NOT_ENOUGH_REPLICAS');
   expect(log.logEndOffset).toBe(0);
-  await expect(p.produce([record('m1')], Acks.LEADER, 1000)).resolves.toMatchObject({ baseOffset: 0 });
+  await expect(p.produce(batchOf('m1'), Acks.LEADER, 1000)).resolves.toMatchObject({ baseOffset: 0 });
 });
 
 test('a waiting acks=all produce fails with NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR shrinks below min.insync', async () => {
   const p = await leader(2);
-  const produced = p.produce([record('m1')], Acks.ALL, 5000).catch((e: unknown) => e);
+  const produced = p.produce(batchOf('m1'), Acks.ALL, 5000).catch((e: unknown) => e);
   await new Promise((r) => setTimeout(r, 20));
   await p.applyState(state({ isr: [1], partitionEpoch: 1 }), 2);
   const err = await produced;
@@ -131,17 +135,17 @@ test('a waiting acks=all produce fails with NOT_ENOUGH_REPLICAS_AFTER_APPEND whe
 
 test('a waiting acks=all produce times out with REQUEST_TIMED_OUT', async () => {
   const p = await leader(2);
-  const err = await p.produce([record('m1')], Acks.ALL, 100).catch((e: unknown) => e);
+  const err = await p.produce(batchOf('m1'), Acks.ALL, 100).catch((e: unknown) => e);
   expect((err as BrokerError).code).toBe('REQUEST_TIMED_OUT');
 });
 
 test('a deposed leader answers NOT_LEADER with the new leader, and fails its waiters', async () => {
   const p = await leader(2);
-  const produced = p.produce([record('m1')], Acks.ALL, 5000).catch((e: unknown) => e);
+  const produced = p.produce(batchOf('m1'), Acks.ALL, 5000).catch((e: unknown) => e);
   await new Promise((r) => setTimeout(r, 20));
   await p.applyState(state({ leader: 2, leaderEpoch: 1, isr: [2, 3], partitionEpoch: 1 }), 2);
   expect((await produced) as BrokerError).toMatchObject({ code: 'NOT_LEADER', leaderId: 2 });
-  const err = await p.produce([record('m2')], Acks.LEADER, 1000).catch((e: unknown) => e);
+  const err = await p.produce(batchOf('m2'), Acks.LEADER, 1000).catch((e: unknown) => e);
   expect(err).toMatchObject({ code: 'NOT_LEADER', leaderId: 2 });
 });
 
@@ -153,7 +157,7 @@ test('fetches from an older leader epoch are fenced', async () => {
 
 test('a follower that caught up to the HW is proposed back into the ISR', async () => {
   const p = await leader(1, state({ isr: [1, 2] }));
-  await p.produce([record('m1')], Acks.LEADER, 1000);
+  await p.produce(batchOf('m1'), Acks.LEADER, 1000);
   await followerFetch(p, 2, 1);
   expect(p.highWatermark).toBe(1);
   await followerFetch(p, 3, 1);
@@ -172,7 +176,7 @@ test('a long-poll fetch returns as soon as the leader appends', async () => {
     replicaHighWatermark: 0,
   });
   await new Promise((r) => setTimeout(r, 50));
-  await p.produce([record('m1')], Acks.LEADER, 1000);
+  await p.produce(batchOf('m1'), Acks.LEADER, 1000);
   const result = await parked;
   expect(result.nextOffset).toBe(1);
   expect(Date.now() - t0).toBeLessThan(2000);
@@ -181,11 +185,96 @@ test('a long-poll fetch returns as soon as the leader appends', async () => {
 test('a retry of a batch the leader already has is answered with the original offsets, not appended again', async () => {
   const p = await leader(1);
   const producer = { producerId: 42, sequence: 0 };
-  const first = await p.produce([record('m1')], Acks.LEADER, 1000, producer);
-  const retry = await p.produce([record('m1')], Acks.LEADER, 1000, producer);
+  const first = await p.produce(batchOf('m1'), Acks.LEADER, 1000, producer);
+  const retry = await p.produce(batchOf('m1'), Acks.LEADER, 1000, producer);
   expect(first).toMatchObject({ baseOffset: 0, duplicate: false });
   expect(retry).toMatchObject({ baseOffset: 0, duplicate: true });
   expect(log.logEndOffset).toBe(1);
-  const next = await p.produce([record('m2')], Acks.LEADER, 1000, { producerId: 42, sequence: 1 });
+  const next = await p.produce(batchOf('m2'), Acks.LEADER, 1000, { producerId: 42, sequence: 1 });
   expect(next).toMatchObject({ baseOffset: 1, duplicate: false });
+});
+
+test('a produce request is appended as one log batch, stamped with its offsets and the leader epoch', async () => {
+  const p = await leader(1, state({ leaderEpoch: 2 }));
+  await p.produce(batchOf('a', 'b'), Acks.LEADER, 1000);
+  const outcome = await p.produce(batchOf('c', 'd', 'e'), Acks.LEADER, 1000);
+  expect(outcome).toMatchObject({ baseOffset: 2, lastOffset: 4, leaderEpoch: 2 });
+  const read = await log.read(0, 1 << 20);
+  const batches = decodeBatches(read.bytes);
+  read.release();
+  expect(batches.map((b) => [b.baseOffset, b.lastOffset, b.leaderEpoch])).toEqual([
+    [0, 1, 2],
+    [2, 4, 2],
+  ]);
+  expect(batches[1]!.records.map((r) => r.value.toString())).toEqual(['c', 'd', 'e']);
+});
+
+test('a batch whose base sequence leaves a gap is refused with OUT_OF_ORDER_SEQUENCE and appends nothing', async () => {
+  const p = await leader(1);
+  await p.produce(batchOf('a', 'b'), Acks.LEADER, 1000, { producerId: 7, sequence: 0 });
+  // Sequences 0 and 1 are in; 2 is the next one. 4 means the batch at 2 is missing.
+  const err = await p
+    .produce(batchOf('e'), Acks.LEADER, 1000, { producerId: 7, sequence: 4 })
+    .catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(BrokerError);
+  expect(err).toMatchObject({ code: 'OUT_OF_ORDER_SEQUENCE', appended: false, retriable: false });
+  expect((err as BrokerError).details.expectedSequence).toBe('2');
+  expect(log.logEndOffset).toBe(2);
+  // An old sequence that is not a batch it knows is refused too.
+  await expect(
+    p.produce(batchOf('b'), Acks.LEADER, 1000, { producerId: 7, sequence: 1 }),
+  ).rejects.toMatchObject({ code: 'OUT_OF_ORDER_SEQUENCE' });
+  // The missing batch, then the one that was refused, go in order.
+  await expect(
+    p.produce(batchOf('c', 'd'), Acks.LEADER, 1000, { producerId: 7, sequence: 2 }),
+  ).resolves.toMatchObject({ baseOffset: 2, lastOffset: 3 });
+  await expect(
+    p.produce(batchOf('e'), Acks.LEADER, 1000, { producerId: 7, sequence: 4 }),
+  ).resolves.toMatchObject({ baseOffset: 4 });
+  // A producer the leader has no state for must start at 0: anything else may follow a batch it never saw.
+  await expect(
+    p.produce(batchOf('x'), Acks.LEADER, 1000, { producerId: 8, sequence: 100 }),
+  ).rejects.toMatchObject({ code: 'UNKNOWN_PRODUCER_ID', appended: false });
+  await expect(
+    p.produce(batchOf('x'), Acks.LEADER, 1000, { producerId: 8, sequence: 0 }),
+  ).resolves.toMatchObject({ baseOffset: 5 });
+  expect(log.logEndOffset).toBe(6);
+});
+
+test('a repeated multi-record batch is deduplicated to its original offsets even after later batches', async () => {
+  const p = await leader(1);
+  const first = await p.produce(batchOf('a', 'b', 'c'), Acks.LEADER, 1000, { producerId: 9, sequence: 0 });
+  await p.produce(batchOf('d', 'e'), Acks.LEADER, 1000, { producerId: 9, sequence: 3 });
+  const again = await p.produce(batchOf('a', 'b', 'c'), Acks.LEADER, 1000, { producerId: 9, sequence: 0 });
+  expect(first).toMatchObject({ baseOffset: 0, lastOffset: 2, duplicate: false });
+  expect(again).toMatchObject({ baseOffset: 0, lastOffset: 2, duplicate: true });
+  expect(log.logEndOffset).toBe(5);
+});
+
+test('a fetch carries as many whole batches as fit in maxBytes, and at least one larger batch', async () => {
+  const p = await leader(1, state({ isr: [1] }));
+  const value = 'v'.repeat(100);
+  for (let i = 0; i < 10; i++) await p.produce(batchOf(value, value, value), Acks.LEADER, 1000);
+  const batchBytes = (await log.read(0, 1)).bytes.length;
+  const fetch = (fetchOffset: number, maxBytes: number) =>
+    p.fetch({
+      fetchOffset,
+      maxBytes,
+      maxWaitMs: 0,
+      replicaId: -1,
+      currentLeaderEpoch: -1,
+      replicaHighWatermark: -1,
+    });
+  const three = await fetch(0, batchBytes * 3 + batchBytes / 2);
+  expect(decodeBatches(three.bytes)).toHaveLength(3);
+  expect(three.nextOffset).toBe(9);
+  three.release();
+  const one = await fetch(9, 10);
+  expect(decodeBatches(one.bytes)).toHaveLength(1);
+  expect(one.bytes.length).toBe(batchBytes);
+  expect(one.nextOffset).toBe(12);
+  one.release();
+  const all = await fetch(0, 1 << 20);
+  expect(decodeBatches(all.bytes)).toHaveLength(10);
+  all.release();
 });

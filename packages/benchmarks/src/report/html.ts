@@ -6,6 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { formatBytes, formatCompact, formatInteger, formatMicros, formatRatio } from '../format.js';
 import { medianOrNull, spread } from '../stats.js';
 import type { BenchReport, BenchResult, RunSample } from '../types.js';
+import { brokerHtmlSection } from './broker-html.js';
 import { formatAllocation, formatCpuPerOp, seriesName, throughputRatio } from './compare.js';
 import { barChart, escapeXml, lineChart } from './svg.js';
 import { summarizeSkipped } from './table.js';
@@ -321,6 +322,7 @@ ${goalsSection(report)}
 <div class="charts">${oneway.join('\n') || '<p>No oneway results in this run.</p>'}</div>
 <h2>CPU per operation</h2>
 <div class="charts">${cpu.join('\n') || '<p>No CPU figures in this run.</p>'}</div>
+${report.broker === undefined ? '' : brokerHtmlSection(report.broker)}
 <h2>All figures</h2>
 ${figuresTable(report)}
 ${skipped.length > 0 ? `<h2>Not measured</h2><ul>${skipped.map((line) => `<li>${escapeXml(line)}</li>`).join('')}</ul>` : ''}

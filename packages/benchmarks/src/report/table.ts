@@ -132,7 +132,8 @@ export function goalsTable(goals: readonly GoalVerdict[]): string {
   );
 }
 
-export function renderTerminalReport(report: BenchReport): string {
+/** `extraLines` go after the suite tables (the broker suite's, from broker-table.ts). */
+export function renderTerminalReport(report: BenchReport, extraLines: readonly string[] = []): string {
   const m = report.machine;
   const s = report.settings;
   const parts: string[] = [
@@ -142,6 +143,7 @@ export function renderTerminalReport(report: BenchReport): string {
   ];
   if (report.results.some((r) => r.suite === 'invoke')) parts.push('', 'invoke', invokeTable(report.results));
   if (report.results.some((r) => r.suite === 'codec')) parts.push('', 'codec', codecTable(report.results));
+  parts.push(...extraLines);
   if (report.goals.length > 0) parts.push('', 'goals (reported, not asserted)', goalsTable(report.goals));
   if (report.skipped.length > 0) {
     parts.push('', 'not measured');

@@ -1,13 +1,13 @@
 /**
- * The suite registry: the bench command runs whatever is registered here. The
- * broker issue registers its suite (acks 0/1/all × min.insync.replicas) by
- * replacing the placeholder in ./broker.ts; nothing else needs to change.
+ * The suite registry: the bench command runs whatever is registered here.
+ * The broker suite's rows have their own shape and come back as `broker`.
  */
 import type { Timing } from '../harness/ipc.js';
 import type { Progress } from '../harness/progress.js';
 import type { WorkerPool } from '../harness/workers.js';
 import type { BenchOptions } from '../options.js';
 import type { BenchResult, SkippedCase } from '../types.js';
+import type { BrokerSection } from './broker-types.js';
 
 export interface SuiteContext {
   options: BenchOptions;
@@ -22,7 +22,7 @@ export interface SuitePlan {
   skipped: SkippedCase[];
   notes: string[];
   /** Runs the planned cases. A failed case goes into `failed`, never into `results` with made-up figures. */
-  run(ctx: SuiteContext): Promise<{ results: BenchResult[]; failed: SkippedCase[] }>;
+  run(ctx: SuiteContext): Promise<{ results: BenchResult[]; failed: SkippedCase[]; broker?: BrokerSection }>;
 }
 
 export interface Suite {

@@ -149,8 +149,9 @@ export class Broker {
       log,
       replicaLagTimeMaxMs: this.config.replicaLagTimeMaxMs,
       proposeIsr: (proposal) => this.proposeIsr(proposal),
-      onFollow: (p, state) => this.follow(p, state),
-      log_: (line) => this.say(line),
+      startFollowing: (p, state) => this.follow(p, state),
+      stopFollowing: (p) => this.follow(p, null),
+      say: (line) => this.say(line),
     });
     this.partitions.set(key, created);
     return created;
@@ -180,7 +181,7 @@ export class Broker {
       maxWaitMs: this.config.replicaFetchWaitMaxMs,
       maxBytes: this.config.replicaFetchMaxBytes,
       paused: () => this.fetchersPaused,
-      log: (line) => this.say(line),
+      say: (line) => this.say(line),
     });
     this.fetchers.set(key, fetcher);
     fetcher.start();

@@ -15,11 +15,14 @@ import {
   ProduceResponseHeader,
   ReplicaStatusRequestHeader,
 } from '../protocol/headers.js';
-import { decodeRecords } from '../protocol/records-codec.js';
+import { RecordsFormatError, validateProducedBatch } from '../protocol/records-codec.js';
 import { errorResponse, successResponse } from '../protocol/responses.js';
 import type { Partition } from '../replication/partition.js';
 import { PartitionTraffic } from '../view/partition-traffic.js';
 import type { Broker } from './broker.js';
+
+/** The longest a fetch may be parked, whatever it asks: a client's timeout must stay above it. */
+const MAX_FETCH_WAIT_MS = 10_000;
 
 /** Wires the broker's request codes to what they do. Each handler turns failures into typed error answers. */
 export function registerBrokerHandlers(server: RpcServer, broker: Broker): void {
@@ -57,7 +60,7 @@ export function registerBrokerHandlers(server: RpcServer, broker: Broker): void 
     RequestCode.PRODUCE,
     guarded(async (request) => {
       const h = request.decodeCustomHeader(ProduceRequestHeader);
-      const records = decodeRecords(request.body ?? Buffer.alloc(4));
+      const batch = validateBatchOrRefuse(request.body);
       const producer =
         h.producerId === undefined || h.sequence === undefined
           ? undefined
@@ -65,7 +68,7 @@ export function registerBrokerHandlers(server: RpcServer, broker: Broker): void 
       if (request.isOneway() || h.acks === Acks.NONE) {
         // acks=0: nobody listens for the answer, so failures are only logged.
         hosted(h.topic, h.partition)
-          .produce(records, h.acks, h.timeoutMs)
+          .produce(batch, h.acks, h.timeoutMs, producer)
           .catch((err: unknown) =>
             broker.say(`acks=0 produce to ${h.topic}-${h.partition} failed: ${String(err)}`),
           );
@@ -73,7 +76,7 @@ export function registerBrokerHandlers(server: RpcServer, broker: Broker): void 
       }
       const target = hosted(h.topic, h.partition);
       const waited = h.acks === Acks.ALL ? traffic.acksAllStarted(h.topic, h.partition) : undefined;
-      const outcome = await target.produce(records, h.acks, h.timeoutMs, producer).finally(waited);
+      const outcome = await target.produce(batch, h.acks, h.timeoutMs, producer).finally(waited);
       return successResponse().writeCustomHeader(header(ProduceResponseHeader, outcome));
     }),
     { concurrency: 256 },
@@ -86,7 +89,7 @@ export function registerBrokerHandlers(server: RpcServer, broker: Broker): void 
       const outcome = await hosted(h.topic, h.partition).fetch({
         fetchOffset: h.fetchOffset,
         maxBytes: h.maxBytes,
-        maxWaitMs: Math.min(h.maxWaitMs, 10_000),
+        maxWaitMs: Math.min(h.maxWaitMs, MAX_FETCH_WAIT_MS),
         replicaId: h.replicaId,
         currentLeaderEpoch: h.currentLeaderEpoch,
         replicaHighWatermark: h.replicaHighWatermark ?? -1,
@@ -181,4 +184,18 @@ export function registerBrokerHandlers(server: RpcServer, broker: Broker): void 
       return successResponse();
     }),
   );
+}
+
+/** The produce body as one checked batch, or INVALID_REQUEST naming what is wrong with it. */
+function validateBatchOrRefuse(body: Buffer | null): Buffer {
+  if (body === null || body.length === 0) {
+    throw new BrokerError(BrokerResponseCode.INVALID_REQUEST, 'produce request without a record batch');
+  }
+  try {
+    validateProducedBatch(body);
+    return body;
+  } catch (err) {
+    if (!(err instanceof RecordsFormatError)) throw err;
+    throw new BrokerError(BrokerResponseCode.INVALID_REQUEST, err.message, { cause: err });
+  }
 }

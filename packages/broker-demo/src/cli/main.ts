@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ClusterClient } from '../client/cluster-client.js';
-import { readTopic } from '../client/consumer.js';
+import { consumeTopic } from '../client/consumer.js';
 import { describeTopic, formatPartitionView } from '../client/describe.js';
 import { percentile, runProduceWorkload } from '../client/workload.js';
 import { LocalCluster } from '../cluster/local-cluster.js';
@@ -19,7 +19,8 @@ const USAGE = `usage: pnpm broker <command> [options]
            (serves a live view of the cluster on 127.0.0.1 unless --no-view)
            [--controller-restart-ms ${CONTROLLER_RESTART_DELAY_MS}]  (never: only \`restart\` restarts it)
   produce  --bootstrap ADDR[,ADDR...] --topic T --acks 0|1|all --count N [--size B] [--in-flight K] [--json]
-  consume  --bootstrap ADDR[,ADDR...] --topic T --from-beginning [--json]
+           [--batch-size 16384] [--linger-ms 5]   (K: records awaiting an answer; batches fill from them)
+  consume  --bootstrap ADDR[,ADDR...] --topic T --from-beginning [--max N] [--json]
   describe --bootstrap ADDR[,ADDR...] --topic T [--json]
   kill     BROKER_ID|controller [--signal KILL|STOP|CONT|TERM] [--dir D]
   restart  [--dir D]    (starts again the controller and every broker of the cluster that has exited)
@@ -122,6 +123,8 @@ async function produce(args: string[]): Promise<void> {
       count: { type: 'string', default: '10' },
       size: { type: 'string', default: '100' },
       'in-flight': { type: 'string', default: '1' },
+      'batch-size': { type: 'string' },
+      'linger-ms': { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
@@ -134,6 +137,10 @@ async function produce(args: string[]): Promise<void> {
       count: int(values.count, 'count'),
       valueBytes: int(values.size, 'size'),
       inFlight: int(values['in-flight'], 'in-flight'),
+      ...(values['batch-size'] === undefined
+        ? {}
+        : { batchSizeBytes: int(values['batch-size'], 'batch-size') }),
+      ...(values['linger-ms'] === undefined ? {} : { lingerMs: int(values['linger-ms'], 'linger-ms') }),
       keyPrefix: `p${process.pid}`,
       onAck: (r) => {
         if (values.json)
@@ -182,26 +189,40 @@ async function consume(args: string[]): Promise<void> {
       bootstrap: { type: 'string' },
       topic: { type: 'string' },
       'from-beginning': { type: 'boolean', default: false },
+      max: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
   if (!values['from-beginning'])
     throw new BrokerConfigError('only --from-beginning is supported (offsets are client-side)');
+  const max = values.max === undefined ? Number.POSITIVE_INFINITY : int(values.max, 'max');
   const client = new ClusterClient(required(values.bootstrap, 'bootstrap'));
+  let consumed = 0;
   try {
-    const records = await readTopic(client, required(values.topic, 'topic'));
-    for (const r of records) {
-      const key = r.key?.toString('utf8') ?? null;
-      if (values.json)
-        console.log(
-          JSON.stringify({ partition: r.partition, offset: r.offset, key, leaderEpoch: r.leaderEpoch }),
+    // Streamed batch by batch: a partition of any size is printed in constant memory.
+    for await (const batch of consumeTopic(client, required(values.topic, 'topic'))) {
+      const lines: string[] = [];
+      for (const r of batch.records) {
+        if (consumed >= max) break;
+        consumed++;
+        const key = r.key?.toString('utf8') ?? null;
+        lines.push(
+          values.json
+            ? JSON.stringify({
+                partition: batch.partition,
+                offset: r.offset,
+                key,
+                leaderEpoch: r.leaderEpoch,
+              })
+            : `${batch.topic}-${batch.partition}@${r.offset} epoch ${r.leaderEpoch} key ${key} (${r.value.length} bytes)`,
         );
-      else
-        console.log(
-          `${r.topic}-${r.partition}@${r.offset} epoch ${r.leaderEpoch} key ${key} (${r.value.length} bytes)`,
-        );
+      }
+      if (lines.length > 0 && !process.stdout.write(`${lines.join('\n')}\n`)) {
+        await new Promise((resolve) => process.stdout.once('drain', resolve));
+      }
+      if (consumed >= max) break;
     }
-    (values.json ? console.error : console.log)(`consumed ${records.length} committed record(s)`);
+    (values.json ? console.error : console.log)(`consumed ${consumed} committed record(s)`);
   } finally {
     await client.close();
   }

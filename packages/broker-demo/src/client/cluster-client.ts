@@ -17,8 +17,10 @@ import { BrokerError } from '../protocol/errors.js';
 import { header, MetadataRequestHeader } from '../protocol/headers.js';
 import { responseError } from '../protocol/responses.js';
 
-/** Time for one metadata call, connects to dead bootstrap brokers included. */
+/** How long one metadata request may take before the next bootstrap address is tried. */
 const METADATA_TIMEOUT_MS = 3000;
+/** Connection attempts of the client's own RpcClient. */
+const CONNECT_TIMEOUT_MS = 1000;
 
 /**
  * A client's view of the cluster: metadata fetched from any broker or the
@@ -37,9 +39,9 @@ export class ClusterClient {
   /** `bootstrap`: addresses, or one string of comma-separated addresses (`--bootstrap a,b,c`). */
   constructor(bootstrap: string | readonly string[], rpc?: RpcClient) {
     this.bootstrap = parseBootstrapList(bootstrap);
-    this.bootstrapClient = createBootstrapClient(this.bootstrap, { connectTimeoutMs: 1000 });
+    this.bootstrapClient = createBootstrapClient(this.bootstrap, { connectTimeoutMs: CONNECT_TIMEOUT_MS });
     this.ownsRpc = rpc === undefined;
-    this.rpc = rpc ?? createRpcClient({ connectTimeoutMs: 1000 });
+    this.rpc = rpc ?? createRpcClient({ connectTimeoutMs: CONNECT_TIMEOUT_MS });
   }
 
   get metadata(): ClusterSnapshot | null {
@@ -51,7 +53,11 @@ export class ClusterClient {
     return this.bootstrapClient.stats();
   }
 
-  /** Fetches metadata for `topic` (created with the cluster defaults if missing). */
+  /**
+   * Fetches metadata for `topic` (created with the cluster defaults if
+   * missing), or for every topic without one. Other topics' partitions are
+   * kept from earlier answers; brokers and the controller come from this one.
+   */
   async refresh(topic?: string, autoCreate = true): Promise<ClusterSnapshot> {
     const request = () =>
       RemotingCommand.createRequest(
@@ -62,7 +68,7 @@ export class ClusterClient {
     // First any bootstrap broker: the chosen one, or the next reachable one in the list.
     try {
       const response = await this.bootstrapClient.invokeSync(request(), METADATA_TIMEOUT_MS);
-      if (response.code === ResponseCode.SUCCESS) return this.accept(response.body);
+      if (response.code === ResponseCode.SUCCESS) return this.accept(response.body, topic);
       lastError = responseError(
         response,
         `metadata from ${this.bootstrapClient.stats().chosen ?? 'bootstrap'}`,
@@ -90,7 +96,7 @@ export class ClusterClient {
           lastError = responseError(response, `metadata from ${address}`);
           continue;
         }
-        return this.accept(response.body);
+        return this.accept(response.body, topic);
       } catch (err) {
         lastError = err;
       }
@@ -98,8 +104,14 @@ export class ClusterClient {
     throw lastError;
   }
 
-  private accept(body: Buffer | null): ClusterSnapshot {
-    this.snapshot = decodeJson<ClusterSnapshot>(body, 'metadata');
+  private accept(body: Buffer | null, topic: string | undefined): ClusterSnapshot {
+    const fresh = decodeJson<ClusterSnapshot>(body, 'metadata');
+    // An answer for one topic lists only its partitions: keep what we know of the others.
+    const others =
+      topic === undefined || this.snapshot === null
+        ? []
+        : this.snapshot.partitions.filter((p) => p.topic !== topic);
+    this.snapshot = { ...fresh, partitions: [...others, ...fresh.partitions] };
     return this.snapshot;
   }
 

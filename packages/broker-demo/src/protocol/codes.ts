@@ -42,6 +42,19 @@ export const BrokerResponseCode = {
   LEADER_NOT_AVAILABLE: 3110,
   INVALID_UPDATE_VERSION: 3111,
   STORAGE_ERROR: 3112,
+  /**
+   * An idempotent batch whose base sequence is not the one after the
+   * producer's last appended record: an earlier batch is missing (it failed
+   * and is being retried) or was lost. Nothing was appended.
+   */
+  OUT_OF_ORDER_SEQUENCE: 3113,
+  /**
+   * An idempotent batch with a sequence other than 0 from a producer this
+   * leader has no state for (new to it, or forgotten after a restart): it
+   * cannot tell a gap from a continuation. Nothing was appended; the producer
+   * starts over under a new producer id (Kafka's UNKNOWN_PRODUCER_ID).
+   */
+  UNKNOWN_PRODUCER_ID: 3114,
 } as const;
 export type BrokerResponseCode = (typeof BrokerResponseCode)[keyof typeof BrokerResponseCode];
 export type BrokerErrorName = keyof typeof BrokerResponseCode;

@@ -14,6 +14,15 @@ export class BrokerError extends Error {
   /** Facts for the peer's program, sent as extFields (e.g. the leader's LEO with OFFSET_OUT_OF_RANGE). */
   readonly details: Readonly<Record<string, string>>;
 
+  /**
+   * True when the broker says the request's records were appended before it
+   * failed (a wait for the HW that timed out, shrank or lost leadership):
+   * they may yet be committed. Sent as the `appended` detail.
+   */
+  get appended(): boolean {
+    return this.details.appended === 'true';
+  }
+
   constructor(
     responseCode: number,
     message: string,

@@ -13,9 +13,13 @@ export class ProduceRequestHeader {
   @HeaderField({ type: 'int', required: true }) acks!: number;
   /** How long an acks=all produce may wait for the HW (Kafka's request.timeout.ms on the broker side). */
   @HeaderField({ type: 'int', required: true }) timeoutMs!: number;
-  /** Idempotent producers: who sent the batch and its per-partition sequence number (kept across retries). */
+  /**
+   * Idempotent producers: who sent the batch, and the per-partition sequence
+   * number of its first record (Kafka's baseSequence; the batch's record
+   * count gives the last). Kept across retries of the batch.
+   */
   @HeaderField({ type: 'number' }) producerId?: number;
-  @HeaderField({ type: 'int' }) sequence?: number;
+  @HeaderField({ type: 'number' }) sequence?: number;
 }
 
 export class ProduceResponseHeader {

@@ -1,10 +1,10 @@
-import { type LogRecord, readBatchHeader } from '../log/index.js';
+import { readBatchHeader } from '../log/index.js';
 import type { PartitionState } from '../protocol/cluster-state.js';
 import { Acks, BrokerResponseCode, NO_LEADER, UNDEFINED_EPOCH } from '../protocol/codes.js';
 import { BrokerError } from '../protocol/errors.js';
-import { LongPollWaiters } from '../util/long-poll.js';
+import { stampBatch } from '../protocol/records-codec.js';
 import { SerialQueue } from '../util/serial-queue.js';
-import { AcksWaiters } from './acks-waiters.js';
+import { type DelayedOperation, DelayedOperations } from './delayed-operations.js';
 import { IsrTracker } from './isr-tracker.js';
 import { ProducerStateTable } from './producer-state.js';
 import type { ReplicaLog } from './replica-log.js';
@@ -19,10 +19,13 @@ export interface PartitionOptions {
   replicaLagTimeMaxMs: number;
   /** Sends an ISR proposal to the controller; resolves with its decision, or null if it refused or was unreachable. */
   proposeIsr: (proposal: IsrProposal) => Promise<PartitionState | null>;
-  /** Called when this replica must (re)start following `state.leader`, or stop following (leader -1 / became leader). */
-  onFollow: (partition: Partition, state: PartitionState | null) => Promise<void>;
+  /** Called when this replica must (re)start following `state.leader` (a new leader or epoch). */
+  startFollowing: (partition: Partition, state: PartitionState) => Promise<void>;
+  /** Called when this replica must stop following: it became leader, or the partition has no leader. */
+  stopFollowing: (partition: Partition) => Promise<void>;
   now?: () => number;
-  log_?: (line: string) => void;
+  /** Where the replica narrates its role changes and ISR proposals. */
+  say?: (line: string) => void;
 }
 
 export interface IsrProposal {
@@ -33,6 +36,9 @@ export interface IsrProposal {
   isr: number[];
 }
 
+/** How an acks=all wait ended. */
+export type AckOutcome = { ok: true } | { ok: false; responseCode: number; message: string };
+
 export interface ProduceOutcome {
   baseOffset: number;
   lastOffset: number;
@@ -41,7 +47,7 @@ export interface ProduceOutcome {
   duplicate: boolean;
 }
 
-/** An idempotent producer's identity for one batch. */
+/** An idempotent producer's identity for one batch: its id and the sequence number of the batch's first record. */
 export interface ProducerSequence {
   producerId: number;
   sequence: number;
@@ -99,14 +105,22 @@ export class Partition {
   private readonly options: PartitionOptions;
   private readonly now: () => number;
   private readonly queue = new SerialQueue();
-  private readonly acks = new AcksWaiters();
-  private readonly polls = new LongPollWaiters();
+  /** acks=all produces waiting for the HW (Kafka's DelayedProduce). */
+  private readonly produceWaits = new DelayedOperations<AckOutcome>();
+  /** Fetch long-polls waiting for data or a new HW (Kafka's DelayedFetch): true when ready, false when not. */
+  private readonly fetchWaits = new DelayedOperations<boolean>();
   private readonly producers = new ProducerStateTable();
   private role: ReplicaRole = 'offline';
   private state: PartitionState | null = null;
   private minInsync = 1;
   private tracker: IsrTracker | null = null;
-  private hw = 0;
+  /**
+   * The HW while this replica does not lead: what the leader last sent,
+   * bounded by the local LEO. While leading, the IsrTracker owns the HW and
+   * this field is not read; each role change hands the value over, so there
+   * is never a second copy to drift.
+   */
+  private hwWhileNotLeading = 0;
 
   constructor(options: PartitionOptions) {
     this.options = options;
@@ -130,7 +144,7 @@ export class Partition {
   }
 
   get highWatermark(): number {
-    return this.hw;
+    return this.tracker === null ? this.hwWhileNotLeading : this.tracker.highWatermark;
   }
 
   /** Applies the controller's decision for this partition. Stale decisions (older epochs) are ignored. */
@@ -157,55 +171,75 @@ export class Partition {
     if (this.role === 'leader') this.resignLeadership(state.leader);
     if (this.role !== 'follower' || newEpoch || previous?.leader !== state.leader) {
       this.role = state.leader === NO_LEADER ? 'offline' : 'follower';
-      await this.options.onFollow(this, state.leader === NO_LEADER ? null : this.state);
+      if (state.leader === NO_LEADER) await this.options.stopFollowing(this);
+      else await this.options.startFollowing(this, this.state);
     }
   }
 
   private async becomeLeader(state: PartitionState): Promise<void> {
-    await this.options.onFollow(this, null);
+    await this.options.stopFollowing(this);
     // Kafka's leader epoch cache entry: the new epoch starts at our LEO, so a
     // follower asking for the end of an older epoch learns where ours diverged.
     if (this.log.latestEpoch() < state.leaderEpoch) await this.log.assignLeaderEpoch(state.leaderEpoch);
-    this.hw = Math.min(this.hw, this.log.logEndOffset);
+    const highWatermark = Math.min(this.highWatermark, this.log.logEndOffset);
     this.tracker = new IsrTracker({
       localBrokerId: this.brokerId,
       replicas: state.replicas,
       isr: state.isr,
       minInsyncReplicas: this.minInsync,
       replicaLagTimeMaxMs: this.options.replicaLagTimeMaxMs,
-      highWatermark: this.hw,
+      highWatermark,
       leaderEpochStartOffset: this.log.logEndOffset,
       nowMs: this.now(),
     });
     this.role = 'leader';
     this.say(
-      `leader for epoch ${state.leaderEpoch}, ISR [${state.isr}], LEO ${this.log.logEndOffset}, HW ${this.hw}`,
+      `leader for epoch ${state.leaderEpoch}, ISR [${state.isr}], LEO ${this.log.logEndOffset}, HW ${highWatermark}`,
     );
     this.maybeAdvanceHw();
   }
 
   private resignLeadership(newLeader: number): void {
     const err = BrokerError.notLeader(this.topic, this.partition, newLeader);
-    this.acks.failAll(BrokerResponseCode.NOT_LEADER, err.message);
+    this.produceWaits.completeAll(() => ({
+      ok: false,
+      responseCode: BrokerResponseCode.NOT_LEADER,
+      message: err.message,
+    }));
+    this.stopTracking();
+    this.fetchWaits.completeAll(() => false);
+  }
+
+  /** Leaving the leader role: the HW goes back from the tracker to this replica. */
+  private stopTracking(): void {
+    if (this.tracker !== null) this.hwWhileNotLeading = this.tracker.highWatermark;
     this.tracker = null;
-    this.polls.releaseAll();
   }
 
   private commitIsr(isr: readonly number[]): void {
     const tracker = this.tracker;
     if (tracker === null) return;
     tracker.commitIsr(isr);
-    this.acks.onIsrChanged(isr.length, this.minInsync);
+    // A wait whose ISR fell below min.insync.replicas ends now (see delayedProduce).
+    this.produceWaits.checkAll();
     this.maybeAdvanceHw();
   }
 
-  /** Leader append. acks=all waits for the HW, or fails as Kafka would. */
+  /**
+   * Leader append of one producer batch (already validated: see
+   * validateProducedBatch), stamped with its offsets and this leader's epoch
+   * and written as one log batch. Idempotent batches are checked against the
+   * producer's sequence first: a retry of an appended batch gets its original
+   * offsets, a gap is refused with OUT_OF_ORDER_SEQUENCE. acks=all then waits
+   * for the HW, or fails as Kafka would.
+   */
   async produce(
-    records: LogRecord[],
+    batch: Buffer,
     acks: number,
     timeoutMs: number,
     producer?: ProducerSequence,
   ): Promise<ProduceOutcome> {
+    const recordCount = readBatchHeader(batch, 0).recordCount;
     const appended = await this.queue.run(async (): Promise<ProduceOutcome> => {
       const tracker = this.requireLeader();
       if (acks === Acks.ALL && tracker.isr.length < this.minInsync) {
@@ -216,35 +250,93 @@ export class Partition {
         );
       }
       const epoch = this.leaderEpoch;
-      const earlier =
-        producer === undefined ? undefined : this.producers.find(producer.producerId, producer.sequence);
-      if (earlier !== undefined && earlier.lastOffset < this.log.logEndOffset) {
-        return {
-          baseOffset: earlier.baseOffset,
-          lastOffset: earlier.lastOffset,
-          leaderEpoch: epoch,
-          duplicate: true,
-        };
+      if (producer !== undefined) {
+        const decision = this.producers.check(producer.producerId, producer.sequence, recordCount);
+        if (decision.kind === 'duplicate' && decision.batch.lastOffset < this.log.logEndOffset) {
+          return {
+            baseOffset: decision.batch.baseOffset,
+            lastOffset: decision.batch.lastOffset,
+            leaderEpoch: epoch,
+            duplicate: true,
+          };
+        }
+        if (decision.kind === 'unknown-producer') {
+          throw new BrokerError(
+            BrokerResponseCode.UNKNOWN_PRODUCER_ID,
+            `${this.topic}-${this.partition}: no state for producer ${producer.producerId}, whose batch starts at ` +
+              `sequence ${producer.sequence}; nothing appended`,
+          );
+        }
+        if (decision.kind === 'out-of-order') {
+          throw new BrokerError(
+            BrokerResponseCode.OUT_OF_ORDER_SEQUENCE,
+            `${this.topic}-${this.partition}: producer ${producer.producerId} sent sequence ${producer.sequence}, ` +
+              `expected ${decision.expectedSequence}; nothing appended`,
+            { details: { expectedSequence: String(decision.expectedSequence) } },
+          );
+        }
       }
-      const result = await this.log.append(records, epoch);
-      if (producer !== undefined) this.producers.record({ ...producer, ...result });
-      this.polls.notify();
+      const baseOffset = this.log.logEndOffset;
+      stampBatch(batch, baseOffset, epoch);
+      await this.log.appendRawBatches(batch);
+      const lastOffset = baseOffset + recordCount - 1;
+      if (producer !== undefined) this.producers.record({ ...producer, baseOffset, lastOffset });
+      this.fetchWaits.checkAll();
       this.maybeAdvanceHw();
-      return { ...result, leaderEpoch: epoch, duplicate: false };
+      return { baseOffset, lastOffset, leaderEpoch: epoch, duplicate: false };
     });
     // A lone leader (or a quick follower) may already have moved the HW past the batch.
-    if (acks !== Acks.ALL || this.hw > appended.lastOffset) return appended;
+    if (acks !== Acks.ALL || this.highWatermark > appended.lastOffset) return appended;
     if (this.role !== 'leader' || this.leaderEpoch !== appended.leaderEpoch) {
-      throw BrokerError.notLeader(this.topic, this.partition, this.leaderId);
+      throw this.notLeaderAfterAppend();
     }
-    const outcome = await this.acks.wait(appended.lastOffset + 1, timeoutMs);
+    const outcome = await this.produceWaits.park(
+      this.delayedProduce(appended.lastOffset + 1, timeoutMs),
+      timeoutMs,
+    );
     if (!outcome.ok) {
-      if (outcome.responseCode === BrokerResponseCode.NOT_LEADER) {
-        throw BrokerError.notLeader(this.topic, this.partition, this.leaderId);
-      }
-      throw new BrokerError(outcome.responseCode, `${this.topic}-${this.partition}: ${outcome.message}`);
+      if (outcome.responseCode === BrokerResponseCode.NOT_LEADER) throw this.notLeaderAfterAppend();
+      throw new BrokerError(outcome.responseCode, `${this.topic}-${this.partition}: ${outcome.message}`, {
+        details: { appended: 'true' },
+      });
     }
     return appended;
+  }
+
+  /**
+   * An acks=all wait: done when the HW reaches `requiredHw` (the batch's last
+   * offset + 1); failed at once if the ISR shrinks below min.insync.replicas
+   * first, as Kafka answers after the append; timed out after `timeoutMs`.
+   */
+  private delayedProduce(requiredHw: number, timeoutMs: number): DelayedOperation<AckOutcome> {
+    return {
+      tryComplete: () => {
+        if (this.highWatermark >= requiredHw) return { ok: true };
+        const isrSize = this.tracker?.isr.length;
+        if (isrSize !== undefined && isrSize < this.minInsync) {
+          return {
+            ok: false,
+            responseCode: BrokerResponseCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+            message: `the ISR shrank to ${isrSize} replica(s), below min.insync.replicas=${this.minInsync}, after the append`,
+          };
+        }
+        return undefined;
+      },
+      onExpiration: () => ({
+        ok: false,
+        responseCode: BrokerResponseCode.REQUEST_TIMED_OUT,
+        message: `the high watermark did not reach ${requiredHw} within ${timeoutMs} ms`,
+      }),
+    };
+  }
+
+  /** NOT_LEADER for a batch this replica appended while leading: it may still be committed. */
+  private notLeaderAfterAppend(): BrokerError {
+    const base = BrokerError.notLeader(this.topic, this.partition, this.leaderId);
+    return new BrokerError(base.responseCode, `${base.message} (the batch was appended before that)`, {
+      leaderId: this.leaderId,
+      details: { appended: 'true' },
+    });
   }
 
   /** A fetch served by the leader: followers report their LEO with it; consumers read up to the HW. */
@@ -263,18 +355,20 @@ export class Partition {
     if (isFollower) this.onFollowerFetch(tracker, params.replicaId, params.fetchOffset);
 
     const epochAtStart = this.leaderEpoch;
-    const stillLeading = () => this.role !== 'leader' || this.leaderEpoch !== epochAtStart;
-    await this.polls.wait(
-      isFollower
-        ? () =>
-            stillLeading() ||
-            this.log.logEndOffset > params.fetchOffset ||
-            this.hw > params.replicaHighWatermark
-        : () => stillLeading() || this.hw > params.fetchOffset,
+    // Ends the wait too: the caller then answers NOT_LEADER instead of holding the fetch.
+    const leadershipMoved = () => this.role !== 'leader' || this.leaderEpoch !== epochAtStart;
+    const ready = isFollower
+      ? () =>
+          leadershipMoved() ||
+          this.log.logEndOffset > params.fetchOffset ||
+          this.highWatermark > params.replicaHighWatermark
+      : () => leadershipMoved() || this.highWatermark > params.fetchOffset;
+    await this.fetchWaits.park(
+      { tryComplete: () => (ready() ? true : undefined), onExpiration: () => false },
       params.maxWaitMs,
     );
     this.requireLeader();
-    const maxOffset = isFollower ? this.log.logEndOffset : this.hw;
+    const maxOffset = isFollower ? this.log.logEndOffset : this.highWatermark;
     const read = await this.log.read(params.fetchOffset, params.maxBytes, maxOffset);
     return {
       producerBatches:
@@ -282,7 +376,7 @@ export class Partition {
       bytes: read.bytes,
       release: read.release,
       nextOffset: read.nextOffset,
-      highWatermark: this.hw,
+      highWatermark: this.highWatermark,
       logEndOffset: this.log.logEndOffset,
       logStartOffset: this.log.logStartOffset,
       leaderEpoch: this.leaderEpoch,
@@ -294,7 +388,7 @@ export class Partition {
     const expanded = tracker.expansionFor(followerId);
     if (expanded !== null) {
       this.say(
-        `follower ${followerId} caught up (LEO ${fetchOffset}, HW ${this.hw}): proposing ISR [${expanded}]`,
+        `follower ${followerId} caught up (LEO ${fetchOffset}, HW ${this.highWatermark}): proposing ISR [${expanded}]`,
       );
       this.propose(tracker, expanded);
     }
@@ -342,9 +436,8 @@ export class Partition {
     const tracker = this.tracker;
     if (tracker === null) return;
     if (tracker.maybeAdvanceHighWatermark(this.log.logEndOffset)) {
-      this.hw = tracker.highWatermark;
-      this.acks.onHighWatermark(this.hw);
-      this.polls.notify();
+      this.produceWaits.checkAll();
+      this.fetchWaits.checkAll();
     }
   }
 
@@ -357,7 +450,7 @@ export class Partition {
 
   /** Follower side: the HW the leader sent, bounded by what this replica has. */
   updateFollowerHighWatermark(leaderHw: number): void {
-    this.hw = Math.max(this.hw, Math.min(leaderHw, this.log.logEndOffset));
+    this.hwWhileNotLeading = Math.max(this.hwWhileNotLeading, Math.min(leaderHw, this.log.logEndOffset));
   }
 
   /** Follower side: appends the leader's batches as they are, and learns which producer batches they were. */
@@ -370,7 +463,7 @@ export class Partition {
   async truncateTo(offset: number): Promise<void> {
     await this.log.truncateTo(offset);
     this.producers.truncate(this.log.logEndOffset);
-    this.hw = Math.min(this.hw, this.log.logEndOffset);
+    this.hwWhileNotLeading = Math.min(this.hwWhileNotLeading, this.log.logEndOffset);
   }
 
   status(): ReplicaStatus {
@@ -387,7 +480,7 @@ export class Partition {
       pendingIsr: tracker?.pendingIsr ? [...tracker.pendingIsr] : null,
       logStartOffset: this.log.logStartOffset,
       logEndOffset: this.log.logEndOffset,
-      highWatermark: this.hw,
+      highWatermark: this.highWatermark,
       followers:
         tracker === null
           ? []
@@ -402,9 +495,13 @@ export class Partition {
 
   /** Shutting down: fail what waits, without touching the log (the broker closes it). */
   abandon(): void {
-    this.acks.failAll(BrokerResponseCode.NOT_LEADER, `${this.topic}-${this.partition}: broker shutting down`);
-    this.polls.releaseAll();
-    this.tracker = null;
+    this.produceWaits.completeAll(() => ({
+      ok: false,
+      responseCode: BrokerResponseCode.NOT_LEADER,
+      message: `${this.topic}-${this.partition}: broker shutting down`,
+    }));
+    this.fetchWaits.completeAll(() => false);
+    this.stopTracking();
     this.role = 'offline';
   }
 
@@ -433,7 +530,7 @@ export class Partition {
   }
 
   private say(line: string): void {
-    this.options.log_?.(`[${this.topic}-${this.partition}] ${line}`);
+    this.options.say?.(`[${this.topic}-${this.partition}] ${line}`);
   }
 }
 

@@ -1,4 +1,8 @@
-/** Where one producer batch (a producer id and its sequence number) landed in the log. */
+/**
+ * Where one producer batch landed in the log: the producer id, the sequence
+ * number of its first record (Kafka's baseSequence) and its offsets. The last
+ * record's sequence is baseSequence + (lastOffset - baseOffset).
+ */
 export interface ProducerBatch {
   producerId: number;
   sequence: number;
@@ -6,20 +10,40 @@ export interface ProducerBatch {
   lastOffset: number;
 }
 
+/** What the leader does with an incoming idempotent batch. */
+export type SequenceCheck =
+  /** The next batch in order (or a new producer's first, at sequence 0). */
+  | { kind: 'append' }
+  /** A producer this replica has no state for, at a sequence other than 0: refuse with UNKNOWN_PRODUCER_ID. */
+  | { kind: 'unknown-producer' }
+  /** A retry of a batch already in the log: answer with its offsets, append nothing. */
+  | { kind: 'duplicate'; batch: ProducerBatch }
+  /** A gap or an unknown old batch: refuse with OUT_OF_ORDER_SEQUENCE, append nothing. */
+  | { kind: 'out-of-order'; expectedSequence: number };
+
+/** Kafka keeps 5 batches per producer (max.in.flight); more lets a slow retry still be recognised. */
 const MAX_SEQUENCES_PER_PRODUCER = 64;
 const MAX_BATCHES = 20_000;
 
+function lastSequenceOf(batch: ProducerBatch): number {
+  return batch.sequence + (batch.lastOffset - batch.baseOffset);
+}
+
 /**
- * Recent producer batches of one partition replica, so that a retried
- * produce whose first attempt was appended is answered with the original
- * offsets instead of being appended twice (Kafka's idempotent producer, in a
- * smaller form: state lives in memory and travels to followers in fetch
- * responses rather than in the batch header, whose format the log owns).
- * A replica that became leader knows the batches it fetched while following,
- * which are exactly the ones a producer may still be retrying.
+ * Recent producer batches of one partition replica, so that the leader
+ * appends each producer's batches exactly once and in sequence order
+ * (Kafka's idempotent producer): a retry of a batch it has is answered with
+ * the original offsets; a batch whose base sequence is not the one after the
+ * producer's last is refused. State lives in memory and travels to followers
+ * in fetch responses rather than in the batch header (whose format the log
+ * owns), so a follower that becomes leader knows the batches a producer may
+ * still be retrying. A producer this replica knows nothing of must start at
+ * sequence 0; any other sequence may follow a batch this replica never saw
+ * (or forgot in a restart), so it is refused and the producer starts over.
  */
 export class ProducerStateTable {
-  private readonly byProducer = new Map<number, Map<number, ProducerBatch>>();
+  /** Per producer, its batches in append (= sequence) order. */
+  private readonly byProducer = new Map<number, ProducerBatch[]>();
   private readonly byOffset = new Map<number, ProducerBatch>();
 
   get size(): number {
@@ -27,17 +51,38 @@ export class ProducerStateTable {
   }
 
   find(producerId: number, sequence: number): ProducerBatch | undefined {
-    return this.byProducer.get(producerId)?.get(sequence);
+    return this.byProducer.get(producerId)?.find((b) => b.sequence === sequence);
+  }
+
+  /** The sequence of the producer's last appended record, or undefined if it is unknown here. */
+  lastSequence(producerId: number): number | undefined {
+    const batches = this.byProducer.get(producerId);
+    const last = batches?.[batches.length - 1];
+    return last === undefined ? undefined : lastSequenceOf(last);
+  }
+
+  /** The leader's decision for a batch of `recordCount` records starting at `sequence`. */
+  check(producerId: number, sequence: number, recordCount: number): SequenceCheck {
+    const batches = this.byProducer.get(producerId);
+    if (batches === undefined || batches.length === 0) {
+      return sequence === 0 ? { kind: 'append' } : { kind: 'unknown-producer' };
+    }
+    const earlier = batches.find((b) => b.sequence === sequence);
+    if (earlier !== undefined && earlier.lastOffset - earlier.baseOffset + 1 === recordCount) {
+      return { kind: 'duplicate', batch: earlier };
+    }
+    const expected = lastSequenceOf(batches[batches.length - 1]!) + 1;
+    return sequence === expected ? { kind: 'append' } : { kind: 'out-of-order', expectedSequence: expected };
   }
 
   record(batch: ProducerBatch): void {
-    let sequences = this.byProducer.get(batch.producerId);
-    if (sequences === undefined) {
-      sequences = new Map();
-      this.byProducer.set(batch.producerId, sequences);
+    let batches = this.byProducer.get(batch.producerId);
+    if (batches === undefined) {
+      batches = [];
+      this.byProducer.set(batch.producerId, batches);
     }
-    sequences.set(batch.sequence, batch);
-    if (sequences.size > MAX_SEQUENCES_PER_PRODUCER) sequences.delete(sequences.keys().next().value!);
+    batches.push(batch);
+    if (batches.length > MAX_SEQUENCES_PER_PRODUCER) this.byOffset.delete(batches.shift()!.baseOffset);
     this.byOffset.set(batch.baseOffset, batch);
     if (this.byOffset.size > MAX_BATCHES) this.forget(this.byOffset.values().next().value!);
   }
@@ -65,7 +110,8 @@ export class ProducerStateTable {
       if (
         [baseOffset, lastOffset, producerId, sequence].some(
           (n) => n === undefined || !Number.isSafeInteger(n),
-        )
+        ) ||
+        lastOffset! < baseOffset!
       )
         continue;
       this.record({
@@ -79,8 +125,10 @@ export class ProducerStateTable {
 
   private forget(batch: ProducerBatch): void {
     this.byOffset.delete(batch.baseOffset);
-    const sequences = this.byProducer.get(batch.producerId);
-    if (sequences?.get(batch.sequence) === batch) sequences.delete(batch.sequence);
-    if (sequences?.size === 0) this.byProducer.delete(batch.producerId);
+    const batches = this.byProducer.get(batch.producerId);
+    if (batches === undefined) return;
+    const i = batches.indexOf(batch);
+    if (i >= 0) batches.splice(i, 1);
+    if (batches.length === 0) this.byProducer.delete(batch.producerId);
   }
 }

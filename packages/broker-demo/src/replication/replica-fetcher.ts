@@ -24,7 +24,7 @@ export interface ReplicaFetcherOptions {
   maxBytes: number;
   /** True while an admin has paused this broker's fetchers (the scenarios hold followers behind with it). */
   paused: () => boolean;
-  log: (line: string) => void;
+  say: (line: string) => void;
 }
 
 const RETRY_BACKOFF_MS = 200;
@@ -68,7 +68,7 @@ export class ReplicaFetcher {
   }
 
   private async run(): Promise<void> {
-    const { partition, log } = this.options;
+    const { partition, say } = this.options;
     let needTruncation = true;
     while (!this.stopped) {
       const address = this.options.leaderAddress();
@@ -88,7 +88,7 @@ export class ReplicaFetcher {
       } catch (err) {
         if (this.stopped) break;
         if (!isTransportError(err))
-          log(`[${partition.topic}-${partition.partition}] fetcher: ${String(err)}`);
+          say(`[${partition.topic}-${partition.partition}] fetcher: ${String(err)}`);
         await sleep(RETRY_BACKOFF_MS, this.abort.signal);
       }
     }
@@ -127,7 +127,7 @@ export class ReplicaFetcher {
       // Kafka truncates to the leader's LEO.
       const leaderLeo = Number(response.getExtField('logEndOffset'));
       if (Number.isFinite(leaderLeo) && leaderLeo < partition.log.logEndOffset) {
-        this.options.log(
+        this.options.say(
           `[${partition.topic}-${partition.partition}] ahead of leader (LEO ${partition.log.logEndOffset} > ${leaderLeo}): truncating`,
         );
         await partition.truncateTo(leaderLeo);
@@ -137,7 +137,7 @@ export class ReplicaFetcher {
     }
     // NOT_LEADER, FENCED / UNKNOWN_LEADER_EPOCH: the controller's next word will sort it out.
     if (response.code !== BrokerResponseCode.NOT_LEADER) {
-      this.options.log(
+      this.options.say(
         `[${partition.topic}-${partition.partition}] fetch from ${this.options.leaderId}: ` +
           `${brokerErrorName(response.code) ?? response.code} ${response.remark ?? ''}`,
       );
@@ -181,7 +181,7 @@ export class ReplicaFetcher {
       followerEndOffsetForEpoch: (epoch) => log.endOffsetForEpoch(epoch).endOffset,
     });
     if (target < log.logEndOffset) {
-      this.options.log(
+      this.options.say(
         `[${partition.topic}-${partition.partition}] truncating ${log.logEndOffset} -> ${target} ` +
           `(our epoch ${myEpoch}; leader's epoch ${answer.leaderEpoch} ends at ${answer.endOffset})`,
       );

@@ -49,11 +49,14 @@ async function runOnce(ctx: ScenarioContext, minInsync: number): Promise<SeedRun
       const producer = new Producer(client, { acks: Acks.LEADER });
       let acknowledged = 0;
       const send = async (name: string) => {
-        const r = await producer.send(TOPIC, 0, [
-          { key: Buffer.from(name), value: Buffer.from(name), timestamp: Date.now() },
-        ]);
+        const r = await producer.send({
+          topic: TOPIC,
+          partition: 0,
+          key: Buffer.from(name),
+          value: Buffer.from(name),
+        });
         acknowledged++;
-        ctx.say(`  produced ${name} (acks=1) at offset ${r.baseOffset}`);
+        ctx.say(`  produced ${name} (acks=1) at offset ${r.offset}`);
       };
       const leoOf = (id: number) => (v: Awaited<ReturnType<typeof waitForFullIsr>>) =>
         v.replicas.find((r) => r.brokerId === id)?.status?.logEndOffset;

@@ -73,7 +73,7 @@ export class ViewProducer {
           if (partitions.length === 0) throw new Error(`topic ${this.topic} has no partitions`);
           const partition = partitions[seq % partitions.length]!.partition;
           const key = Buffer.from(`view-${seq++}`);
-          await producer.send(this.topic, partition, [{ key, value: VALUE, timestamp: Date.now() }]);
+          await producer.send({ topic: this.topic, partition, key, value: VALUE, timestamp: Date.now() });
           this.acknowledged++;
           await sleep(SEND_PAUSE_MS, signal);
         } catch (err) {
@@ -88,6 +88,8 @@ export class ViewProducer {
         }
       }
     } finally {
+      // Every send was awaited, so nothing is left to flush: close only stops the linger timer.
+      await producer.close().catch(() => {});
       await client.close();
     }
   }
