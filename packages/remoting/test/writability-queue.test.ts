@@ -74,7 +74,8 @@ async function quiet(read: () => number, quietMs: number): Promise<void> {
 describe.each(['sync', 'async'] as const)('%s calls behind a peer that stopped reading', (mode) => {
   test('are released in order, keep the buffer within the high watermark plus one frame, and never lie about writing', async () => {
     const peer = await stalledThenSlowPeer(1000, 4000);
-    const client = newClient({ permitsAsync: CALLS });
+    // Kept open after a sync timeout, so every queued call meets its own deadline (RocketMQ's default would close it).
+    const client = newClient({ permitsAsync: CALLS, closeSocketIfTimeout: false });
     const watching = watchChannel(client);
     const requests = Array.from({ length: CALLS }, () => RemotingCommand.createRequest(21).setBody(BODY));
     const outcomes = requests.map((request) => {
