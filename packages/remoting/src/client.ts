@@ -22,6 +22,7 @@ import { RemotingService } from './remoting-service.js';
 import { Channel } from './transport/channel.js';
 import { connectSocket } from './transport/connect.js';
 
+/** Settings of a {@link RemotingClient} (RocketMQ NettyClientConfig); every field is optional. */
 export interface RemotingClientOptions {
   /** Time allowed to open a connection (RocketMQ connectTimeoutMillis: 3000). */
   connectTimeoutMs?: number;
@@ -38,13 +39,19 @@ export interface RemotingClientOptions {
    * every other call pending on that connection fails with a send error.
    */
   closeSocketIfTimeout?: boolean;
+  /** Largest frame accepted from a server, counting the 4-byte length prefix; a larger one closes its connection. Default 16 MiB. */
   maxFrameBytes?: number;
+  /** Bytes queued on a connection before it counts as not writable (Netty WRITE_BUFFER_HIGH_WATER_MARK). Default 64 KiB. */
   writeBufferHighWaterMark?: number;
+  /** Bytes queued below which a not-writable connection is writable again (Netty WRITE_BUFFER_LOW_WATER_MARK). Default 32 KiB. */
   writeBufferLowWaterMark?: number;
+  /** When the response table scanner first runs and how often (RocketMQ: 3 s, then every 1 s). */
   responseTableScan?: ResponseTableScanOptions;
   /** Use TLS; the options go to tls.connect (ca, cert, key, rejectUnauthorized, ...). */
   tls?: tls.ConnectionOptions | true;
+  /** Hooks run around every call made and every server-initiated request served (RocketMQ's RPCHook). */
   rpcHooks?: RPCHook[];
+  /** Told about connects, closes, errors and idle connections (RocketMQ's ChannelEventListener). */
   channelEventListener?: ChannelEventListener;
   /**
    * Probe every name server periodically, keeping a connection to each, and

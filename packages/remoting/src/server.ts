@@ -70,6 +70,7 @@ export interface RemotingServerOptions {
 /** Default of `maxPartialFrameBytesTotal`. */
 export const DEFAULT_MAX_PARTIAL_FRAME_BYTES_TOTAL = 256 * 1024 * 1024;
 
+/** How {@link RemotingServer.shutdown} drains before it closes connections. */
 export interface ShutdownOptions {
   /** How long in-flight requests may take to finish before channels are closed. Default 5000. */
   graceMs?: number;

@@ -9,8 +9,11 @@ export type NameServerAttemptOutcome =
   /** A connect here (this call's, or one it shared with another call) was still pending when the timeout ran out. */
   | 'in-progress';
 
+/** One name server on the list and what happened there during a call that found none reachable. */
 export interface NameServerAttempt {
+  /** The name server's address (`host:port`), as on the list. */
   address: string;
+  /** What happened at this address. */
   outcome: NameServerAttemptOutcome;
   /** Time spent on this address, ms (0 for `not-tried`). */
   elapsedMs: number;
@@ -43,8 +46,11 @@ function rootMessage(error: Error | undefined): string {
  * `retriable` is false.
  */
 export class NameServerUnavailableError extends RemotingError {
+  /** Every address on the list and what happened there, in the order tried (empty when the list is empty). */
   readonly attempts: readonly NameServerAttempt[];
+  /** Milliseconds from the start of the call until it gave up. */
   readonly elapsedMs: number;
+  /** The call's timeout in milliseconds (RocketMQ `timeoutMillis`). */
   readonly timeoutMs: number;
 
   constructor(attempts: readonly NameServerAttempt[], elapsedMs: number, timeoutMs: number) {

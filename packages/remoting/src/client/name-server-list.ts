@@ -2,6 +2,7 @@ import { parseAddress } from '../transport/connect.js';
 
 /** What the client knows about one name server. */
 export interface NameServerStatus {
+  /** The name server's address (`host:port`), as on the list. */
   address: string;
   /** True once reached, false once a connect or probe failed, null before either. */
   available: boolean | null;
@@ -21,6 +22,7 @@ export interface NameServerStats {
   chosen: string | null;
   /** Whether the periodic availability scan is running. */
   scanning: boolean;
+  /** What is known of each server on the list, in list order. */
   servers: NameServerStatus[];
 }
 

@@ -3,10 +3,15 @@ import type { RemotingCommand } from '../protocol/remoting-command.js';
 
 /** What a person needs to know about a call that went wrong. */
 export interface InvocationFacts {
+  /** Address (`host:port`) of the peer the request was for. */
   remoteAddress: string;
+  /** The request's command code (RocketMQ RemotingCommand `code`). */
   requestCode: number;
+  /** The request's opaque: the id that pairs a response with its request (RocketMQ `opaque`). */
   opaque: number;
+  /** Milliseconds from the start of the call until it failed. */
   elapsedMs: number;
+  /** The call's timeout in milliseconds, as the caller gave it (RocketMQ `timeoutMillis`). */
   timeoutMs: number;
   /**
    * Whether any byte of the request may have reached the peer. `false` is a
@@ -103,12 +108,19 @@ export class RemotingSendRequestError extends InvocationError {
  * request was never sent, and the counts say how crowded it is.
  */
 export class RemotingTooMuchRequestError extends RemotingError {
+  /** Address (`host:port`) of the peer the request was for. */
   readonly remoteAddress: string;
+  /** The request's command code (RocketMQ RemotingCommand `code`). */
   readonly requestCode: number;
+  /** Which permit pool was exhausted: `async` (RocketMQ semaphoreAsync) or `oneway` (semaphoreOneway). */
   readonly mode: 'async' | 'oneway';
+  /** Size of that permit pool (the configured limit on calls of this mode in flight). */
   readonly permitsTotal: number;
+  /** Permits free in that pool when the wait ended. */
   readonly permitsAvailable: number;
+  /** Other callers still queued for a permit of that pool when the wait ended. */
   readonly permitsWaiting: number;
+  /** Milliseconds this call waited for a permit before giving up. */
   readonly waitedMs: number;
 
   constructor(args: {
@@ -139,10 +151,15 @@ export class RemotingTooMuchRequestError extends RemotingError {
 
 /** The peer answered, but with a non-success code where the caller required success (thrown by `invokeSyncOk`). */
 export class RemotingCommandError extends RemotingError {
+  /** Address (`host:port`) of the peer that answered. */
   readonly remoteAddress: string;
+  /** The request's command code (RocketMQ RemotingCommand `code`). */
   readonly requestCode: number;
+  /** The non-success code the peer answered with (e.g. RocketMQ ResponseCode SYSTEM_ERROR = 1). */
   readonly responseCode: number;
+  /** The response's remark (RocketMQ `remark`): the peer's reason, or null when it gave none. */
   readonly remark: string | null;
+  /** The whole response command, for its header fields and body. */
   readonly response: RemotingCommand;
 
   constructor(remoteAddress: string, requestCode: number, response: RemotingCommand) {

@@ -17,6 +17,12 @@ import { type InvokeCallback, ResponseFuture } from './response-future.js';
 import { ResponseTable } from './response-table.js';
 import type { RpcHooks } from './rpc-hooks.js';
 
+/**
+ * Timing of the response-table sweep (RocketMQ scanResponseTable), which fails
+ * with a RemotingTimeoutError every call still waiting past its deadline plus
+ * `graceMs`. Each call's own deadline normally fails it on time; the sweep is
+ * the backstop. All times in ms.
+ */
 export interface ResponseTableScanOptions {
   /** First sweep after this long, in ms (RocketMQ: 3000). */
   initialDelayMs?: number;
