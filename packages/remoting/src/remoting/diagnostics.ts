@@ -31,19 +31,29 @@ export type InvokeMode = 'sync' | 'async' | 'oneway';
 
 /** `remoting-ts:call:start`: a call begins (before hooks, permits and connection waits). */
 export interface CallStartMessage {
+  /** Which kind of endpoint published: the client, or the server. */
   side: EndpointSide;
+  /** How the call waits: sync, async or oneway (RocketMQ invokeSync / invokeAsync / invokeOneway). */
   mode: InvokeMode;
+  /** Address (`host:port`) of the peer the call goes to. */
   remoteAddress: string;
+  /** The request the call sends (published before RPC hooks run on it). */
   request: RemotingCommand;
+  /** The call's timeout, in milliseconds (RocketMQ `timeoutMillis`). */
   timeoutMs: number;
 }
 
 /** `remoting-ts:call:end`: a call ended with a response, or a oneway call was written. */
 export interface CallEndMessage {
+  /** Which kind of endpoint published: the client, or the server. */
   side: EndpointSide;
+  /** How the call waits: sync, async or oneway (RocketMQ invokeSync / invokeAsync / invokeOneway). */
   mode: InvokeMode;
+  /** Address (`host:port`) of the peer the call goes to. */
   remoteAddress: string;
+  /** The request's command code (RocketMQ RemotingCommand `code`). */
   requestCode: number;
+  /** The request's opaque: the id pairing its response with it (RocketMQ `opaque`). */
   opaque: number;
   /** From the call's start to its end, in milliseconds. */
   durationMs: number;
@@ -53,10 +63,15 @@ export interface CallEndMessage {
 
 /** `remoting-ts:call:error`: a call ended with an error (timeout, send failure, abort, no permit, close). */
 export interface CallErrorMessage {
+  /** Which kind of endpoint published: the client, or the server. */
   side: EndpointSide;
+  /** How the call waits: sync, async or oneway (RocketMQ invokeSync / invokeAsync / invokeOneway). */
   mode: InvokeMode;
+  /** Address (`host:port`) of the peer the call goes to. */
   remoteAddress: string;
+  /** The request's command code (RocketMQ RemotingCommand `code`). */
   requestCode: number;
+  /** The request's opaque: the id pairing its response with it (RocketMQ `opaque`). */
   opaque: number;
   /** From the call's start to its end, in milliseconds. */
   durationMs: number;
@@ -66,15 +81,21 @@ export interface CallErrorMessage {
 
 /** `remoting-ts:request:start`: a served request reaches its processor (after the executor's queue). */
 export interface RequestStartMessage {
+  /** Which kind of endpoint published: the client, or the server. */
   side: EndpointSide;
+  /** Address (`host:port`) of the peer that sent the request. */
   remoteAddress: string;
+  /** The request as received. */
   request: RemotingCommand;
 }
 
 /** `remoting-ts:request:end`: the processor returned or resolved. */
 export interface RequestEndMessage {
+  /** Which kind of endpoint published: the client, or the server. */
   side: EndpointSide;
+  /** Address (`host:port`) of the peer that sent the request. */
   remoteAddress: string;
+  /** The request as received. */
   request: RemotingCommand;
   /** The processor's response; null when it returned none (oneway, or answered later via writeResponse). */
   response: RemotingCommand | null;
@@ -84,9 +105,13 @@ export interface RequestEndMessage {
 
 /** `remoting-ts:request:error`: the processor (or a hook) threw or rejected; the peer is answered SYSTEM_ERROR. */
 export interface RequestErrorMessage {
+  /** Which kind of endpoint published: the client, or the server. */
   side: EndpointSide;
+  /** Address (`host:port`) of the peer that sent the request. */
   remoteAddress: string;
+  /** The request as received. */
   request: RemotingCommand;
+  /** What the processor or hook threw or rejected with. */
   error: Error;
   /** Processing time in milliseconds. */
   durationMs: number;
@@ -94,25 +119,38 @@ export interface RequestErrorMessage {
 
 /** `remoting-ts:channel:connect` and `remoting-ts:channel:close`. Addresses are "host:port". */
 export interface ChannelMessage {
+  /** Which kind of endpoint published: the client, or the server. */
   side: EndpointSide;
+  /** The peer's address (`host:port`). */
   remoteAddress: string;
+  /** This side's address (`host:port`) of the connection. */
   localAddress: string;
 }
 
 /** `remoting-ts:channel:protocolError`: `error` is a RemotingProtocolError; the connection closes. */
 export interface ChannelErrorMessage extends ChannelMessage {
+  /** The RemotingProtocolError that says what was wrong with the bytes. */
   error: Error;
 }
 
 /** The channels, by name; `diagnosticsChannels.callStart.name` etc. give the strings. */
 export const diagnosticsChannels = {
+  /** `remoting-ts:call:start`, publishes {@link CallStartMessage}. */
   callStart: diagnosticsChannel.channel('remoting-ts:call:start'),
+  /** `remoting-ts:call:end`, publishes {@link CallEndMessage}. */
   callEnd: diagnosticsChannel.channel('remoting-ts:call:end'),
+  /** `remoting-ts:call:error`, publishes {@link CallErrorMessage}. */
   callError: diagnosticsChannel.channel('remoting-ts:call:error'),
+  /** `remoting-ts:request:start`, publishes {@link RequestStartMessage}. */
   requestStart: diagnosticsChannel.channel('remoting-ts:request:start'),
+  /** `remoting-ts:request:end`, publishes {@link RequestEndMessage}. */
   requestEnd: diagnosticsChannel.channel('remoting-ts:request:end'),
+  /** `remoting-ts:request:error`, publishes {@link RequestErrorMessage}. */
   requestError: diagnosticsChannel.channel('remoting-ts:request:error'),
+  /** `remoting-ts:channel:connect`, publishes {@link ChannelMessage}. */
   channelConnect: diagnosticsChannel.channel('remoting-ts:channel:connect'),
+  /** `remoting-ts:channel:close`, publishes {@link ChannelMessage}. */
   channelClose: diagnosticsChannel.channel('remoting-ts:channel:close'),
+  /** `remoting-ts:channel:protocolError`, publishes {@link ChannelErrorMessage}. */
   channelProtocolError: diagnosticsChannel.channel('remoting-ts:channel:protocolError'),
 } as const;
