@@ -5,8 +5,11 @@ import type { ProcessorRegistry } from './processor-registry.js';
 
 /** Remarks RocketMQ sends; peers and people grep for them, so they are kept verbatim. */
 export const Remarks = {
+  /** Remark of a REQUEST_CODE_NOT_SUPPORTED response: no processor is registered for `code`. */
   notSupported: (code: number) => ` request type ${code} not supported`,
+  /** Remark of a SYSTEM_BUSY response when the processor's `rejectRequest()` said true. */
   rejectRequest: '[REJECTREQUEST]system busy, start flow control for a while',
+  /** Remark of a SYSTEM_BUSY response when the processor's executor refused the request (RocketMQ RejectedExecutionException). */
   overload: '[OVERLOAD]system busy, start flow control for a while',
 } as const;
 

@@ -37,8 +37,21 @@ export interface EndpointOptions {
 export interface EndpointStats {
   /** Calls awaiting a response. */
   pendingResponses: number;
-  asyncPermits: { total: number; available: number };
-  onewayPermits: { total: number; available: number };
+  /** Permits bounding async calls in flight (RocketMQ semaphoreAsync). */
+  asyncPermits: {
+    /** The pool's size: the configured `permitsAsync`. */
+    total: number;
+    /** Permits free now; `total - available` async calls hold one. */
+    available: number;
+  };
+  /** Permits bounding oneway calls not yet written (RocketMQ semaphoreOneway). */
+  onewayPermits: {
+    /** The pool's size: the configured `permitsOneway`. */
+    total: number;
+    /** Permits free now; `total - available` oneway calls hold one. */
+    available: number;
+  };
+  /** Connections attached and not yet closed. */
   channels: number;
   /**
    * Responses that matched no call waiting on their channel: late (after a
@@ -46,7 +59,12 @@ export interface EndpointStats {
    */
   unmatchedResponses: number;
   /** Calls waiting for a channel to drain below its high watermark, and the bytes they hold. */
-  writeWaiters: { calls: number; bytes: number };
+  writeWaiters: {
+    /** Calls waiting. */
+    calls: number;
+    /** Encoded bytes those calls hold, waiting to be written. */
+    bytes: number;
+  };
   /** Calls this side made, per request code: counts, errors, latency percentiles (ms). */
   callsByCode: Record<number, CodeStatsSnapshot>;
   /** Requests this side served, per request code: counts, errors, processing latency percentiles (ms). */
