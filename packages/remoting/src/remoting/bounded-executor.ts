@@ -1,5 +1,10 @@
 import { FixedQueue } from '../util/fixed-queue.js';
 
+/**
+ * Bounds of the executor a processor runs on (RocketMQ registers each
+ * processor with its own ExecutorService). A request refused because the
+ * queue is full is answered SYSTEM_BUSY with the `[OVERLOAD]` remark.
+ */
 export interface ExecutorOptions {
   /** Tasks running at once (RocketMQ: the processor's thread count). Default 64. */
   concurrency?: number;

@@ -11,10 +11,17 @@ export interface CodeStatsSnapshot {
   errors: number;
   /** How many latencies the percentiles are computed from (see CodeStats: sampled past 1,024). */
   latencySamples: number;
-  /** Latency percentiles in milliseconds (microsecond resolution), from a perf_hooks histogram. */
+  /**
+   * Median latency in milliseconds (microsecond resolution), from a perf_hooks
+   * histogram of the sampled latencies. This and the other latencies are 0
+   * while `latencySamples` is 0.
+   */
   p50Ms: number;
+  /** 90th percentile latency, in milliseconds. */
   p90Ms: number;
+  /** 99th percentile latency, in milliseconds. */
   p99Ms: number;
+  /** Largest sampled latency, in milliseconds; past 1,024 samples an unsampled slower one may exist. */
   maxMs: number;
 }
 

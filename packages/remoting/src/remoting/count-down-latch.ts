@@ -13,10 +13,12 @@ export class CountDownLatch {
     this.count = count;
   }
 
+  /** The count still to go; 0 once the latch is open. */
   getCount(): number {
     return this.count;
   }
 
+  /** Decrements the count; at zero, wakes every waiter with true. Does nothing once the count is 0. */
   countDown(): void {
     if (this.count === 0) return;
     this.count -= 1;

@@ -19,6 +19,7 @@ interface Waiter {
  * profile samples, 1 in-flight async calls at ~860/s instead of ~8000/s).
  */
 export class Permits {
+  /** How many permits exist (the pool's size, e.g. RocketMQ's semaphoreAsync / semaphoreOneway value). */
   readonly total: number;
   private free: number;
   private readonly queue = new FixedQueue<Waiter>();
@@ -31,6 +32,7 @@ export class Permits {
     this.free = total;
   }
 
+  /** Permits free right now; `total - available` are held. */
   get available(): number {
     return this.free;
   }

@@ -5,6 +5,7 @@ import type { Channel } from '../transport/channel.js';
 export interface RequestContext {
   /** The peer, as "host:port". */
   readonly remoteAddress: string;
+  /** The connection the request came in on (RocketMQ's ChannelHandlerContext channel). */
   readonly channel: Channel;
   /**
    * Sends the response later, for a processor that returned null and answers
@@ -34,6 +35,20 @@ export interface RequestProcessor {
 
 /** Runs around every request a server or client processes, and around every call it makes. */
 export interface RPCHook {
+  /**
+   * Runs before a call's request is sent, or before a served request reaches
+   * its processor (RocketMQ RPCHook.doBeforeRequest); it may change the request,
+   * e.g. add extFields. If it throws, a call fails with that error without
+   * sending anything, and a served request is answered SYSTEM_ERROR (a oneway
+   * one gets no answer).
+   */
   doBeforeRequest?(remoteAddress: string, request: RemotingCommand): void;
+  /**
+   * Runs when a call got its response, or when a served request's processor
+   * returned (RocketMQ RPCHook.doAfterResponse). `response` is null for a served
+   * request that has no response (oneway, or written later via writeResponse).
+   * If it throws, a sync call rejects with that error, and a served request is
+   * answered SYSTEM_ERROR instead of its response.
+   */
   doAfterResponse?(remoteAddress: string, request: RemotingCommand, response: RemotingCommand | null): void;
 }

@@ -12,11 +12,13 @@ export interface PartialFrameHolder {
  * server allows in total; the one holding the most was closed.
  */
 export class PartialFramesOverBudgetError extends RemotingProtocolError {
+  /** Address (`host:port`) of the connection that was closed. */
   readonly remoteAddress: string;
   /** What the closed connection held. */
   readonly heldBytes: number;
   /** What every connection held together, the closed one included. */
   readonly totalHeldBytes: number;
+  /** The server's cap on those bytes, all connections together (its `maxPartialFrameBytesTotal` option). */
   readonly maxPartialFrameBytesTotal: number;
 
   constructor(remoteAddress: string, heldBytes: number, totalHeldBytes: number, maxBytes: number) {
@@ -44,6 +46,10 @@ export class PartialFrameBudget {
   private readonly held = new Map<PartialFrameHolder, number>();
   private total = 0;
 
+  /**
+   * @param maxBytes - The cap, in bytes, on unfinished-frame bytes all connections hold together.
+   * @throws RangeError when `maxBytes` is not positive.
+   */
   constructor(readonly maxBytes: number) {
     if (!(maxBytes > 0)) throw new RangeError(`maxPartialFrameBytesTotal must be positive, got ${maxBytes}`);
   }
