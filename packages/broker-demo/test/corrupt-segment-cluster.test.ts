@@ -156,7 +156,13 @@ test('with --verify-segments a restarted follower finds corruption in an older s
     30_000,
   );
   const brokerLog = readFileSync(path.join(dir, `broker-${follower}.log`), 'utf8');
-  expect(brokerLog).toMatch(
-    /recovery cut \d+ bytes off 00000000000000000000\.log at byte \d+ \(log now ends at offset 1\): corrupt batch at byte \d+: CRC mismatch.*; dropped the segments after it: 0+\d+\.log \(\d+ bytes\)/,
+  // The producer batches, so the second batch starts wherever the first one ended:
+  // the log must end exactly there, at the corrupt batch's base offset.
+  const report = brokerLog.match(
+    /recovery cut \d+ bytes off 00000000000000000000\.log at byte \d+ \(log now ends at offset (\d+)\): corrupt batch at byte \d+: CRC mismatch at base offset (\d+).*; dropped the segments after it: 0+\d+\.log \(\d+ bytes\)/,
   );
+  expect(report, brokerLog).not.toBeNull();
+  const [, endsAt, corruptBase] = report as RegExpMatchArray;
+  expect(Number(endsAt)).toBeGreaterThan(0);
+  expect(endsAt).toBe(corruptBase);
 }, 120_000);
