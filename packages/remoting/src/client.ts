@@ -54,6 +54,12 @@ export interface RemotingClientOptions {
   /** Told about connects, closes, errors and idle connections (RocketMQ's ChannelEventListener). */
   channelEventListener?: ChannelEventListener;
   /**
+   * LanguageCode announced on every command this side writes whose language
+   * was left at `commandDefaults.language` (JAVA, which every RocketMQ 4.x and
+   * 5.x peer decodes). `LanguageCode.NODE_JS` only for peers that know it.
+   */
+  language?: number;
+  /**
    * Probe every name server periodically, keeping a connection to each, and
    * let calls with no address skip the ones found down (RocketMQ 5
    * scanAvailableNameSrv). Off by default.
@@ -88,6 +94,7 @@ export class RemotingClient extends RemotingService {
       pauseReadWhenUnwritable: false,
       rpcHooks: options.rpcHooks,
       channelEventListener: options.channelEventListener,
+      language: options.language,
     });
     this.options = options;
     const connectTimeoutMs = options.connectTimeoutMs ?? 3000;

@@ -65,6 +65,12 @@ export interface RemotingServerOptions {
    * server's configured type instead; we mirror there too, which every peer decodes.)
    */
   responseSerializeType?: SerializeType;
+  /**
+   * LanguageCode announced on every command this side writes whose language
+   * was left at `commandDefaults.language` (JAVA, which every RocketMQ 4.x and
+   * 5.x peer decodes). `LanguageCode.NODE_JS` only for peers that know it.
+   */
+  language?: number;
 }
 
 /** Default of `maxPartialFrameBytesTotal`. */
@@ -101,6 +107,7 @@ export class RemotingServer extends RemotingService {
       rpcHooks: options.rpcHooks,
       channelEventListener: options.channelEventListener,
       responseSerializeType: options.responseSerializeType,
+      language: options.language,
     });
     this.options = options;
     this.partialFrameBudget = new PartialFrameBudget(

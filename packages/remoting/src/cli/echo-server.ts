@@ -53,18 +53,6 @@ const sleepProcessor: RequestProcessor = {
   },
 };
 
-/** The processor with its responses' language set, when one is asked for. */
-function speaking(processor: RequestProcessor, language: number | undefined): RequestProcessor {
-  if (language === undefined) return processor;
-  return {
-    processRequest: async (ctx, request) => {
-      const response = await processor.processRequest(ctx, request);
-      if (response) response.language = language;
-      return response;
-    },
-  };
-}
-
 const failProcessor: RequestProcessor = {
   processRequest: (_ctx, request) => {
     throw new Error(request.getExtField('message') ?? 'the FAIL processor failed, as asked');
@@ -73,7 +61,6 @@ const failProcessor: RequestProcessor = {
 
 /** Builds and starts the echo server; resolves once it listens. */
 export async function startEchoServer(options: EchoServerOptions): Promise<RemotingServer> {
-  const language = options.language;
   let tls: ServerTlsOptions | undefined;
   if (options.tls) {
     const material =
@@ -86,10 +73,12 @@ export async function startEchoServer(options: EchoServerOptions): Promise<Remot
     host: options.host,
     port: options.port,
     responseSerializeType: options.serializeType,
+    // Every answer, system and error responses included, speaks the asked-for language.
+    language: options.language,
     tls,
   });
-  server.registerProcessor(EchoServerCode.ECHO, speaking(echoProcessor, language));
-  server.registerProcessor(EchoServerCode.SLEEP, speaking(sleepProcessor, language), { concurrency: 1024 });
+  server.registerProcessor(EchoServerCode.ECHO, echoProcessor);
+  server.registerProcessor(EchoServerCode.SLEEP, sleepProcessor, { concurrency: 1024 });
   server.registerProcessor(EchoServerCode.FAIL, failProcessor);
   const log = options.log;
   if (log !== undefined) {

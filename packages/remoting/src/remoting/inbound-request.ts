@@ -1,6 +1,6 @@
 import { ResponseCode, type SerializeType } from '../protocol/codes.js';
 import { exceptionSimpleDesc } from '../protocol/exception-desc.js';
-import { RemotingCommand } from '../protocol/remoting-command.js';
+import { commandDefaults, RemotingCommand } from '../protocol/remoting-command.js';
 import type { Channel, WriteCallback } from '../transport/channel.js';
 import type { ExecutorTask } from './bounded-executor.js';
 import type { CodeStats } from './code-stats.js';
@@ -17,6 +17,8 @@ export interface InboundSettings {
   readonly maxPendingRequestBytes: number;
   /** Serialization of responses; undefined mirrors each request's. */
   readonly responseSerializeType: SerializeType | undefined;
+  /** LanguageCode stamped on responses that kept the process default; undefined leaves them as they are. */
+  readonly language: number | undefined;
   /** A processor threw: the peer hears SYSTEM_ERROR, this hears the error. */
   readonly onProcessorError: (channel: Channel, error: Error) => void;
 }
@@ -40,6 +42,9 @@ export class InboundChannel {
     response.opaque = request.opaque;
     response.markResponse();
     response.serializeType = this.settings.responseSerializeType ?? request.serializeType;
+    const language = this.settings.language;
+    if (language !== undefined && response.language === commandDefaults.language)
+      response.language = language;
     this.channel.write(response, afterWrite);
   }
 

@@ -1,4 +1,4 @@
-import type { RemotingCommand } from '../protocol/remoting-command.js';
+import { commandDefaults, type RemotingCommand } from '../protocol/remoting-command.js';
 import type { Channel } from '../transport/channel.js';
 import { WritabilityQueue, type WritabilityTicket } from '../transport/writability-queue.js';
 import { CodeStats } from './code-stats.js';
@@ -52,6 +52,8 @@ export interface OutboundOptions {
   permitsOneway: number;
   responseTableScan?: ResponseTableScanOptions;
   hooks: RpcHooks;
+  /** LanguageCode stamped on requests that kept the process default; undefined leaves them as they are. */
+  language?: number | undefined;
 }
 
 /** Per-request framing and header overhead, counted on top of the body for queued bytes. */
@@ -72,6 +74,7 @@ export class OutboundInvoker {
   readonly calls = new CodeStats();
   private readonly side: EndpointSide;
   private readonly hooks: RpcHooks;
+  private readonly language: number | undefined;
   private readonly deadlines = new DeadlineWheel<ResponseFuture>((future) => this.expire(future));
   private readonly writeQueues = new Map<Channel, WritabilityQueue>();
   private readonly scan: Required<ResponseTableScanOptions>;
@@ -81,6 +84,7 @@ export class OutboundInvoker {
   constructor(options: OutboundOptions) {
     this.side = options.side;
     this.hooks = options.hooks;
+    this.language = options.language;
     this.asyncPermits = new Permits(options.permitsAsync);
     this.onewayPermits = new Permits(options.permitsOneway);
     this.scan = {
@@ -292,7 +296,11 @@ export class OutboundInvoker {
     this.begin(this.asyncFuture(channel, request, timeoutMs, callback, release, startedAt), request, signal);
   }
 
-  /** Runs the RPC hooks' doBeforeRequest; a hook that throws ends the call unsent (and is counted as such). */
+  /**
+   * Stamps this side's language on a request that kept the process default,
+   * then runs the RPC hooks' doBeforeRequest; a hook that throws ends the
+   * call unsent (and is counted as such).
+   */
   private runBeforeHooks(
     mode: InvokeMode,
     channel: Channel,
@@ -300,6 +308,9 @@ export class OutboundInvoker {
     timeoutMs: number,
     startedAt: number,
   ): void {
+    if (this.language !== undefined && request.language === commandDefaults.language) {
+      request.language = this.language;
+    }
     if (this.hooks.isEmpty) return;
     try {
       this.hooks.beforeRequest(channel.remoteAddress, request);

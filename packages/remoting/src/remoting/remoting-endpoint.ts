@@ -31,6 +31,12 @@ export interface EndpointOptions {
   channelEventListener?: ChannelEventListener;
   /** Serialization of the responses this side writes; by default each mirrors its request's. */
   responseSerializeType?: SerializeType;
+  /**
+   * LanguageCode this side announces on the requests it sends and the
+   * responses it writes (a command whose language was set to anything but
+   * `commandDefaults.language` keeps it). Default: leave commands as made.
+   */
+  language?: number;
 }
 
 /** What `stats()` reports: the numbers a leak or an overload would show in. */
@@ -99,6 +105,7 @@ export class RemotingEndpoint {
       permitsOneway: options.permitsOneway,
       responseTableScan: options.responseTableScan,
       hooks: this.hooks,
+      language: options.language,
     });
     this.dispatcher = new InboundDispatcher(this.registry, {
       side: this.side,
@@ -106,6 +113,7 @@ export class RemotingEndpoint {
       served: this.served,
       maxPendingRequestBytes: options.maxPendingRequestBytesPerChannel ?? 8 * 1024 * 1024,
       responseSerializeType: options.responseSerializeType,
+      language: options.language,
       onProcessorError: (channel, error) =>
         this.events.notify('exception', channel.remoteAddress, channel, error),
     });
