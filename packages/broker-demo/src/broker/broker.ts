@@ -30,14 +30,14 @@ import { ReplicaFetcher } from '../replication/replica-fetcher.js';
 import { SerialQueue } from '../util/serial-queue.js';
 import { sleep } from '../util/time.js';
 import { BROKER_TIMINGS, type BrokerConfig } from './broker-config.js';
-import { registerBrokerHandlers } from './handlers.js';
+import { type BrokerHandlerContext, registerBrokerHandlers } from './handlers.js';
 
 /**
  * One broker process: hosts partition replicas, leads or follows each as the
  * controller decides, heartbeats to the controller, and serves produce,
  * fetch and metadata over remoting-ts.
  */
-export class Broker {
+export class Broker implements BrokerHandlerContext {
   readonly config: BrokerConfig;
   readonly client: RpcClient;
   private readonly server: RpcServer;
@@ -62,6 +62,10 @@ export class Broker {
 
   get brokerId(): number {
     return this.config.brokerId;
+  }
+
+  get controllerAddress(): string {
+    return this.config.controllerAddress;
   }
 
   get clusterSnapshot(): ClusterSnapshot | null {
