@@ -1,9 +1,10 @@
 import { mkdir } from 'node:fs/promises';
+import { Mutex } from 'async-mutex';
 import { BufferPool } from './buffer-pool.js';
 import { LogError } from './errors.js';
 import { syncDir } from './fs-util.js';
 import { type EpochEntry, LeaderEpochCache } from './leader-epoch-cache.js';
-import { ReadGate, SerialQueue } from './locks.js';
+import { ReadGate } from './locks.js';
 import {
   type BatchHeader,
   checkBatch,
@@ -86,7 +87,13 @@ const sharedPool = new BufferPool();
  * appends but wait out truncations.
  */
 export class PartitionLog {
-  private readonly queue = new SerialQueue();
+  /**
+   * Mutations in call order, each seeing the state the previous one left.
+   * async-mutex rather than a promise chain of our own: measured at 1.5 µs
+   * per turn against 0.14 µs (256 waiters, 200k turns), nothing beside an
+   * append's write(2), and one well-kept lock beats two home-made copies.
+   */
+  private readonly mutations = new Mutex();
   private readonly gate = new ReadGate();
   private flushTimer: NodeJS.Timeout | null = null;
   private backgroundFlushError: unknown = null;
@@ -232,7 +239,7 @@ export class PartitionLog {
    * new epoch is answered right even before its first append.
    */
   assignLeaderEpoch(epoch: number): Promise<void> {
-    return this.queue.run(async () => {
+    return this.mutations.runExclusive(async () => {
       this.ensureOpen();
       requireEpoch(epoch, this.epochs.latestEpoch());
       await this.epochs.assign(epoch, this.logEndOffset);
@@ -241,7 +248,7 @@ export class PartitionLog {
 
   /** Leader append: assigns offsets, stamps `leaderEpoch`, and records the epoch start if it is new. */
   append(records: LogRecord[], leaderEpoch: number): Promise<{ baseOffset: number; lastOffset: number }> {
-    return this.queue.run(async () => {
+    return this.mutations.runExclusive(async () => {
       this.ensureOpen();
       requireEpoch(leaderEpoch, this.epochs.latestEpoch());
       const baseOffset = this.logEndOffset;
@@ -263,7 +270,7 @@ export class PartitionLog {
    * each newer epoch. `bytes` is written as is, not copied. Null when empty.
    */
   appendRawBatches(bytes: Buffer): Promise<{ firstOffset: number; lastOffset: number } | null> {
-    return this.queue.run(async () => {
+    return this.mutations.runExclusive(async () => {
       this.ensureOpen();
       if (bytes.length === 0) return null;
       const headers = validateBatchSequence(bytes, this.logEndOffset);
@@ -364,7 +371,7 @@ export class PartitionLog {
    * `offset`. Below the log start, the log is emptied and restarts at `offset`.
    */
   truncateTo(offset: number): Promise<void> {
-    return this.queue.run(() =>
+    return this.mutations.runExclusive(() =>
       this.gate.exclusive(async () => {
         this.ensureOpen();
         requireInteger('offset', offset, 0, Number.MAX_SAFE_INTEGER);
@@ -391,7 +398,7 @@ export class PartitionLog {
 
   /** fsyncs every segment with unflushed appends. */
   flush(): Promise<void> {
-    return this.queue.run(async () => {
+    return this.mutations.runExclusive(async () => {
       if (this.closed) return;
       await this.flushAll();
     });
@@ -399,7 +406,7 @@ export class PartitionLog {
 
   /** Flushes, stops the flush timer and closes the files. Reads and appends after it fail with LOG_CLOSED. */
   close(): Promise<void> {
-    return this.queue.run(() =>
+    return this.mutations.runExclusive(() =>
       this.gate.exclusive(async () => {
         if (this.closed) return;
         if (this.flushTimer !== null) clearInterval(this.flushTimer);

@@ -1,9 +1,9 @@
+import { Mutex } from 'async-mutex';
 import { readBatchHeader } from '../log/index.js';
 import type { PartitionState } from '../protocol/cluster-state.js';
 import { Acks, BrokerResponseCode, NO_LEADER, UNDEFINED_EPOCH } from '../protocol/codes.js';
 import { BrokerError } from '../protocol/errors.js';
 import { stampBatch } from '../protocol/records-codec.js';
-import { SerialQueue } from '../util/serial-queue.js';
 import { type DelayedOperation, DelayedOperations } from './delayed-operations.js';
 import { IsrTracker } from './isr-tracker.js';
 import { ProducerStateTable } from './producer-state.js';
@@ -104,7 +104,7 @@ export class Partition {
   private readonly brokerId: number;
   private readonly options: PartitionOptions;
   private readonly now: () => number;
-  private readonly queue = new SerialQueue();
+  private readonly queue = new Mutex();
   /** acks=all produces waiting for the HW (Kafka's DelayedProduce). */
   private readonly produceWaits = new DelayedOperations<AckOutcome>();
   /** Fetch long-polls waiting for data or a new HW (Kafka's DelayedFetch): true when ready, false when not. */
@@ -149,7 +149,7 @@ export class Partition {
 
   /** Applies the controller's decision for this partition. Stale decisions (older epochs) are ignored. */
   applyState(state: PartitionState, minInsync: number): Promise<void> {
-    return this.queue.run(() => this.applyStateNow(state, minInsync));
+    return this.queue.runExclusive(() => this.applyStateNow(state, minInsync));
   }
 
   private async applyStateNow(state: PartitionState, minInsync: number): Promise<void> {
@@ -240,7 +240,7 @@ export class Partition {
     producer?: ProducerSequence,
   ): Promise<ProduceOutcome> {
     const recordCount = readBatchHeader(batch, 0).recordCount;
-    const appended = await this.queue.run(async (): Promise<ProduceOutcome> => {
+    const appended = await this.queue.runExclusive(async (): Promise<ProduceOutcome> => {
       const tracker = this.requireLeader();
       if (acks === Acks.ALL && tracker.isr.length < this.minInsync) {
         throw new BrokerError(
