@@ -145,8 +145,8 @@ export class ReplicaFetcher {
         await partition.truncateTo(leaderLeo);
         return 'ok';
       }
-      // Behind the leader's log start, or a mismatch the epoch check can sort
-      // out: run the KIP-101 truncation again before fetching.
+      // Not ahead of the leader (below its log start, or no LEO in the
+      // answer): check again where our logs diverge before the next fetch.
       return 'truncate';
     }
     // NOT_LEADER, FENCED / UNKNOWN_LEADER_EPOCH: the controller's next word will sort it out.
