@@ -139,9 +139,10 @@ export interface ReplicaStatus {
  * - decisions are ordered by (leader epoch, partition epoch): an older one is
  *   ignored, so a LeaderAndIsr push that arrives after a newer heartbeat's
  *   copy cannot undo it;
- * - transitions and leader appends run under one mutex, so an append never
- *   lands in the log between "no longer leader" and "fetcher started", where
- *   it would carry the old epoch past the new leader's start offset;
+ * - transitions and leader appends run under one mutex, so a batch accepted
+ *   as leader is written as leader: none lands after this replica began to
+ *   follow (a follower's log takes only the leader's batches), and a new
+ *   epoch is in the epoch cache before the first batch stamped with it;
  * - the HW moves in one place per role (`advanceLeaderHighWatermark`,
  *   `setHighWatermarkWhileNotLeading`), and every move retries the parked
  *   requests, which are waiting for exactly that.
