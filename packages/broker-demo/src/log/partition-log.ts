@@ -89,9 +89,12 @@ const sharedPool = new BufferPool();
 export class PartitionLog {
   /**
    * Mutations in call order, each seeing the state the previous one left.
-   * async-mutex rather than a promise chain of our own: measured at 1.5 µs
-   * per turn against 0.14 µs (256 waiters, 200k turns), nothing beside an
-   * append's write(2), and one well-kept lock beats two home-made copies.
+   * async-mutex rather than a promise chain of our own: 1.5 µs per turn
+   * against 0.14 µs (256 waiters, 200k empty turns), nothing beside an
+   * append's write(2): measure-throughput.ts (20k batches, interval flush)
+   * gave 12,571 against 12,696 appends/s, medians of 5 alternating runs, a
+   * 1 % gap inside the run-to-run noise. One well-kept lock beats two
+   * home-made copies.
    */
   private readonly mutations = new Mutex();
   /**
