@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { RemotingCommand, ResponseCode } from '@remoting-ts/remoting';
+import { Mutex } from 'async-mutex';
 import { type CorruptBatchReport, PartitionLog } from '../log/index.js';
 import {
   createRpcClient,
@@ -27,23 +28,22 @@ import {
 } from '../protocol/headers.js';
 import { type IsrProposal, Partition } from '../replication/partition.js';
 import { ReplicaFetcher } from '../replication/replica-fetcher.js';
-import { SerialQueue } from '../util/serial-queue.js';
 import { sleep } from '../util/time.js';
 import { BROKER_TIMINGS, type BrokerConfig } from './broker-config.js';
-import { registerBrokerHandlers } from './handlers.js';
+import { type BrokerHandlerContext, registerBrokerHandlers } from './handlers.js';
 
 /**
  * One broker process: hosts partition replicas, leads or follows each as the
  * controller decides, heartbeats to the controller, and serves produce,
  * fetch and metadata over remoting-ts.
  */
-export class Broker {
+export class Broker implements BrokerHandlerContext {
   readonly config: BrokerConfig;
   readonly client: RpcClient;
   private readonly server: RpcServer;
   private readonly partitions = new Map<string, Partition>();
   private readonly fetchers = new Map<string, ReplicaFetcher>();
-  private readonly applyQueue = new SerialQueue();
+  private readonly applyQueue = new Mutex();
   private readonly incarnation = randomUUID();
   private readonly stopping = new AbortController();
   private snapshot: ClusterSnapshot | null = null;
@@ -62,6 +62,10 @@ export class Broker {
 
   get brokerId(): number {
     return this.config.brokerId;
+  }
+
+  get controllerAddress(): string {
+    return this.config.controllerAddress;
   }
 
   get clusterSnapshot(): ClusterSnapshot | null {
@@ -105,7 +109,7 @@ export class Broker {
    * state (its log failed to open, say) is logged and the others go on.
    */
   applySnapshot(snapshot: ClusterSnapshot): Promise<void> {
-    return this.applyQueue.run(async () => {
+    return this.applyQueue.runExclusive(async () => {
       if (this.stopping.signal.aborted) return;
       if (this.snapshot !== null && snapshot.version <= this.snapshot.version) return;
       this.snapshot = snapshot;

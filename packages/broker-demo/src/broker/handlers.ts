@@ -1,6 +1,11 @@
 import { RemotingCommand, ResponseCode } from '@remoting-ts/remoting';
-import type { HandlerContext, RpcServer } from '../net/rpc.js';
-import { type ClusterSnapshot, decodeJson, encodeJson } from '../protocol/cluster-state.js';
+import type { HandlerContext, RpcClient, RpcServer } from '../net/rpc.js';
+import {
+  type ClusterSnapshot,
+  decodeJson,
+  encodeJson,
+  type PartitionState,
+} from '../protocol/cluster-state.js';
 import { Acks, BrokerResponseCode, RequestCode } from '../protocol/codes.js';
 import { BrokerError } from '../protocol/errors.js';
 import {
@@ -19,13 +24,40 @@ import { RecordsFormatError, validateProducedBatch } from '../protocol/records-c
 import { errorResponse, successResponse } from '../protocol/responses.js';
 import type { Partition } from '../replication/partition.js';
 import { PartitionTraffic } from '../view/partition-traffic.js';
-import type { Broker } from './broker.js';
+
+/**
+ * What the request handlers need from the broker that hosts them, and nothing
+ * more. The broker implements it; handlers never see the broker's fetchers,
+ * heartbeats or timers, and this module does not import broker.ts, so the two
+ * do not depend on each other's insides (tests can serve handlers from a stub
+ * host with real partitions).
+ */
+export interface BrokerHandlerContext {
+  readonly brokerId: number;
+  /** Where metadata requests for unknown topics are forwarded (only the controller creates topics). */
+  readonly controllerAddress: string;
+  readonly client: RpcClient;
+  /** The latest cluster state this broker applied, or null before the first. */
+  readonly clusterSnapshot: ClusterSnapshot | null;
+  /** Set by FETCHER_CONTROL: the scenarios hold followers behind with it. */
+  fetchersPaused: boolean;
+  /** The replica hosted here, if any. */
+  partition(topic: string, partition: number): Partition | undefined;
+  /** What the latest cluster state says about a partition, hosted here or not. */
+  partitionState(topic: string, partition: number): PartitionState | undefined;
+  allPartitions(): Partition[];
+  /** Applies a newer cluster state (a LeaderAndIsr push or a forwarded metadata answer); never rejects. */
+  applySnapshot(snapshot: ClusterSnapshot): Promise<void>;
+  /** The cluster state encoded for a metadata answer, limited to one topic when given. */
+  metadataBody(topic: string | undefined): Buffer | null;
+  say(line: string): void;
+}
 
 /** The longest a fetch may be parked, whatever it asks: a client's timeout must stay above it. */
 const MAX_FETCH_WAIT_MS = 10_000;
 
 /** Wires the broker's request codes to what they do. Each handler turns failures into typed error answers. */
-export function registerBrokerHandlers(server: RpcServer, broker: Broker): void {
+export function registerBrokerHandlers(server: RpcServer, broker: BrokerHandlerContext): void {
   // Read-only counters for the live cluster view (REPLICA_STATUS `traffic`).
   const traffic = new PartitionTraffic();
   const guarded =
@@ -138,7 +170,7 @@ export function registerBrokerHandlers(server: RpcServer, broker: Broker): void 
       if (!known || broker.clusterSnapshot === null) {
         // Only the controller creates topics; ask it and pass its answer on.
         const forwarded = RemotingCommand.createRequest(RequestCode.METADATA, h);
-        const answer = await broker.client.invokeSync(broker.config.controllerAddress, forwarded, 3000);
+        const answer = await broker.client.invokeSync(broker.controllerAddress, forwarded, 3000);
         if (answer.code === ResponseCode.SUCCESS && answer.body !== null) {
           void broker.applySnapshot(decodeJson<ClusterSnapshot>(answer.body, 'metadata'));
         }

@@ -94,8 +94,12 @@ export async function runProduceWorkload(
   const acknowledged: AckedRecord[] = [];
   const failed: FailedRecord[] = [];
   const window = Math.max(1, options.inFlight ?? 1);
-  // A counter and one waiter rather than async-mutex's Semaphore: its release
-  // walks every free unit, and windows here run to tens of thousands.
+  // A counter and one waiter rather than a library. async-mutex's Semaphore
+  // walks every free unit on release, and windows here run to tens of
+  // thousands. p-limit, with the loop awaiting a free place before each send,
+  // measured 8.6 µs per record against this counter's 2.4 µs (window 20,000,
+  // 250k records each finishing a tick later, medians of 5 in one run): 3.6x
+  // the client's cost on the very path acks-comparison measures.
   let outstanding = 0;
   let wake: (() => void) | null = null;
   let sent = 0;

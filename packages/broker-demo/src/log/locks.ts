@@ -1,19 +1,4 @@
 /**
- * Runs tasks one at a time in call order: the log's mutations (append,
- * truncate, flush, close) each see the state the previous one left.
- */
-export class SerialQueue {
-  private tail: Promise<unknown> = Promise.resolve();
-
-  run<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(task);
-    // The next task waits for this one to settle, not to succeed.
-    this.tail = result.catch(() => undefined);
-    return result;
-  }
-}
-
-/**
  * Lets reads run alongside appends (an append only writes past the size a
  * read snapshotted) but not alongside a truncation or close, which would cut
  * or close a file under a read in flight.

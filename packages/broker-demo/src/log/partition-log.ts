@@ -1,9 +1,10 @@
 import { mkdir } from 'node:fs/promises';
+import { Mutex } from 'async-mutex';
 import { BufferPool } from './buffer-pool.js';
 import { LogError } from './errors.js';
 import { syncDir } from './fs-util.js';
 import { type EpochEntry, LeaderEpochCache } from './leader-epoch-cache.js';
-import { ReadGate, SerialQueue } from './locks.js';
+import { ReadGate } from './locks.js';
 import {
   type BatchHeader,
   checkBatch,
@@ -86,9 +87,27 @@ const sharedPool = new BufferPool();
  * appends but wait out truncations.
  */
 export class PartitionLog {
-  private readonly queue = new SerialQueue();
+  /**
+   * Mutations in call order, each seeing the state the previous one left.
+   * async-mutex rather than a promise chain of our own: 1.5 µs per turn
+   * against 0.14 µs (256 waiters, 200k empty turns), nothing beside an
+   * append's write(2): measure-throughput.ts (20k batches, interval flush)
+   * gave 12,571 against 12,696 appends/s, medians of 5 alternating runs, a
+   * 1 % gap inside the run-to-run noise. One well-kept lock beats two
+   * home-made copies.
+   */
+  private readonly mutations = new Mutex();
+  /**
+   * Reads need no turn in `mutations`: an append only writes past the size a
+   * read snapshotted, so fetches (most of a broker's work) never queue behind
+   * fsyncs. Truncation and close do cut or close files, so they shut reads out.
+   */
   private readonly gate = new ReadGate();
   private flushTimer: NodeJS.Timeout | null = null;
+  /**
+   * A timer's fsync has no caller to tell: the failure is kept and thrown by
+   * the next flush or close, so a broker never believes unsynced bytes safe.
+   */
   private backgroundFlushError: unknown = null;
   private closed = false;
   /** The lowest corrupt batch a read has found; nothing at or past it is served until a truncation removes it. */
@@ -165,6 +184,10 @@ export class PartitionLog {
       requireInteger('flush.intervalMs', flushPolicy.intervalMs, 1, 2 ** 31 - 1);
 
     await mkdir(config.dir, { recursive: true });
+    // Without its epoch checkpoint the cache is rebuilt from the batches
+    // themselves, so every segment is scanned, not only the last: a KIP-101
+    // answer from a half-known cache could make a follower keep records the
+    // leader never had.
     const { cache, loaded: epochsLoaded } = await LeaderEpochCache.load(config.dir);
     const recovery: RecoveryEvent[] = [];
     const segments = await openSegments(
@@ -184,6 +207,8 @@ export class PartitionLog {
       config.bufferPool ?? sharedPool,
       { ...(config.onCorruptBatch === undefined ? {} : { onCorruptBatch: config.onCorruptBatch }), recovery },
     );
+    // An epoch whose first batch was cut by recovery never began here: keeping
+    // it would tell followers this replica holds records of that epoch.
     await cache.truncateFromEnd(log.logEndOffset);
     if (flushPolicy.mode === 'interval') {
       log.flushTimer = setInterval(() => {
@@ -232,7 +257,7 @@ export class PartitionLog {
    * new epoch is answered right even before its first append.
    */
   assignLeaderEpoch(epoch: number): Promise<void> {
-    return this.queue.run(async () => {
+    return this.mutations.runExclusive(async () => {
       this.ensureOpen();
       requireEpoch(epoch, this.epochs.latestEpoch());
       await this.epochs.assign(epoch, this.logEndOffset);
@@ -241,7 +266,7 @@ export class PartitionLog {
 
   /** Leader append: assigns offsets, stamps `leaderEpoch`, and records the epoch start if it is new. */
   append(records: LogRecord[], leaderEpoch: number): Promise<{ baseOffset: number; lastOffset: number }> {
-    return this.queue.run(async () => {
+    return this.mutations.runExclusive(async () => {
       this.ensureOpen();
       requireEpoch(leaderEpoch, this.epochs.latestEpoch());
       const baseOffset = this.logEndOffset;
@@ -263,7 +288,7 @@ export class PartitionLog {
    * each newer epoch. `bytes` is written as is, not copied. Null when empty.
    */
   appendRawBatches(bytes: Buffer): Promise<{ firstOffset: number; lastOffset: number } | null> {
-    return this.queue.run(async () => {
+    return this.mutations.runExclusive(async () => {
       this.ensureOpen();
       if (bytes.length === 0) return null;
       const headers = validateBatchSequence(bytes, this.logEndOffset);
@@ -293,7 +318,12 @@ export class PartitionLog {
         );
       }
       const corruptFrom = this.corruption?.offset ?? Number.POSITIVE_INFINITY;
+      // A reader at or past known corruption gets an error, not an empty read:
+      // an empty answer would look like "caught up" and park a consumer or a
+      // follower there for ever. At the LEO itself there is simply nothing yet.
       if (fromOffset >= corruptFrom && fromOffset < logEndOffset) throw this.corruptionError(fromOffset);
+      // The caller's bound (the HW for consumers), what exists, and what is
+      // known sound: the smallest wins.
       const limit = Math.min(maxOffset ?? logEndOffset, logEndOffset, corruptFrom);
       if (fromOffset >= limit) return emptyRead(fromOffset);
       const segment = this.segmentFor(fromOffset);
@@ -301,7 +331,11 @@ export class PartitionLog {
       const segmentEnd = segment.size;
       const first = await segment.findBatch(fromOffset, segmentEnd);
       if (first === null || first.header.lastOffset >= limit) return emptyRead(fromOffset);
+      // The index bounds the read near `limit`, so a consumer far below the
+      // LEO does not pull bytes past the HW it would only throw away.
       const end = Math.min(segmentEnd, segment.index.positionAbove(limit - 1) ?? segmentEnd);
+      // At least one whole batch even over maxBytes (Kafka, KIP-74): else a
+      // batch larger than the fetch size would stall its reader for good.
       const length = Math.max(first.header.sizeInBytes, Math.min(maxBytes, end - first.position));
       const buffer = this.pool.acquire(length);
       const bytesRead = await segment.readInto(buffer, length, first.position);
@@ -315,6 +349,8 @@ export class PartitionLog {
         const check = checkBatch(buffer, taken, bytesRead);
         const position = first.position + taken;
         if (check.status === 'incomplete') {
+          // Cut by maxBytes is normal (the next read takes it); a batch that
+          // claims to run past its segment's end can only be damage.
           if (position + check.needBytes > segmentEnd) {
             found = this.reportCorruption(
               segment,
@@ -326,6 +362,8 @@ export class PartitionLog {
           }
           break;
         }
+        // Offsets run on without a gap inside a log: a batch at the wrong
+        // offset means damage (a bad length earlier landed the read there).
         if (check.status === 'corrupt' || check.header.baseOffset !== expectedOffset) {
           const reason =
             check.status === 'corrupt'
@@ -335,11 +373,15 @@ export class PartitionLog {
           break;
         }
         const header = check.header;
+        // Batches are served whole or not at all: one straddling the HW waits
+        // until the HW passes its last record, so a consumer never sees half.
         if (header.lastOffset >= limit) break;
         taken += header.sizeInBytes;
         nextOffset = header.lastOffset + 1;
         expectedOffset = nextOffset;
       }
+      // Idempotent: the socket's write callback and an error path may both
+      // call it, and a buffer released twice would be handed to two readers.
       let released = false;
       const release = () => {
         if (released) return;
@@ -364,11 +406,14 @@ export class PartitionLog {
    * `offset`. Below the log start, the log is emptied and restarts at `offset`.
    */
   truncateTo(offset: number): Promise<void> {
-    return this.queue.run(() =>
+    return this.mutations.runExclusive(() =>
       this.gate.exclusive(async () => {
         this.ensureOpen();
         requireInteger('offset', offset, 0, Number.MAX_SAFE_INTEGER);
         if (offset >= this.logEndOffset) return;
+        // Nothing we hold is wanted (the leader's log starts later, or shares
+        // nothing with ours): start over empty at `offset` rather than keep a
+        // prefix the leader's offsets no longer line up with.
         if (offset <= this.logStartOffset) {
           for (const segment of this.segments) await segment.delete();
           this.segments = [await LogSegment.create(this.dir, offset, this.indexIntervalBytes)];
@@ -383,6 +428,9 @@ export class PartitionLog {
         // A truncation that a crash undid would resurrect records the leader never had.
         await this.activeSegment.flush();
         await syncDir(this.dir);
+        // Epochs that began in the cut part never began here any more (KIP-101
+        // answers must match the log), and a corrupt batch that was cut away
+        // no longer blocks reads: the follower fetches those offsets afresh.
         await this.epochs.truncateFromEnd(this.logEndOffset);
         if (this.corruption !== null && this.corruption.offset >= this.logEndOffset) this.corruption = null;
       }),
@@ -391,7 +439,8 @@ export class PartitionLog {
 
   /** fsyncs every segment with unflushed appends. */
   flush(): Promise<void> {
-    return this.queue.run(async () => {
+    return this.mutations.runExclusive(async () => {
+      // The interval timer may fire while close is queued: close has flushed.
       if (this.closed) return;
       await this.flushAll();
     });
@@ -399,7 +448,7 @@ export class PartitionLog {
 
   /** Flushes, stops the flush timer and closes the files. Reads and appends after it fail with LOG_CLOSED. */
   close(): Promise<void> {
-    return this.queue.run(() =>
+    return this.mutations.runExclusive(() =>
       this.gate.exclusive(async () => {
         if (this.closed) return;
         if (this.flushTimer !== null) clearInterval(this.flushTimer);
@@ -407,6 +456,8 @@ export class PartitionLog {
         try {
           await this.flushAll();
         } finally {
+          // Closed even when the last fsync failed: the caller learns of the
+          // failure from the rejection, and the files must not stay open.
           this.closed = true;
           for (const segment of this.segments) await segment.close();
         }
@@ -436,6 +487,9 @@ export class PartitionLog {
     let i = 0;
     while (i < headers.length) {
       let segment = this.activeSegment;
+      // An empty segment takes any batch, and so does a segment's first slot
+      // below (`j === i`): a batch larger than segmentBytes gets a segment of
+      // its own instead of rolling forever, as in Kafka.
       if (!segment.isEmpty && segment.size + headers[i]!.sizeInBytes > this.segmentBytes)
         segment = await this.roll();
       let length = 0;
@@ -451,6 +505,7 @@ export class PartitionLog {
       start += length;
       i = j;
     }
+    // Only the active segment can hold unsynced bytes: a roll fsynced the rest.
     if (this.flushPolicy.mode === 'every-append') await this.activeSegment.flushLog();
   }
 
@@ -479,10 +534,16 @@ export class PartitionLog {
   }
 }
 
+/** Nothing to serve: no pooled buffer is taken for it, so release has nothing to give back. */
 function emptyRead(nextOffset: number): ReadResult {
   return { bytes: Buffer.alloc(0), nextOffset, release: () => {} };
 }
 
+/**
+ * Epochs only grow in a log: an append under an older epoch would come from
+ * a deposed leader (a zombie still writing), and would make the epoch cache
+ * lie about where epochs start.
+ */
 function requireEpoch(epoch: number, latest: number): void {
   requireInteger('leaderEpoch', epoch, 0, 2 ** 31 - 1);
   if (epoch < latest) {

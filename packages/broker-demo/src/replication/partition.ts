@@ -1,15 +1,51 @@
+import { Mutex } from 'async-mutex';
 import { readBatchHeader } from '../log/index.js';
 import type { PartitionState } from '../protocol/cluster-state.js';
 import { Acks, BrokerResponseCode, NO_LEADER, UNDEFINED_EPOCH } from '../protocol/codes.js';
 import { BrokerError } from '../protocol/errors.js';
 import { stampBatch } from '../protocol/records-codec.js';
-import { SerialQueue } from '../util/serial-queue.js';
 import { type DelayedOperation, DelayedOperations } from './delayed-operations.js';
 import { IsrTracker } from './isr-tracker.js';
 import { ProducerStateTable } from './producer-state.js';
 import type { ReplicaLog } from './replica-log.js';
 
+/**
+ * What this replica is for its partition, as the controller last decided:
+ * `leader` serves produce and fetch; `follower` copies the leader's log;
+ * `offline` has no leader to follow (the partition has none, or this broker
+ * is shutting down) and serves nothing.
+ */
 export type ReplicaRole = 'leader' | 'follower' | 'offline';
+
+/**
+ * The role together with what only that role owns. The union makes a second
+ * copy of the HW impossible: a leader's HW lives in its IsrTracker (computed
+ * from the followers' LEOs), any other role's is the one the leader last sent.
+ * Each transition builds the next state from the previous one and hands the
+ * HW over, so the value never has two owners.
+ */
+type ReplicaState =
+  | { readonly role: 'leader'; readonly tracker: IsrTracker }
+  | { readonly role: 'follower'; highWatermark: number }
+  | { readonly role: 'offline'; highWatermark: number };
+
+/**
+ * What `applyState` did with a controller decision, named after Kafka's
+ * Partition transitions: tests and logs read it, the broker ignores it.
+ */
+export type PartitionTransition =
+  /** An older leader or partition epoch than the one applied: a late or replayed push. */
+  | 'ignored-stale'
+  /** makeLeader: first decision naming this broker leader, or a new leader epoch for it. */
+  | 'made-leader'
+  /** Still leader in the same epoch: only the committed ISR changed (an AlterIsr answer). */
+  | 'isr-updated'
+  /** makeFollower: a new leader, or a new epoch of the same one; the fetcher restarts. */
+  | 'made-follower'
+  /** Still following the same leader in the same epoch: nothing to restart. */
+  | 'follower-unchanged'
+  /** makeOffline: the partition has no leader (no live ISR member, no unclean election). */
+  | 'made-offline';
 
 export interface PartitionOptions {
   topic: string;
@@ -92,10 +128,24 @@ export interface ReplicaStatus {
 }
 
 /**
- * One partition replica on one broker: its log, its role as the controller
- * decided it, and, while leader, the ISR/HW bookkeeping, the acks=all waiters
- * and the parked fetches. Role changes and leader appends run through one
- * queue so they never interleave.
+ * One partition replica on one broker, as an explicit state machine (Kafka's
+ * cluster/Partition.scala): the controller's decisions arrive through
+ * `applyState`, which picks one of the named transitions `makeLeader`,
+ * `makeFollower` or `makeOffline`; `abandon` is the shutdown transition.
+ * While leading it owns the ISR/HW bookkeeping (IsrTracker), the acks=all
+ * waits and the parked fetches.
+ *
+ * Rules that hold across every transition:
+ * - decisions are ordered by (leader epoch, partition epoch): an older one is
+ *   ignored, so a LeaderAndIsr push that arrives after a newer heartbeat's
+ *   copy cannot undo it;
+ * - transitions and leader appends run under one mutex, so a batch accepted
+ *   as leader is written as leader: none lands after this replica began to
+ *   follow (a follower's log takes only the leader's batches), and a new
+ *   epoch is in the epoch cache before the first batch stamped with it;
+ * - the HW moves in one place per role (`advanceLeaderHighWatermark`,
+ *   `setHighWatermarkWhileNotLeading`), and every move retries the parked
+ *   requests, which are waiting for exactly that.
  */
 export class Partition {
   readonly topic: string;
@@ -104,23 +154,23 @@ export class Partition {
   private readonly brokerId: number;
   private readonly options: PartitionOptions;
   private readonly now: () => number;
-  private readonly queue = new SerialQueue();
+  /** Serializes transitions with leader appends (see the class comment). */
+  private readonly queue = new Mutex();
   /** acks=all produces waiting for the HW (Kafka's DelayedProduce). */
   private readonly produceWaits = new DelayedOperations<AckOutcome>();
   /** Fetch long-polls waiting for data or a new HW (Kafka's DelayedFetch): true when ready, false when not. */
   private readonly fetchWaits = new DelayedOperations<boolean>();
+  /**
+   * Idempotent producers' recent batches. Kept in every role: a follower
+   * learns them from the leader's fetch answers so that, once it leads, a
+   * producer retrying a batch the old leader appended gets its offsets back
+   * instead of a second copy.
+   */
   private readonly producers = new ProducerStateTable();
-  private role: ReplicaRole = 'offline';
+  /** Until the controller's first word a replica serves nothing; its HW starts at 0 (unknown). */
+  private replica: ReplicaState = { role: 'offline', highWatermark: 0 };
   private state: PartitionState | null = null;
   private minInsync = 1;
-  private tracker: IsrTracker | null = null;
-  /**
-   * The HW while this replica does not lead: what the leader last sent,
-   * bounded by the local LEO. While leading, the IsrTracker owns the HW and
-   * this field is not read; each role change hands the value over, so there
-   * is never a second copy to drift.
-   */
-  private hwWhileNotLeading = 0;
 
   constructor(options: PartitionOptions) {
     this.options = options;
@@ -132,7 +182,7 @@ export class Partition {
   }
 
   get currentRole(): ReplicaRole {
-    return this.role;
+    return this.replica.role;
   }
 
   get leaderEpoch(): number {
@@ -144,85 +194,139 @@ export class Partition {
   }
 
   get highWatermark(): number {
-    return this.tracker === null ? this.hwWhileNotLeading : this.tracker.highWatermark;
+    return this.replica.role === 'leader' ? this.replica.tracker.highWatermark : this.replica.highWatermark;
   }
 
-  /** Applies the controller's decision for this partition. Stale decisions (older epochs) are ignored. */
-  applyState(state: PartitionState, minInsync: number): Promise<void> {
-    return this.queue.run(() => this.applyStateNow(state, minInsync));
+  /** The tracker while leading, else null. */
+  private get tracker(): IsrTracker | null {
+    return this.replica.role === 'leader' ? this.replica.tracker : null;
   }
 
-  private async applyStateNow(state: PartitionState, minInsync: number): Promise<void> {
+  /**
+   * Applies the controller's decision for this partition through the
+   * transition it calls for, and says which. Decisions older than the one
+   * applied are ignored.
+   */
+  applyState(state: PartitionState, minInsync: number): Promise<PartitionTransition> {
+    return this.queue.runExclusive(() => this.applyStateNow(state, minInsync));
+  }
+
+  private async applyStateNow(state: PartitionState, minInsync: number): Promise<PartitionTransition> {
     const previous = this.state;
-    if (previous !== null) {
-      if (state.leaderEpoch < previous.leaderEpoch) return;
-      if (state.leaderEpoch === previous.leaderEpoch && state.partitionEpoch < previous.partitionEpoch)
-        return;
-    }
+    if (previous !== null && isOlder(state, previous)) return 'ignored-stale';
     this.minInsync = minInsync;
-    const newEpoch = previous === null || state.leaderEpoch > previous.leaderEpoch;
+    const newLeaderEpoch = previous === null || state.leaderEpoch > previous.leaderEpoch;
     this.state = { ...state, isr: [...state.isr], replicas: [...state.replicas] };
 
     if (state.leader === this.brokerId) {
-      if (this.role !== 'leader' || newEpoch) await this.becomeLeader(state);
-      else this.commitIsr(state.isr);
-      return;
+      // Same epoch, still leader: the decision can only be an ISR change (the
+      // controller bumps the leader epoch on every election). Rebuilding the
+      // tracker here would forget the followers' LEOs and reset the HW.
+      if (this.replica.role === 'leader' && !newLeaderEpoch) {
+        this.updateIsr(state.isr);
+        return 'isr-updated';
+      }
+      await this.makeLeader(state);
+      return 'made-leader';
     }
-    if (this.role === 'leader') this.resignLeadership(state.leader);
-    if (this.role !== 'follower' || newEpoch || previous?.leader !== state.leader) {
-      this.role = state.leader === NO_LEADER ? 'offline' : 'follower';
-      if (state.leader === NO_LEADER) await this.options.stopFollowing(this);
-      else await this.options.startFollowing(this, this.state);
+    if (state.leader === NO_LEADER) {
+      await this.makeOffline();
+      return 'made-offline';
     }
+    // A follower restarts its fetcher only for a new leader or epoch: the
+    // fetcher's requests carry the epoch, and it must run its KIP-101
+    // truncation again before trusting the new leader's log. An ISR change
+    // alone is no reason to interrupt a long-poll.
+    if (this.replica.role === 'follower' && !newLeaderEpoch && previous?.leader === state.leader) {
+      return 'follower-unchanged';
+    }
+    await this.makeFollower(state);
+    return 'made-follower';
   }
 
-  private async becomeLeader(state: PartitionState): Promise<void> {
+  /**
+   * Becomes (or stays, in a new epoch) the leader. The fetcher is stopped
+   * first and awaited: once it returns, no follower append or truncation can
+   * touch the log under the leader's feet.
+   */
+  private async makeLeader(state: PartitionState): Promise<void> {
     await this.options.stopFollowing(this);
-    // Kafka's leader epoch cache entry: the new epoch starts at our LEO, so a
-    // follower asking for the end of an older epoch learns where ours diverged.
+    // The leader epoch cache gains (epoch, LEO): a follower that asks where an
+    // older epoch ends (KIP-101's OffsetsForLeaderEpoch) learns the offset at
+    // which our log and its own may diverge, and truncates there rather than
+    // at its HW, which could cut records that were committed.
     if (this.log.latestEpoch() < state.leaderEpoch) await this.log.assignLeaderEpoch(state.leaderEpoch);
+    // The HW carried over can never be above our own LEO: after an unclean
+    // election the new leader may hold less than the old HW said.
     const highWatermark = Math.min(this.highWatermark, this.log.logEndOffset);
-    this.tracker = new IsrTracker({
+    const tracker = new IsrTracker({
       localBrokerId: this.brokerId,
       replicas: state.replicas,
       isr: state.isr,
       minInsyncReplicas: this.minInsync,
       replicaLagTimeMaxMs: this.options.replicaLagTimeMaxMs,
       highWatermark,
+      // Kafka's leaderEpochStartOffset: a follower joins the ISR only once it
+      // holds everything the previous epochs wrote, so the ISR never gains a
+      // member that could still need to truncate.
       leaderEpochStartOffset: this.log.logEndOffset,
       nowMs: this.now(),
     });
-    this.role = 'leader';
+    this.replica = { role: 'leader', tracker };
     this.say(
       `leader for epoch ${state.leaderEpoch}, ISR [${state.isr}], LEO ${this.log.logEndOffset}, HW ${highWatermark}`,
     );
-    this.maybeAdvanceHw();
+    // Parked fetches of a previous epoch must end now (they answer NOT_LEADER
+    // or with fresh epoch data) and a lone leader's HW may move at once.
+    this.fetchWaits.checkAll();
+    this.advanceLeaderHighWatermark();
   }
 
-  private resignLeadership(newLeader: number): void {
+  /** Follows `state.leader` in `state.leaderEpoch`: the fetcher starts with a KIP-101 truncation. */
+  private async makeFollower(state: PartitionState): Promise<void> {
+    this.leaveLeadership(state.leader);
+    this.replica = { role: 'follower', highWatermark: this.highWatermark };
+    await this.options.startFollowing(this, state);
+  }
+
+  /**
+   * No leader: the partition is offline (Kafka keeps the last ISR so that a
+   * member's return can elect it cleanly). Nothing is served or fetched; the
+   * log is kept as it is, since any of it may turn out committed.
+   */
+  private async makeOffline(): Promise<void> {
+    this.leaveLeadership(NO_LEADER);
+    this.replica = { role: 'offline', highWatermark: this.highWatermark };
+    await this.options.stopFollowing(this);
+  }
+
+  /**
+   * A deposed leader answers its acks=all waits NOT_LEADER (the batch was
+   * appended and may yet be committed by the new leader, so the producer
+   * retries, and idempotence dedupes it) and ends its parked fetches, which
+   * then answer NOT_LEADER too. The HW leaves with the tracker: `highWatermark`
+   * reads the tracker's value until the caller builds the next state from it.
+   */
+  private leaveLeadership(newLeader: number): void {
+    if (this.replica.role !== 'leader') return;
     const err = BrokerError.notLeader(this.topic, this.partition, newLeader);
     this.produceWaits.completeAll(() => ({
       ok: false,
       responseCode: BrokerResponseCode.NOT_LEADER,
       message: err.message,
     }));
-    this.stopTracking();
     this.fetchWaits.completeAll(() => false);
   }
 
-  /** Leaving the leader role: the HW goes back from the tracker to this replica. */
-  private stopTracking(): void {
-    if (this.tracker !== null) this.hwWhileNotLeading = this.tracker.highWatermark;
-    this.tracker = null;
-  }
-
-  private commitIsr(isr: readonly number[]): void {
+  private updateIsr(isr: readonly number[]): void {
     const tracker = this.tracker;
     if (tracker === null) return;
     tracker.commitIsr(isr);
-    // A wait whose ISR fell below min.insync.replicas ends now (see delayedProduce).
+    // A shrink can end acks=all waits two ways: below min.insync.replicas they
+    // fail (NOT_ENOUGH_REPLICAS_AFTER_APPEND, see delayedProduce), and without
+    // the slow follower the HW may now move and complete them.
     this.produceWaits.checkAll();
-    this.maybeAdvanceHw();
+    this.advanceLeaderHighWatermark();
   }
 
   /**
@@ -240,8 +344,11 @@ export class Partition {
     producer?: ProducerSequence,
   ): Promise<ProduceOutcome> {
     const recordCount = readBatchHeader(batch, 0).recordCount;
-    const appended = await this.queue.run(async (): Promise<ProduceOutcome> => {
+    const appended = await this.queue.runExclusive(async (): Promise<ProduceOutcome> => {
       const tracker = this.requireLeader();
+      // Refusing before the append (Kafka's NOT_ENOUGH_REPLICAS) keeps a
+      // record that cannot be committed out of the log: the producer knows
+      // it was not written. Only acks=all asked for that guarantee.
       if (acks === Acks.ALL && tracker.isr.length < this.minInsync) {
         throw new BrokerError(
           BrokerResponseCode.NOT_ENOUGH_REPLICAS,
@@ -252,6 +359,8 @@ export class Partition {
       const epoch = this.leaderEpoch;
       if (producer !== undefined) {
         const decision = this.producers.check(producer.producerId, producer.sequence, recordCount);
+        // A duplicate is answered from the table only while its batch is still
+        // in the log: after a truncation cut it, appending it again is right.
         if (decision.kind === 'duplicate' && decision.batch.lastOffset < this.log.logEndOffset) {
           return {
             baseOffset: decision.batch.baseOffset,
@@ -277,17 +386,20 @@ export class Partition {
         }
       }
       const baseOffset = this.log.logEndOffset;
+      // The leader epoch goes into every batch: it is what lets a follower's
+      // KIP-101 check tell this leader's records from a deposed one's.
       stampBatch(batch, baseOffset, epoch);
       await this.log.appendRawBatches(batch);
       const lastOffset = baseOffset + recordCount - 1;
       if (producer !== undefined) this.producers.record({ ...producer, baseOffset, lastOffset });
+      // The LEO moved: followers' long-polls have data now.
       this.fetchWaits.checkAll();
-      this.maybeAdvanceHw();
+      this.advanceLeaderHighWatermark();
       return { baseOffset, lastOffset, leaderEpoch: epoch, duplicate: false };
     });
     // A lone leader (or a quick follower) may already have moved the HW past the batch.
     if (acks !== Acks.ALL || this.highWatermark > appended.lastOffset) return appended;
-    if (this.role !== 'leader' || this.leaderEpoch !== appended.leaderEpoch) {
+    if (this.replica.role !== 'leader' || this.leaderEpoch !== appended.leaderEpoch) {
       throw this.notLeaderAfterAppend();
     }
     const outcome = await this.produceWaits.park(
@@ -352,11 +464,15 @@ export class Partition {
         { details: { logEndOffset: String(leo), logStartOffset: String(this.log.logStartOffset) } },
       );
     }
+    // A follower's fetch offset is its LEO: Kafka needs no separate report,
+    // and the HW and ISR rules run on it before the fetch may park.
     if (isFollower) this.onFollowerFetch(tracker, params.replicaId, params.fetchOffset);
 
     const epochAtStart = this.leaderEpoch;
     // Ends the wait too: the caller then answers NOT_LEADER instead of holding the fetch.
-    const leadershipMoved = () => this.role !== 'leader' || this.leaderEpoch !== epochAtStart;
+    const leadershipMoved = () => this.replica.role !== 'leader' || this.leaderEpoch !== epochAtStart;
+    // A follower also wakes for a HW it has not seen: it cannot answer its
+    // own consumers (or, once leader, its acks=all waits) from a stale HW.
     const ready = isFollower
       ? () =>
           leadershipMoved() ||
@@ -368,6 +484,8 @@ export class Partition {
       params.maxWaitMs,
     );
     this.requireLeader();
+    // Consumers never see past the HW: below it every ISR member holds the
+    // record, so no election can take it away (an unclean one aside).
     const maxOffset = isFollower ? this.log.logEndOffset : this.highWatermark;
     const read = await this.log.read(params.fetchOffset, params.maxBytes, maxOffset);
     return {
@@ -392,13 +510,13 @@ export class Partition {
       );
       this.propose(tracker, expanded);
     }
-    this.maybeAdvanceHw();
+    this.advanceLeaderHighWatermark();
   }
 
   /** Periodic: evict followers that have lagged longer than replica.lag.time.max.ms. */
   checkIsr(): void {
     const tracker = this.tracker;
-    if (tracker === null || this.role !== 'leader') return;
+    if (tracker === null) return;
     const now = this.now();
     const leo = this.log.logEndOffset;
     const shrunk = tracker.shrinkProposal(leo, now);
@@ -409,6 +527,12 @@ export class Partition {
     this.propose(tracker, shrunk);
   }
 
+  /**
+   * Sends an ISR change to the controller (KIP-497's AlterPartition): only the
+   * controller commits ISRs, so a leader cut off from it cannot shrink the
+   * ISR to itself and go on acknowledging alone. The proposal names the
+   * epochs it was made in; the controller refuses it once either moved.
+   */
   private propose(tracker: IsrTracker, isr: number[]): void {
     const state = this.state;
     if (state === null) return;
@@ -424,6 +548,8 @@ export class Partition {
       .proposeIsr(proposal)
       .then((decided) => {
         if (decided !== null) return this.applyState(decided, this.minInsync);
+        // Only the tracker that proposed may forget it: a newer epoch's
+        // tracker has nothing pending from this proposal.
         if (this.tracker === tracker) tracker.abandonProposal();
       })
       .catch((err: unknown) => {
@@ -432,13 +558,33 @@ export class Partition {
       });
   }
 
-  private maybeAdvanceHw(): void {
+  /**
+   * The leader's one place where the HW moves: min LEO over the ISR (the
+   * tracker's rule, which holds it still while the ISR is below
+   * min.insync.replicas, KIP-966, so acks=1 records are not shown to
+   * consumers before enough replicas hold them). Every move retries the
+   * parked requests, as Kafka's tryCompleteDelayedRequests does.
+   */
+  private advanceLeaderHighWatermark(): void {
     const tracker = this.tracker;
     if (tracker === null) return;
-    if (tracker.maybeAdvanceHighWatermark(this.log.logEndOffset)) {
-      this.produceWaits.checkAll();
-      this.fetchWaits.checkAll();
-    }
+    if (tracker.maybeAdvanceHighWatermark(this.log.logEndOffset)) this.highWatermarkMoved();
+  }
+
+  /**
+   * A non-leader's one place where the HW moves. Bounded by the local LEO: a
+   * follower cannot call committed what it does not hold, and a truncation
+   * pulls it down with the log. Nothing parks on a non-leader, so there is
+   * nothing to retry.
+   */
+  private setHighWatermarkWhileNotLeading(highWatermark: number): void {
+    if (this.replica.role === 'leader') return;
+    this.replica.highWatermark = Math.min(highWatermark, this.log.logEndOffset);
+  }
+
+  private highWatermarkMoved(): void {
+    this.produceWaits.checkAll();
+    this.fetchWaits.checkAll();
   }
 
   /** KIP-101: the end offset of `epoch` as this leader's log has it. */
@@ -448,9 +594,12 @@ export class Partition {
     return this.log.endOffsetForEpoch(epoch);
   }
 
-  /** Follower side: the HW the leader sent, bounded by what this replica has. */
+  /**
+   * Follower side: the HW the leader sent. It never goes back on a follower
+   * either: a leader's answer that crossed a newer one must not lower it.
+   */
   updateFollowerHighWatermark(leaderHw: number): void {
-    this.hwWhileNotLeading = Math.max(this.hwWhileNotLeading, Math.min(leaderHw, this.log.logEndOffset));
+    this.setHighWatermarkWhileNotLeading(Math.max(this.highWatermark, leaderHw));
   }
 
   /** Follower side: appends the leader's batches as they are, and learns which producer batches they were. */
@@ -459,11 +608,18 @@ export class Partition {
     if (producerBatches !== undefined) this.producers.learn(producerBatches);
   }
 
-  /** Follower side: drops the log from `offset` on; the HW cannot stay above the new end. */
+  /**
+   * Follower side: drops the log from `offset` on (KIP-101 divergence, a log
+   * ahead of an unclean leader, or a corrupt batch to fetch again). Refused
+   * while leading: a leader's log is the reference its followers truncate to.
+   */
   async truncateTo(offset: number): Promise<void> {
+    if (this.replica.role === 'leader') {
+      throw new Error(`${this.topic}-${this.partition}: a leader does not truncate its log`);
+    }
     await this.log.truncateTo(offset);
     this.producers.truncate(this.log.logEndOffset);
-    this.hwWhileNotLeading = Math.min(this.hwWhileNotLeading, this.log.logEndOffset);
+    this.setHighWatermarkWhileNotLeading(this.highWatermark);
   }
 
   status(): ReplicaStatus {
@@ -473,7 +629,7 @@ export class Partition {
       topic: this.topic,
       partition: this.partition,
       brokerId: this.brokerId,
-      role: this.role,
+      role: this.replica.role,
       leader: this.leaderId,
       leaderEpoch: this.leaderEpoch,
       isr: [...(tracker?.isr ?? this.state?.isr ?? [])],
@@ -501,17 +657,22 @@ export class Partition {
       message: `${this.topic}-${this.partition}: broker shutting down`,
     }));
     this.fetchWaits.completeAll(() => false);
-    this.stopTracking();
-    this.role = 'offline';
+    this.replica = { role: 'offline', highWatermark: this.highWatermark };
   }
 
   private requireLeader(): IsrTracker {
-    if (this.role !== 'leader' || this.tracker === null) {
+    if (this.replica.role !== 'leader') {
       throw BrokerError.notLeader(this.topic, this.partition, this.leaderId);
     }
-    return this.tracker;
+    return this.replica.tracker;
   }
 
+  /**
+   * KIP-320: requests carry the leader epoch the client believes in. An older
+   * one (FENCED) means the client missed an election and must refresh; a
+   * newer one (UNKNOWN) means this broker has not heard of it yet and the
+   * client should retry, not be served from a deposed leader's log.
+   */
   private checkEpoch(currentLeaderEpoch: number): void {
     if (currentLeaderEpoch === UNDEFINED_EPOCH) return;
     const mine = this.leaderEpoch;
@@ -532,6 +693,16 @@ export class Partition {
   private say(line: string): void {
     this.options.say?.(`[${this.topic}-${this.partition}] ${line}`);
   }
+}
+
+/**
+ * Whether `next` is older than `applied`: the leader epoch first (bumped by
+ * every election), then the partition epoch (bumped by every change the
+ * controller makes to the partition, ISR changes included).
+ */
+function isOlder(next: PartitionState, applied: PartitionState): boolean {
+  if (next.leaderEpoch !== applied.leaderEpoch) return next.leaderEpoch < applied.leaderEpoch;
+  return next.partitionEpoch < applied.partitionEpoch;
 }
 
 /** The base offset of each whole batch in `bytes` (a read result: batches back to back). */

@@ -27,6 +27,11 @@ export interface ReplicaFetcherOptions {
   say: (line: string) => void;
 }
 
+/**
+ * The pause after a failed fetch (Kafka's replica.fetch.backoff.ms, 1 s
+ * there; shorter here to suit the demo's short timeouts). Without it a
+ * follower of a deposed or restarting leader would spin on refusals.
+ */
 const RETRY_BACKOFF_MS = 200;
 
 /**
@@ -69,6 +74,8 @@ export class ReplicaFetcher {
 
   private async run(): Promise<void> {
     const { partition, say } = this.options;
+    // Every fetcher starts by truncating: it exists for one (leader, epoch),
+    // and a new epoch may mean our tail was never the leader's (KIP-101).
     let needTruncation = true;
     while (!this.stopped) {
       const address = this.options.leaderAddress();
@@ -87,6 +94,8 @@ export class ReplicaFetcher {
         else if (outcome === 'backoff') await sleep(RETRY_BACKOFF_MS, this.abort.signal);
       } catch (err) {
         if (this.stopped) break;
+        // A leader restarting is routine: its connection errors are expected
+        // and the controller's next state will say where to fetch from.
         if (!isTransportError(err))
           say(`[${partition.topic}-${partition.partition}] fetcher: ${String(err)}`);
         await sleep(RETRY_BACKOFF_MS, this.abort.signal);
@@ -101,11 +110,14 @@ export class ReplicaFetcher {
       header(FetchRequestHeader, {
         topic: partition.topic,
         partition: partition.partition,
+        // The fetch offset is our LEO: it is how the leader learns it.
         fetchOffset: partition.log.logEndOffset,
         maxBytes,
         maxWaitMs,
         replicaId: brokerId,
         currentLeaderEpoch: this.options.leaderEpoch,
+        // Lets the leader answer at once when its HW is ahead of ours, even
+        // with no new data, so our consumers are not held a long-poll behind.
         replicaHighWatermark: partition.highWatermark,
       }),
     );
@@ -133,6 +145,8 @@ export class ReplicaFetcher {
         await partition.truncateTo(leaderLeo);
         return 'ok';
       }
+      // Not ahead of the leader (below its log start, or no LEO in the
+      // answer): check again where our logs diverge before the next fetch.
       return 'truncate';
     }
     // NOT_LEADER, FENCED / UNKNOWN_LEADER_EPOCH: the controller's next word will sort it out.
@@ -154,6 +168,7 @@ export class ReplicaFetcher {
     const { partition, client } = this.options;
     const log = partition.log;
     const myEpoch = log.latestEpoch();
+    // An empty log cannot diverge from anything.
     if (myEpoch < 0 || log.logEndOffset === 0) return;
     const request = RemotingCommand.createRequest(
       RequestCode.OFFSETS_FOR_LEADER_EPOCH,

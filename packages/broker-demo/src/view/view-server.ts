@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Mutex } from 'async-mutex';
 import { parseAcks } from '../protocol/codes.js';
-import { SerialQueue } from '../util/serial-queue.js';
 import { sleep } from '../util/time.js';
 import { ClusterSampler, type ViewedCluster } from './cluster-sampler.js';
 import { checkControlRequest, checkHost, type GuardOrigin } from './request-guard.js';
@@ -64,7 +64,7 @@ export class ViewServer {
    * Controls run one at a time: a double-clicked restart must find the first
    * one's broker running, not spawn a second process for the same broker id.
    */
-  private readonly controls = new SerialQueue();
+  private readonly controls = new Mutex();
   private readonly timeline: TimelineEvent[] = [];
   private nextEventId = 1;
   private seq = 0;
@@ -160,7 +160,7 @@ export class ViewServer {
       }
       try {
         const body = await readJsonBody(req);
-        const result = await this.controls.run(() => this.control(url.pathname, body));
+        const result = await this.controls.runExclusive(() => this.control(url.pathname, body));
         return this.send(res, 200, { ok: true, ...result });
       } catch (err) {
         if (err instanceof ControlRefused) return this.send(res, err.status, { error: err.message });
