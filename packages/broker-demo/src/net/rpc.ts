@@ -66,9 +66,11 @@ export function createRpcClient(options: { connectTimeoutMs?: number } = {}): Rp
   return new RemotingClient({ connectTimeoutMs: options.connectTimeoutMs ?? 3000 });
 }
 
-/** Failures of the connection itself (refused, reset, timed out): the peer may be down or moved. */
+/**
+ * A remoting failure a later attempt may get past (refused, reset, timed out,
+ * too many calls in flight): the peer may be down, moved or busy. The errors'
+ * own `retriable` decides, so a shutdown or a bad header is never retried.
+ */
 export function isTransportError(err: unknown): err is RemotingError {
-  return (
-    err instanceof RemotingError && err.code !== 'REMOTING_HEADER' && err.code !== 'REMOTING_TOO_MUCH_REQUEST'
-  );
+  return err instanceof RemotingError && err.retriable;
 }
