@@ -81,8 +81,11 @@ export class RemotingError extends Error {
     instance: unknown,
   ): boolean {
     if (typeof instance !== 'object' || instance === null) return false;
+    // `this` is the class on the right of `instanceof` (a subclass included), not RemotingError.
+    // biome-ignore lint/complexity/noThisInStatic: the receiver is the subclass being tested
     if (Function.prototype[Symbol.hasInstance].call(this, instance)) return true;
     const brands = (instance as Record<symbol, unknown>)[BRANDS];
+    // biome-ignore lint/complexity/noThisInStatic: as above, the subclass's own brand
     return Array.isArray(brands) && brands.includes(brandOf(this));
   }
 }
