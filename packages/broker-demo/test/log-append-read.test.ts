@@ -1,6 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { BufferPool, decodeBatches } from '../src/log/index.js';
+import { BATCH_HEADER_BYTES } from '../src/log/record-batch.js';
 import { makeRecords, openLog, readAll, segmentBases, tempDir, valueText } from './log-fixtures.js';
 
 describe('append and read', () => {
@@ -152,7 +153,7 @@ describe('append and read', () => {
 
 /** Bytes of a batch of `count` records made by makeRecords(count, tag, size) with a short tag. */
 function encodedSize(count: number, size: number): number {
-  let bytes = 32;
+  let bytes = BATCH_HEADER_BYTES;
   for (let i = 0; i < count; i++) bytes += 20 + size + (i % 3 === 0 ? 0 : `k${i}`.length);
   return bytes;
 }

@@ -6,7 +6,7 @@ import { decodeBatches, PartitionLog } from '../src/log/index.js';
 import type { PartitionState } from '../src/protocol/cluster-state.js';
 import { Acks } from '../src/protocol/codes.js';
 import { BrokerError } from '../src/protocol/errors.js';
-import { encodeProducerBatch } from '../src/protocol/records-codec.js';
+import { type BatchProducer, encodeProducerBatch } from '../src/protocol/records-codec.js';
 import { type IsrProposal, Partition } from '../src/replication/partition.js';
 
 /*
@@ -63,6 +63,9 @@ async function leader(minInsync: number, s = state()): Promise<Partition> {
 const record = (text: string) => ({ key: null, value: Buffer.from(text), timestamp: 0 });
 /** A producer's batch of records with these values, as the produce request carries it. */
 const batchOf = (...texts: string[]) => encodeProducerBatch(texts.map(record));
+/** The same from an idempotent producer: its id and the batch's base sequence are in the batch header. */
+const idempotentBatch = (producer: BatchProducer, ...texts: string[]) =>
+  encodeProducerBatch(texts.map(record), producer);
 
 function followerFetch(p: Partition, replicaId: number, fetchOffset: number) {
   return p.fetch({
@@ -185,12 +188,12 @@ test('a long-poll fetch returns as soon as the leader appends', async () => {
 test('a retry of a batch the leader already has is answered with the original offsets, not appended again', async () => {
   const p = await leader(1);
   const producer = { producerId: 42, sequence: 0 };
-  const first = await p.produce(batchOf('m1'), Acks.LEADER, 1000, producer);
-  const retry = await p.produce(batchOf('m1'), Acks.LEADER, 1000, producer);
+  const first = await p.produce(idempotentBatch(producer, 'm1'), Acks.LEADER, 1000);
+  const retry = await p.produce(idempotentBatch(producer, 'm1'), Acks.LEADER, 1000);
   expect(first).toMatchObject({ baseOffset: 0, duplicate: false });
   expect(retry).toMatchObject({ baseOffset: 0, duplicate: true });
   expect(log.logEndOffset).toBe(1);
-  const next = await p.produce(batchOf('m2'), Acks.LEADER, 1000, { producerId: 42, sequence: 1 });
+  const next = await p.produce(idempotentBatch({ producerId: 42, sequence: 1 }, 'm2'), Acks.LEADER, 1000);
   expect(next).toMatchObject({ baseOffset: 1, duplicate: false });
 });
 
@@ -211,10 +214,10 @@ test('a produce request is appended as one log batch, stamped with its offsets a
 
 test('a batch whose base sequence leaves a gap is refused with OUT_OF_ORDER_SEQUENCE and appends nothing', async () => {
   const p = await leader(1);
-  await p.produce(batchOf('a', 'b'), Acks.LEADER, 1000, { producerId: 7, sequence: 0 });
+  await p.produce(idempotentBatch({ producerId: 7, sequence: 0 }, 'a', 'b'), Acks.LEADER, 1000);
   // Sequences 0 and 1 are in; 2 is the next one. 4 means the batch at 2 is missing.
   const err = await p
-    .produce(batchOf('e'), Acks.LEADER, 1000, { producerId: 7, sequence: 4 })
+    .produce(idempotentBatch({ producerId: 7, sequence: 4 }, 'e'), Acks.LEADER, 1000)
     .catch((e: unknown) => e);
   expect(err).toBeInstanceOf(BrokerError);
   expect(err).toMatchObject({ code: 'OUT_OF_ORDER_SEQUENCE', appended: false, retriable: false });
@@ -222,30 +225,38 @@ test('a batch whose base sequence leaves a gap is refused with OUT_OF_ORDER_SEQU
   expect(log.logEndOffset).toBe(2);
   // An old sequence that is not a batch it knows is refused too.
   await expect(
-    p.produce(batchOf('b'), Acks.LEADER, 1000, { producerId: 7, sequence: 1 }),
+    p.produce(idempotentBatch({ producerId: 7, sequence: 1 }, 'b'), Acks.LEADER, 1000),
   ).rejects.toMatchObject({ code: 'OUT_OF_ORDER_SEQUENCE' });
   // The missing batch, then the one that was refused, go in order.
   await expect(
-    p.produce(batchOf('c', 'd'), Acks.LEADER, 1000, { producerId: 7, sequence: 2 }),
+    p.produce(idempotentBatch({ producerId: 7, sequence: 2 }, 'c', 'd'), Acks.LEADER, 1000),
   ).resolves.toMatchObject({ baseOffset: 2, lastOffset: 3 });
   await expect(
-    p.produce(batchOf('e'), Acks.LEADER, 1000, { producerId: 7, sequence: 4 }),
+    p.produce(idempotentBatch({ producerId: 7, sequence: 4 }, 'e'), Acks.LEADER, 1000),
   ).resolves.toMatchObject({ baseOffset: 4 });
   // A producer the leader has no state for must start at 0: anything else may follow a batch it never saw.
   await expect(
-    p.produce(batchOf('x'), Acks.LEADER, 1000, { producerId: 8, sequence: 100 }),
+    p.produce(idempotentBatch({ producerId: 8, sequence: 100 }, 'x'), Acks.LEADER, 1000),
   ).rejects.toMatchObject({ code: 'UNKNOWN_PRODUCER_ID', appended: false });
   await expect(
-    p.produce(batchOf('x'), Acks.LEADER, 1000, { producerId: 8, sequence: 0 }),
+    p.produce(idempotentBatch({ producerId: 8, sequence: 0 }, 'x'), Acks.LEADER, 1000),
   ).resolves.toMatchObject({ baseOffset: 5 });
   expect(log.logEndOffset).toBe(6);
 });
 
 test('a repeated multi-record batch is deduplicated to its original offsets even after later batches', async () => {
   const p = await leader(1);
-  const first = await p.produce(batchOf('a', 'b', 'c'), Acks.LEADER, 1000, { producerId: 9, sequence: 0 });
-  await p.produce(batchOf('d', 'e'), Acks.LEADER, 1000, { producerId: 9, sequence: 3 });
-  const again = await p.produce(batchOf('a', 'b', 'c'), Acks.LEADER, 1000, { producerId: 9, sequence: 0 });
+  const first = await p.produce(
+    idempotentBatch({ producerId: 9, sequence: 0 }, 'a', 'b', 'c'),
+    Acks.LEADER,
+    1000,
+  );
+  await p.produce(idempotentBatch({ producerId: 9, sequence: 3 }, 'd', 'e'), Acks.LEADER, 1000);
+  const again = await p.produce(
+    idempotentBatch({ producerId: 9, sequence: 0 }, 'a', 'b', 'c'),
+    Acks.LEADER,
+    1000,
+  );
   expect(first).toMatchObject({ baseOffset: 0, lastOffset: 2, duplicate: false });
   expect(again).toMatchObject({ baseOffset: 0, lastOffset: 2, duplicate: true });
   expect(log.logEndOffset).toBe(5);

@@ -116,7 +116,7 @@ test('a leader told of another leader in a newer epoch becomes follower: its ack
 test('a follower named leader in a bumped epoch stops its fetcher first and keeps the HW the old leader sent', async () => {
   const { partition, log, followCalls } = await replica();
   await partition.applyState(decision({ leader: 2, leaderEpoch: 0 }), 1);
-  await partition.appendFromLeader(batchOf(5), undefined);
+  await partition.appendFromLeader(batchOf(5));
   partition.updateFollowerHighWatermark(3);
 
   const transition = await partition.applyState(
@@ -211,8 +211,8 @@ test("a follower's HW never goes back, never passes its LEO, and falls with a tr
   const { partition } = await replica();
   await partition.applyState(decision({ leader: 2, leaderEpoch: 0 }), 1);
   // Two batches, so a truncation can cut between them at offset 3.
-  await partition.appendFromLeader(stampedAt(0, batchOf(3)), undefined);
-  await partition.appendFromLeader(stampedAt(3, batchOf(3)), undefined);
+  await partition.appendFromLeader(stampedAt(0, batchOf(3)));
+  await partition.appendFromLeader(stampedAt(3, batchOf(3)));
 
   partition.updateFollowerHighWatermark(4);
   partition.updateFollowerHighWatermark(2);

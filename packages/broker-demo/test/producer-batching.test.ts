@@ -76,8 +76,8 @@ test('records sent together share one batch, and a lone record waits linger.ms f
 test('batch.size caps every batch; flush() sends what lingers and waits for it', async () => {
   const topic = 'batch-size';
   await client.refresh(topic);
-  // 100-byte values take 120 bytes in a batch; 32 + 5 * 120 = 632 fits five, not six.
-  const producer = new Producer(client, { acks: Acks.ALL, batchSizeBytes: 640, lingerMs: 60_000 });
+  // 100-byte values take 120 bytes in a batch; its 44-byte header + 5 * 120 = 644 fits five, not six.
+  const producer = new Producer(client, { acks: Acks.ALL, batchSizeBytes: 650, lingerMs: 60_000 });
   const sends = Array.from({ length: 23 }, (_, i) =>
     producer.send({ topic, partition: 0, value: value(`r${i}`) }),
   );

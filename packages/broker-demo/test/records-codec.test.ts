@@ -1,11 +1,13 @@
 import { crc32 } from 'node:zlib';
 import { expect, test } from 'vitest';
 import { decodeBatches } from '../src/log/index.js';
+import { BATCH_HEADER_BYTES, NO_PRODUCER_ID, NO_SEQUENCE } from '../src/log/record-batch.js';
 import {
   BatchBuilder,
   encodeProducerBatch,
   forEachValue,
   RecordsFormatError,
+  setBatchProducer,
   stampBatch,
   validateProducedBatch,
 } from '../src/protocol/records-codec.js';
@@ -29,7 +31,7 @@ test('a producer batch is a log batch: once stamped, the log decodes it with off
 });
 
 test('the builder fills up to its capacity and reports when a record no longer fits', () => {
-  const builder = new BatchBuilder(32 + 3 * (20 + 10));
+  const builder = new BatchBuilder(BATCH_HEADER_BYTES + 3 * (20 + 10));
   const value = Buffer.alloc(10);
   let added = 0;
   while (builder.hasRoomFor(20 + value.length)) {
@@ -55,7 +57,7 @@ test('a record layout that overruns its batch is refused even with a correct CRC
   const builder = new BatchBuilder(100);
   builder.append(null, Buffer.from('abc'), 1);
   const batch = builder.build();
-  batch.writeInt32BE(1000, 32 + 16);
+  batch.writeInt32BE(1000, BATCH_HEADER_BYTES + 16);
   batch.writeUInt32BE(crc32(batch.subarray(20)), 16);
   expect(() => validateProducedBatch(batch)).toThrow(/value length 1000/);
 });
@@ -70,4 +72,24 @@ test('forEachValue visits every value of a batch in place, keys of any length sk
   const seen: string[] = [];
   forEachValue(framed, 2, (bytes, start, length) => seen.push(bytes.toString('utf8', start, start + length)));
   expect(seen).toEqual(['first', '', 'third']);
+});
+
+test("an idempotent producer's id and base sequence are in the batch, inside the CRC", () => {
+  const batch = encodeProducerBatch(records, { producerId: 2 ** 40 + 7, sequence: 12 });
+  expect(validateProducedBatch(batch)).toMatchObject({ producerId: 2 ** 40 + 7, baseSequence: 12 });
+  expect(validateProducedBatch(encodeProducerBatch(records))).toMatchObject({
+    producerId: NO_PRODUCER_ID,
+    baseSequence: NO_SEQUENCE,
+  });
+  // A producer starting over renumbers a built batch: the CRC follows.
+  setBatchProducer(batch, { producerId: 99, sequence: 0 });
+  expect(validateProducedBatch(batch)).toMatchObject({ producerId: 99, baseSequence: 0 });
+  // Damage to the fields is caught like damage to a record.
+  const damaged = Buffer.from(batch);
+  damaged[BATCH_HEADER_BYTES - 1]! ^= 0x01;
+  expect(() => validateProducedBatch(damaged)).toThrow(/CRC/);
+  // A producer id without a sequence is no batch any producer sends.
+  const half = encodeProducerBatch(records, { producerId: 5, sequence: 0 });
+  setBatchProducer(half, { producerId: 5, sequence: NO_SEQUENCE });
+  expect(() => validateProducedBatch(half)).toThrow(/producer id 5 with base sequence -1/);
 });

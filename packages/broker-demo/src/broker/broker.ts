@@ -157,6 +157,15 @@ export class Broker implements BrokerHandlerContext {
       stopFollowing: (p) => this.follow(p, null),
       say: (line) => this.say(line),
     });
+    // Before the replica takes a role: as leader it must already know the
+    // batches its log holds, or it would append a producer's retry twice.
+    const loaded = await created.loadProducerState();
+    if (loaded.error !== undefined) {
+      this.say(
+        `[${key}] idempotent-producer state rebuilt from part of the log only (${loaded.batches} batches): ` +
+          String(loaded.error),
+      );
+    }
     this.partitions.set(key, created);
     return created;
   }

@@ -1,4 +1,5 @@
 import { RemotingCommand, ResponseCode } from '@remoting-ts/remoting';
+import { type BatchHeader, NO_PRODUCER_ID, NO_SEQUENCE } from '../log/index.js';
 import type { HandlerContext, RpcClient, RpcServer } from '../net/rpc.js';
 import {
   type ClusterSnapshot,
@@ -92,15 +93,11 @@ export function registerBrokerHandlers(server: RpcServer, broker: BrokerHandlerC
     RequestCode.PRODUCE,
     guarded(async (request) => {
       const h = request.decodeCustomHeader(ProduceRequestHeader);
-      const batch = validateBatchOrRefuse(request.body);
-      const producer =
-        h.producerId === undefined || h.sequence === undefined
-          ? undefined
-          : { producerId: h.producerId, sequence: h.sequence };
+      const batch = validateBatchOrRefuse(request.body, h);
       if (request.isOneway() || h.acks === Acks.NONE) {
         // acks=0: nobody listens for the answer, so failures are only logged.
         hosted(h.topic, h.partition)
-          .produce(batch, h.acks, h.timeoutMs, producer)
+          .produce(batch, h.acks, h.timeoutMs)
           .catch((err: unknown) =>
             broker.say(`acks=0 produce to ${h.topic}-${h.partition} failed: ${String(err)}`),
           );
@@ -108,7 +105,7 @@ export function registerBrokerHandlers(server: RpcServer, broker: BrokerHandlerC
       }
       const target = hosted(h.topic, h.partition);
       const waited = h.acks === Acks.ALL ? traffic.acksAllStarted(h.topic, h.partition) : undefined;
-      const outcome = await target.produce(batch, h.acks, h.timeoutMs, producer).finally(waited);
+      const outcome = await target.produce(batch, h.acks, h.timeoutMs).finally(waited);
       return successResponse().writeCustomHeader(header(ProduceResponseHeader, outcome));
     }),
     { concurrency: 256 },
@@ -137,7 +134,6 @@ export function registerBrokerHandlers(server: RpcServer, broker: BrokerHandlerC
             logStartOffset: outcome.logStartOffset,
             nextOffset: outcome.nextOffset,
             leaderEpoch: outcome.leaderEpoch,
-            ...(outcome.producerBatches === '' ? {} : { producerBatches: outcome.producerBatches }),
           }),
         )
         .setBody(outcome.bytes.length > 0 ? outcome.bytes : null);
@@ -219,15 +215,30 @@ export function registerBrokerHandlers(server: RpcServer, broker: BrokerHandlerC
 }
 
 /** The produce body as one checked batch, or INVALID_REQUEST naming what is wrong with it. */
-function validateBatchOrRefuse(body: Buffer | null): Buffer {
+/**
+ * The produce body's batch, checked; the producer id and sequence in the
+ * request header, when it has them, must be the batch's own (the batch's are
+ * the ones every replica keeps).
+ */
+function validateBatchOrRefuse(body: Buffer | null, h: ProduceRequestHeader): Buffer {
   if (body === null || body.length === 0) {
     throw new BrokerError(BrokerResponseCode.INVALID_REQUEST, 'produce request without a record batch');
   }
+  let batch: BatchHeader;
   try {
-    validateProducedBatch(body);
-    return body;
+    batch = validateProducedBatch(body);
   } catch (err) {
     if (!(err instanceof RecordsFormatError)) throw err;
     throw new BrokerError(BrokerResponseCode.INVALID_REQUEST, err.message, { cause: err });
   }
+  const headerProducer = h.producerId ?? NO_PRODUCER_ID;
+  const headerSequence = h.sequence ?? NO_SEQUENCE;
+  if (headerProducer !== batch.producerId || headerSequence !== batch.baseSequence) {
+    throw new BrokerError(
+      BrokerResponseCode.INVALID_REQUEST,
+      `produce request names producer ${headerProducer} sequence ${headerSequence}, its batch producer ` +
+        `${batch.producerId} sequence ${batch.baseSequence}; nothing appended`,
+    );
+  }
+  return body;
 }

@@ -3,7 +3,7 @@ import { RemotingCommand, RemotingError, ResponseCode } from '@remoting-ts/remot
 import { Acks, BrokerResponseCode, RequestCode } from '../protocol/codes.js';
 import { BrokerError } from '../protocol/errors.js';
 import { header, ProduceRequestHeader, ProduceResponseHeader } from '../protocol/headers.js';
-import { BatchBuilder, recordSizeInBatch } from '../protocol/records-codec.js';
+import { BatchBuilder, recordSizeInBatch, setBatchProducer } from '../protocol/records-codec.js';
 import { responseError } from '../protocol/responses.js';
 import type { ClusterClient } from './cluster-client.js';
 
@@ -432,12 +432,16 @@ export class Producer {
   /** Closes a batch: its body and sequence are fixed from here on, across every retry. */
   private closeBatch(queue: PartitionQueue, batch: OutgoingBatch): void {
     if (batch.closed) return;
-    batch.body = batch.builder.build();
     batch.producerId = queue.producerId;
     if (queue.producerId !== null) {
       batch.sequence = queue.nextSequence;
       queue.nextSequence += batch.records.length;
     }
+    // The id and sequence go into the batch itself (Kafka's v2 header): every
+    // replica that holds it can tell whose batch it is.
+    batch.body = batch.builder.build(
+      batch.producerId === null ? undefined : { producerId: batch.producerId, sequence: batch.sequence },
+    );
     // The sticky partitioner moves on once a batch is full, spreading null-key records.
     const sticky = this.stickyPartition.get(queue.topic) ?? 0;
     this.stickyPartition.set(queue.topic, sticky + 1);
@@ -529,6 +533,7 @@ export class Producer {
       b.producerId = queue.producerId;
       b.sequence = queue.nextSequence;
       queue.nextSequence += b.records.length;
+      setBatchProducer(b.body!, { producerId: b.producerId, sequence: b.sequence });
     }
   }
 

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { PROC_STAT, readProcStatFields } from '../util/proc-stat.js';
 
 /**
  * Tells whether a PID still is the process a state file recorded. PIDs are
@@ -10,16 +11,7 @@ import { readFileSync } from 'node:fs';
 
 /** The start time of `pid` as /proc records it, or null if there is no such process (or no /proc). */
 export function processStartTime(pid: number): string | null {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return null;
-  }
-  // The command name (field 2) is in parentheses and may hold spaces or ')'; fields after it are plain.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // Field 3 (state) is fields[0], so field 22 (starttime) is fields[19].
-  return fields[19] ?? null;
+  return readProcStatFields(pid)?.[PROC_STAT.starttime] ?? null;
 }
 
 /** The arguments `pid` was started with, or null if it cannot be read. */

@@ -18,6 +18,8 @@ export {
   decodeBatches,
   encodeBatch,
   type LogRecord,
+  NO_PRODUCER_ID,
+  NO_SEQUENCE,
   readBatchHeader,
 } from './record-batch.js';
 export type { RecoveryEvent } from './recovery.js';

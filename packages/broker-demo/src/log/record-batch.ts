@@ -13,7 +13,9 @@ import { LogError } from './errors.js';
  *       16     4  crc            uint32  CRC-32 (zlib's) of bytes 20..end
  *       20     4  recordCount    int32   >= 1
  *       24     8  maxTimestamp   int64   ms
- *       32     …  records, each:
+ *       32     8  producerId     int64   idempotent producer's id, -1 for none
+ *       40     4  baseSequence   int32   its sequence number of the first record, -1 for none
+ *       44     …  records, each:
  *                   offsetDelta int32   (0, 1, 2, … in order; offsets are contiguous)
  *                   timestamp   int64
  *                   keyLength   int32   (-1 = null key)
@@ -25,12 +27,20 @@ import { LogError } from './errors.js';
  * stamped per log, not per producer); recovery and follower appends catch a
  * damaged baseOffset by insisting that offsets run on without a gap.
  * lastOffset = baseOffset + recordCount - 1 because nothing compacts this log.
+ * The producer fields are the producer's own (inside the CRC), as in Kafka's
+ * v2 batches: every replica that holds a batch knows whose it was, so a
+ * follower, or a broker recovering its log, rebuilds the idempotent
+ * producers' state from the batches themselves.
  */
 
 /** baseOffset + batchLength: the bytes before what batchLength counts. */
 export const LOG_OVERHEAD = 12;
 /** Everything before the first record. */
-export const BATCH_HEADER_BYTES = 32;
+export const BATCH_HEADER_BYTES = 44;
+/** producerId of a batch from a producer that is not idempotent (and of batches the broker builds). */
+export const NO_PRODUCER_ID = -1;
+/** baseSequence of such a batch. */
+export const NO_SEQUENCE = -1;
 /** offsetDelta + timestamp + keyLength + valueLength. */
 export const RECORD_OVERHEAD_BYTES = 20;
 const CRC_START = 20;
@@ -55,6 +65,10 @@ export interface BatchHeader {
   leaderEpoch: number;
   recordCount: number;
   maxTimestamp: number;
+  /** The idempotent producer's id, or NO_PRODUCER_ID. */
+  producerId: number;
+  /** The producer's sequence number of the first record, or NO_SEQUENCE. */
+  baseSequence: number;
   /** The whole batch on disk, LOG_OVERHEAD included. */
   sizeInBytes: number;
 }
@@ -101,6 +115,8 @@ export function encodeBatch(baseOffset: number, leaderEpoch: number, records: re
   buf.writeInt32BE(leaderEpoch, 12);
   buf.writeInt32BE(records.length, 20);
   writeInt64(buf, maxTimestamp, 24);
+  writeInt64(buf, NO_PRODUCER_ID, 32);
+  buf.writeInt32BE(NO_SEQUENCE, 40);
   let pos = BATCH_HEADER_BYTES;
   for (let i = 0; i < records.length; i++) {
     const record = records[i]!;
@@ -162,6 +178,8 @@ export function readBatchHeader(buf: Buffer, pos: number): BatchHeader {
     leaderEpoch: buf.readInt32BE(pos + 12),
     recordCount,
     maxTimestamp: readInt64(buf, pos + 24),
+    producerId: readInt64(buf, pos + 32),
+    baseSequence: buf.readInt32BE(pos + 40),
     sizeInBytes: LOG_OVERHEAD + buf.readInt32BE(pos + 8),
   };
 }

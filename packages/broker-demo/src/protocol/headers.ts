@@ -59,8 +59,6 @@ export class FetchResponseHeader {
   @HeaderField({ type: 'number', required: true }) logStartOffset!: number;
   @HeaderField({ type: 'number', required: true }) nextOffset!: number;
   @HeaderField({ type: 'int', required: true }) leaderEpoch!: number;
-  /** To followers: which producer batch each returned batch is ("base:last:producerId:sequence,..."). */
-  @HeaderField({ type: 'string' }) producerBatches?: string;
 }
 
 export class MetadataRequestHeader {

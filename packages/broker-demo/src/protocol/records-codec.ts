@@ -5,6 +5,8 @@ import {
   checkBatch,
   LOG_OVERHEAD,
   MAX_BATCH_BYTES,
+  NO_PRODUCER_ID,
+  NO_SEQUENCE,
   RECORD_OVERHEAD_BYTES,
 } from '../log/record-batch.js';
 
@@ -21,6 +23,12 @@ export interface ProducerRecord {
   key: Buffer | null;
   value: Buffer;
   timestamp: number;
+}
+
+/** An idempotent producer's identity for one batch: its id and the sequence number of the batch's first record. */
+export interface BatchProducer {
+  producerId: number;
+  sequence: number;
 }
 
 export class RecordsFormatError extends Error {
@@ -97,8 +105,8 @@ export class BatchBuilder {
     if (timestamp > this.maxTimestamp) this.maxTimestamp = timestamp;
   }
 
-  /** The finished batch: a view of the builder's buffer, with header and CRC written. */
-  build(): Buffer {
+  /** The finished batch: a view of the builder's buffer, with header and CRC written; `producer` for idempotent batches. */
+  build(producer?: BatchProducer): Buffer {
     if (this.count === 0) throw new RecordsFormatError('a batch needs at least one record');
     const buf = this.buffer.subarray(0, this.position);
     writeInt64(buf, 0, 0);
@@ -106,18 +114,31 @@ export class BatchBuilder {
     buf.writeInt32BE(-1, 12);
     buf.writeInt32BE(this.count, 20);
     writeInt64(buf, this.maxTimestamp, 24);
+    writeInt64(buf, producer?.producerId ?? NO_PRODUCER_ID, 32);
+    buf.writeInt32BE(producer?.sequence ?? NO_SEQUENCE, 40);
     buf.writeUInt32BE(crc32(buf.subarray(CRC_START)), 16);
     return buf;
   }
 }
 
+/**
+ * Gives a built batch another producer id and sequence (a producer starting
+ * over renumbers the batches it has not sent yet); the CRC covers them, so it
+ * is computed again.
+ */
+export function setBatchProducer(batch: Buffer, producer: BatchProducer): void {
+  writeInt64(batch, producer.producerId, 32);
+  batch.writeInt32BE(producer.sequence, 40);
+  batch.writeUInt32BE(crc32(batch.subarray(CRC_START)), 16);
+}
+
 /** One batch holding `records`, as a producer sends it. */
-export function encodeProducerBatch(records: readonly ProducerRecord[]): Buffer {
+export function encodeProducerBatch(records: readonly ProducerRecord[], producer?: BatchProducer): Buffer {
   let size = BATCH_HEADER_BYTES;
   for (const r of records) size += recordSizeInBatch(r.key, r.value);
   const builder = new BatchBuilder(size);
   for (const r of records) builder.append(r.key, r.value, r.timestamp);
-  return builder.build();
+  return builder.build(producer);
 }
 
 /**
@@ -135,6 +156,15 @@ export function validateProducedBatch(body: Buffer): BatchHeader {
   }
   if (check.status === 'corrupt') throw new RecordsFormatError(`produce body: ${check.reason}`);
   const header = check.header;
+  const idempotent = header.producerId !== NO_PRODUCER_ID;
+  if (
+    header.producerId < NO_PRODUCER_ID ||
+    (idempotent ? header.baseSequence < 0 : header.baseSequence !== NO_SEQUENCE)
+  ) {
+    throw new RecordsFormatError(
+      `produce body: producer id ${header.producerId} with base sequence ${header.baseSequence}`,
+    );
+  }
   if (header.sizeInBytes !== body.length) {
     throw new RecordsFormatError(
       `produce body holds ${body.length - header.sizeInBytes} bytes after its batch; one batch per request`,

@@ -1,5 +1,5 @@
 import { Mutex } from 'async-mutex';
-import { readBatchHeader } from '../log/index.js';
+import { NO_PRODUCER_ID, readBatchHeader } from '../log/index.js';
 import type { PartitionState } from '../protocol/cluster-state.js';
 import { Acks, BrokerResponseCode, NO_LEADER, UNDEFINED_EPOCH } from '../protocol/codes.js';
 import { BrokerError } from '../protocol/errors.js';
@@ -83,12 +83,6 @@ export interface ProduceOutcome {
   duplicate: boolean;
 }
 
-/** An idempotent producer's identity for one batch: its id and the sequence number of the batch's first record. */
-export interface ProducerSequence {
-  producerId: number;
-  sequence: number;
-}
-
 export interface FetchParams {
   fetchOffset: number;
   maxBytes: number;
@@ -107,8 +101,6 @@ export interface FetchOutcome {
   logEndOffset: number;
   logStartOffset: number;
   leaderEpoch: number;
-  /** For followers: the producer batches among the returned ones (see ProducerStateTable). */
-  producerBatches: string;
 }
 
 export interface ReplicaStatus {
@@ -161,10 +153,12 @@ export class Partition {
   /** Fetch long-polls waiting for data or a new HW (Kafka's DelayedFetch): true when ready, false when not. */
   private readonly fetchWaits = new DelayedOperations<boolean>();
   /**
-   * Idempotent producers' recent batches. Kept in every role: a follower
-   * learns them from the leader's fetch answers so that, once it leads, a
-   * producer retrying a batch the old leader appended gets its offsets back
-   * instead of a second copy.
+   * Idempotent producers' recent batches. Kept in every role and rebuilt
+   * from the batches themselves (each carries its producer id and base
+   * sequence): a follower records those it appends from the leader, and a
+   * restarted broker those in its log (`loadProducerState`), so that, once
+   * it leads, a producer retrying a batch the old leader appended gets its
+   * offsets back instead of a second copy.
    */
   private readonly producers = new ProducerStateTable();
   /** Until the controller's first word a replica serves nothing; its HW starts at 0 (unknown). */
@@ -332,18 +326,19 @@ export class Partition {
   /**
    * Leader append of one producer batch (already validated: see
    * validateProducedBatch), stamped with its offsets and this leader's epoch
-   * and written as one log batch. Idempotent batches are checked against the
-   * producer's sequence first: a retry of an appended batch gets its original
-   * offsets, a gap is refused with OUT_OF_ORDER_SEQUENCE. acks=all then waits
-   * for the HW, or fails as Kafka would.
+   * and written as one log batch. Idempotent batches (a producer id in the
+   * batch header) are checked against the producer's sequence first: a retry
+   * of an appended batch gets its original offsets, a gap is refused with
+   * OUT_OF_ORDER_SEQUENCE. acks=all then waits for the HW, or fails as Kafka
+   * would.
    */
-  async produce(
-    batch: Buffer,
-    acks: number,
-    timeoutMs: number,
-    producer?: ProducerSequence,
-  ): Promise<ProduceOutcome> {
-    const recordCount = readBatchHeader(batch, 0).recordCount;
+  async produce(batch: Buffer, acks: number, timeoutMs: number): Promise<ProduceOutcome> {
+    const header = readBatchHeader(batch, 0);
+    const recordCount = header.recordCount;
+    const producer =
+      header.producerId === NO_PRODUCER_ID
+        ? undefined
+        : { producerId: header.producerId, sequence: header.baseSequence };
     const appended = await this.queue.runExclusive(async (): Promise<ProduceOutcome> => {
       const tracker = this.requireLeader();
       // Refusing before the append (Kafka's NOT_ENOUGH_REPLICAS) keeps a
@@ -489,8 +484,6 @@ export class Partition {
     const maxOffset = isFollower ? this.log.logEndOffset : this.highWatermark;
     const read = await this.log.read(params.fetchOffset, params.maxBytes, maxOffset);
     return {
-      producerBatches:
-        isFollower && this.producers.size > 0 ? this.producers.encodeFor(batchBaseOffsets(read.bytes)) : '',
       bytes: read.bytes,
       release: read.release,
       nextOffset: read.nextOffset,
@@ -602,10 +595,56 @@ export class Partition {
     this.setHighWatermarkWhileNotLeading(Math.max(this.highWatermark, leaderHw));
   }
 
-  /** Follower side: appends the leader's batches as they are, and learns which producer batches they were. */
-  async appendFromLeader(bytes: Buffer, producerBatches: string | undefined): Promise<void> {
+  /** Follower side: appends the leader's batches as they are, and records the idempotent producers' among them. */
+  async appendFromLeader(bytes: Buffer): Promise<void> {
     await this.log.appendRawBatches(bytes);
-    if (producerBatches !== undefined) this.producers.learn(producerBatches);
+    this.recordProducerBatches(bytes);
+  }
+
+  /**
+   * Rebuilds the idempotent producers' state from the batches in the log
+   * (Kafka rebuilds it from the log on start too, from its last snapshot;
+   * there are no snapshots here, so this reads the whole log once). Call it
+   * once the log is open, before the replica takes a role. A batch the read
+   * refuses (a CRC mismatch in an old segment) ends the scan: the producers
+   * of the batches after it are then unknown here, which refuses their next
+   * batch with UNKNOWN_PRODUCER_ID rather than guessing.
+   */
+  async loadProducerState(): Promise<{ batches: number; error?: unknown }> {
+    const before = this.producers.size;
+    let offset = this.log.logStartOffset;
+    try {
+      while (offset < this.log.logEndOffset) {
+        const read = await this.log.read(offset, PRODUCER_STATE_READ_BYTES);
+        try {
+          if (read.bytes.length === 0) break;
+          this.recordProducerBatches(read.bytes);
+        } finally {
+          read.release();
+        }
+        offset = read.nextOffset;
+      }
+    } catch (error) {
+      return { batches: this.producers.size - before, error };
+    }
+    return { batches: this.producers.size - before };
+  }
+
+  /** Records the idempotent producers' batches among `bytes` (whole batches, back to back). */
+  private recordProducerBatches(bytes: Buffer): void {
+    let pos = 0;
+    while (pos < bytes.length) {
+      const h = readBatchHeader(bytes, pos);
+      if (h.producerId !== NO_PRODUCER_ID) {
+        this.producers.record({
+          producerId: h.producerId,
+          sequence: h.baseSequence,
+          baseOffset: h.baseOffset,
+          lastOffset: h.lastOffset,
+        });
+      }
+      pos += h.sizeInBytes;
+    }
   }
 
   /**
@@ -695,6 +734,9 @@ export class Partition {
   }
 }
 
+/** How much of the log one read of `loadProducerState` takes (it needs the batch headers only). */
+const PRODUCER_STATE_READ_BYTES = 1 << 20;
+
 /**
  * Whether `next` is older than `applied`: the leader epoch first (bumped by
  * every election), then the partition epoch (bumped by every change the
@@ -703,16 +745,4 @@ export class Partition {
 function isOlder(next: PartitionState, applied: PartitionState): boolean {
   if (next.leaderEpoch !== applied.leaderEpoch) return next.leaderEpoch < applied.leaderEpoch;
   return next.partitionEpoch < applied.partitionEpoch;
-}
-
-/** The base offset of each whole batch in `bytes` (a read result: batches back to back). */
-function batchBaseOffsets(bytes: Buffer): number[] {
-  const offsets: number[] = [];
-  let pos = 0;
-  while (pos < bytes.length) {
-    const h = readBatchHeader(bytes, pos);
-    offsets.push(h.baseOffset);
-    pos += h.sizeInBytes;
-  }
-  return offsets;
 }

@@ -34,12 +34,14 @@ function lastSequenceOf(batch: ProducerBatch): number {
  * appends each producer's batches exactly once and in sequence order
  * (Kafka's idempotent producer): a retry of a batch it has is answered with
  * the original offsets; a batch whose base sequence is not the one after the
- * producer's last is refused. State lives in memory and travels to followers
- * in fetch responses rather than in the batch header (whose format the log
- * owns), so a follower that becomes leader knows the batches a producer may
- * still be retrying. A producer this replica knows nothing of must start at
- * sequence 0; any other sequence may follow a batch this replica never saw
- * (or forgot in a restart), so it is refused and the producer starts over.
+ * producer's last is refused. Every replica builds it from the batches it
+ * holds (each batch header carries its producer id and base sequence): the
+ * leader as it appends, a follower as it copies the leader's batches, a
+ * restarted broker from its log; so a follower that becomes leader knows the
+ * batches a producer may still be retrying. A producer this replica knows
+ * nothing of must start at sequence 0; any other sequence may follow a batch
+ * this replica never saw (or forgot: the table keeps a bounded number), so it
+ * is refused and the producer starts over.
  */
 export class ProducerStateTable {
   /** Per producer, its batches in append (= sequence) order. */
@@ -90,37 +92,6 @@ export class ProducerStateTable {
   /** The log was truncated at `offset`: batches at or past it are gone. */
   truncate(offset: number): void {
     for (const batch of [...this.byOffset.values()]) if (batch.baseOffset >= offset) this.forget(batch);
-  }
-
-  /** The known batches among `baseOffsets`, as the fetch response's `producerBatches` field. */
-  encodeFor(baseOffsets: readonly number[]): string {
-    const parts: string[] = [];
-    for (const offset of baseOffsets) {
-      const b = this.byOffset.get(offset);
-      if (b !== undefined) parts.push(`${b.baseOffset}:${b.lastOffset}:${b.producerId}:${b.sequence}`);
-    }
-    return parts.join(',');
-  }
-
-  /** Records the batches a leader described in a fetch response. Malformed entries are skipped. */
-  learn(encoded: string): void {
-    if (encoded === '') return;
-    for (const part of encoded.split(',')) {
-      const [baseOffset, lastOffset, producerId, sequence] = part.split(':').map(Number);
-      if (
-        [baseOffset, lastOffset, producerId, sequence].some(
-          (n) => n === undefined || !Number.isSafeInteger(n),
-        ) ||
-        lastOffset! < baseOffset!
-      )
-        continue;
-      this.record({
-        baseOffset: baseOffset!,
-        lastOffset: lastOffset!,
-        producerId: producerId!,
-        sequence: sequence!,
-      });
-    }
   }
 
   private forget(batch: ProducerBatch): void {

@@ -129,7 +129,7 @@ export class ReplicaFetcher {
     if (response.code === ResponseCode.SUCCESS) {
       const h = response.decodeCustomHeader(FetchResponseHeader);
       if (response.body !== null && response.body.length > 0) {
-        await partition.appendFromLeader(response.body, h.producerBatches);
+        await partition.appendFromLeader(response.body);
       }
       partition.updateFollowerHighWatermark(h.highWatermark);
       return 'ok';
