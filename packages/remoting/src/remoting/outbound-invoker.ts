@@ -80,6 +80,9 @@ export class OutboundInvoker {
   private readonly scan: Required<ResponseTableScanOptions>;
   private scanTimer: NodeJS.Timeout | null = null;
   private unmatched = 0;
+  private sendFailureListener: ((channel: Channel) => void) | null = null;
+  /** The write callback of every oneway call sent at once: one shared function, not a closure per call. */
+  private readonly releaseOnewayPermit = (): void => this.onewayPermits.release();
 
   constructor(options: OutboundOptions) {
     this.side = options.side;
@@ -92,6 +95,15 @@ export class OutboundInvoker {
       intervalMs: options.responseTableScan?.intervalMs ?? 1000,
       graceMs: options.responseTableScan?.graceMs ?? 1000,
     };
+  }
+
+  /**
+   * Told of the channel of every call that ends in a RemotingSendRequestError
+   * (the connection is broken), before the call's caller hears: the client
+   * drops that connection so the next call reconnects.
+   */
+  onSendFailure(listener: (channel: Channel) => void): void {
+    this.sendFailureListener = listener;
   }
 
   /** Responses that matched no live call on their channel (late, aborted, unknown, or another channel's). */
@@ -233,9 +245,8 @@ export class OutboundInvoker {
       callback(error as Error, null);
       return;
     }
-    const release = channel.isWritable() ? this.asyncPermits.tryAcquireNow() : null;
-    if (release !== null) {
-      const future = this.asyncFuture(channel, request, timeoutMs, callback, release, startedAt);
+    if (channel.isWritable() && this.asyncPermits.tryTake()) {
+      const future = this.asyncFuture(channel, request, timeoutMs, callback, startedAt);
       if (signal === undefined) {
         // The fast path: writable, a permit, nothing to watch.
         this.deadlines.add(future);
@@ -256,7 +267,7 @@ export class OutboundInvoker {
    * once it is written (or queued on a writable channel).
    * @throws RemotingTooMuchRequestError, RemotingTimeoutError (never became writable), RemotingSendRequestError, RemotingAbortError
    */
-  async invokeOneway(
+  invokeOneway(
     channel: Channel,
     request: RemotingCommand,
     timeoutMs: number,
@@ -265,7 +276,30 @@ export class OutboundInvoker {
   ): Promise<void> {
     request.markOneway();
     this.publishStart('oneway', channel.remoteAddress, request, timeoutMs);
-    this.runBeforeHooks('oneway', channel, request, timeoutMs, startedAt);
+    try {
+      this.runBeforeHooks('oneway', channel, request, timeoutMs, startedAt);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // The fast path is no async function: a free permit and a writable channel
+    // cost one shared resolved promise, not a promise and a generator per call.
+    if (signal?.aborted !== true && channel.isWritable() && this.onewayPermits.tryTake()) {
+      // The permit is held until the bytes reach the socket (or never will).
+      channel.write(request, this.releaseOnewayPermit);
+      this.onewayWritten(channel.remoteAddress, request, startedAt);
+      return WRITTEN;
+    }
+    return this.invokeOnewaySlowly(channel, request, timeoutMs, startedAt, signal);
+  }
+
+  /** invokeOneway when it has to wait: for a permit, for a writable channel, or to be aborted. */
+  private async invokeOnewaySlowly(
+    channel: Channel,
+    request: RemotingCommand,
+    timeoutMs: number,
+    startedAt: number,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     const release =
       (signal?.aborted ? null : this.onewayPermits.tryAcquireNow()) ??
       (await this.acquire(this.onewayPermits, 'oneway', channel, request, timeoutMs, startedAt, signal));
@@ -290,10 +324,11 @@ export class OutboundInvoker {
     startedAt: number,
     signal: AbortSignal | undefined,
   ): Promise<void> {
-    const release =
-      (signal?.aborted ? null : this.asyncPermits.tryAcquireNow()) ??
-      (await this.acquire(this.asyncPermits, 'async', channel, request, timeoutMs, startedAt, signal));
-    this.begin(this.asyncFuture(channel, request, timeoutMs, callback, release, startedAt), request, signal);
+    if (signal?.aborted || !this.asyncPermits.tryTake()) {
+      // The future returns the permit to the pool itself, so the waiter's release function goes unused.
+      await this.acquire(this.asyncPermits, 'async', channel, request, timeoutMs, startedAt, signal);
+    }
+    this.begin(this.asyncFuture(channel, request, timeoutMs, callback, startedAt), request, signal);
   }
 
   /**
@@ -325,7 +360,6 @@ export class OutboundInvoker {
     request: RemotingCommand,
     timeoutMs: number,
     callback: InvokeCallback,
-    release: PermitRelease,
     startedAt: number,
   ): ResponseFuture {
     const remote = channel.remoteAddress;
@@ -335,7 +369,7 @@ export class OutboundInvoker {
           if (response !== null) this.hooks.afterResponse(remote, request, response);
           callback(error, response);
         };
-    return new ResponseFuture(channel, request, timeoutMs, 'async', done, release, startedAt);
+    return new ResponseFuture(channel, request, timeoutMs, 'async', done, this.asyncPermits, startedAt);
   }
 
   /**
@@ -455,6 +489,9 @@ export class OutboundInvoker {
     this.responseTable.remove(future);
     this.deadlines.remove(future);
     this.ended(future, error, null);
+    if (this.sendFailureListener !== null && error instanceof RemotingSendRequestError) {
+      this.sendFailureListener(future.channel);
+    }
     future.fail(error);
   }
 
@@ -564,6 +601,9 @@ export class OutboundInvoker {
     });
   }
 }
+
+/** What a oneway call sent at once resolves with: shared, it costs nothing per call. */
+const WRITTEN: Promise<void> = Promise.resolve();
 
 /**
  * Whether a write's error proves none of its bytes left this process: the

@@ -4,7 +4,7 @@ import { CountDownLatch } from './count-down-latch.js';
 import type { WheelEntry } from './deadline-wheel.js';
 import type { InvokeMode } from './diagnostics.js';
 import type { InvocationFacts } from './errors.js';
-import type { PermitRelease } from './permits.js';
+import type { Permits } from './permits.js';
 
 /** Called exactly once with the response, or with the error that ended the call. */
 export type InvokeCallback = (error: Error | null, response: RemotingCommand | null) => void;
@@ -48,7 +48,8 @@ export class ResponseFuture implements WheelEntry {
   private everWritten = false;
   /** Made only when someone waits (invokeSync); async calls end through their callback. */
   private latch: CountDownLatch | null = null;
-  private permitRelease: PermitRelease | null;
+  /** The pool this call holds one permit of, until it ends; null when it holds none. */
+  private permits: Permits | null;
   private readonly callback: InvokeCallback | null;
   private endListeners: Array<() => void> | null = null;
 
@@ -58,7 +59,7 @@ export class ResponseFuture implements WheelEntry {
     timeoutMs: number,
     mode: InvokeMode,
     callback: InvokeCallback | null,
-    permitRelease: PermitRelease | null,
+    permits: Permits | null,
     beginTimestamp: number = performance.now(),
   ) {
     this.beginTimestamp = beginTimestamp;
@@ -68,7 +69,7 @@ export class ResponseFuture implements WheelEntry {
     this.timeoutMs = timeoutMs;
     this.mode = mode;
     this.callback = callback;
-    this.permitRelease = permitRelease;
+    this.permits = permits;
   }
 
   /** performance.now() at which the call times out (computed: one field fewer per call). */
@@ -159,10 +160,11 @@ export class ResponseFuture implements WheelEntry {
     return this.latch.await();
   }
 
+  /** Returns the call's permit to its pool; only the first call does anything. */
   releasePermit(): void {
-    const release = this.permitRelease;
-    this.permitRelease = null;
-    release?.();
+    const permits = this.permits;
+    this.permits = null;
+    permits?.release();
   }
 
   private finish(error: Error | null): void {
