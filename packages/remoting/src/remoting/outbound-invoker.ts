@@ -459,16 +459,18 @@ export class OutboundInvoker {
       return;
     }
     future.markWritten();
-    future.channel.write(request, (error) => {
-      // Node passes null on success; undefined is treated alike in case a transport differs.
-      if (!error) return;
-      if (neverLeft(error)) future.markUnsent();
-      this.failCall(
-        future,
-        new RemotingSendRequestError(future.facts(), `could not be sent: ${error.message}`, error),
-      );
-    });
+    future.writeFailed = this.writeFailed;
+    future.channel.write(request, future);
   }
+
+  /** A call's write failed: every call shares this one function (the future is the write's listener). */
+  private readonly writeFailed = (future: ResponseFuture, error: Error): void => {
+    if (neverLeft(error)) future.markUnsent();
+    this.failCall(
+      future,
+      new RemotingSendRequestError(future.facts(), `could not be sent: ${error.message}`, error),
+    );
+  };
 
   /** A call reached its deadline: not yet written means it stayed queued behind an unwritable channel. */
   private expire(future: ResponseFuture): void {

@@ -1,5 +1,5 @@
 import type { RemotingCommand } from '../protocol/remoting-command.js';
-import type { Channel } from '../transport/channel.js';
+import type { Channel, WriteListener } from '../transport/channel.js';
 import { CountDownLatch } from './count-down-latch.js';
 import type { WheelEntry } from './deadline-wheel.js';
 import type { InvokeMode } from './diagnostics.js';
@@ -26,7 +26,7 @@ export type ResponseFutureState = 'pending' | 'written' | 'completed' | 'failed'
  * an error (send failure, timeout, abort, channel close, shutdown). Ending
  * releases its permit, if it holds one.
  */
-export class ResponseFuture implements WheelEntry {
+export class ResponseFuture implements WheelEntry, WriteListener {
   readonly opaque: number;
   readonly requestCode: number;
   readonly channel: Channel;
@@ -52,6 +52,12 @@ export class ResponseFuture implements WheelEntry {
   private permits: Permits | null;
   private readonly callback: InvokeCallback | null;
   private endListeners: Array<() => void> | null = null;
+  /**
+   * @internal Set when the request is handed to its channel, which calls
+   * `writeDone` on this future: told if the write failed (one shared
+   * function of the invoker, so a write costs no closure per call).
+   */
+  writeFailed: ((future: ResponseFuture, error: Error) => void) | null = null;
 
   constructor(
     channel: Channel,
@@ -145,6 +151,12 @@ export class ResponseFuture implements WheelEntry {
     this.cause = error;
     this.finish(error);
     return true;
+  }
+
+  /** @internal The channel's verdict on the request's write (see `writeFailed`). */
+  writeDone(error: Error | null): void {
+    // Node passes null on success; undefined is treated alike in case a transport differs.
+    if (error && this.writeFailed !== null) this.writeFailed(this, error);
   }
 
   /** Runs `listener` once when the call ends (slow-path cleanup: abort listeners, writability queues). */
