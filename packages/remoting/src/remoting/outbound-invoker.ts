@@ -300,18 +300,19 @@ export class OutboundInvoker {
     startedAt: number,
     signal: AbortSignal | undefined,
   ): Promise<void> {
-    const release =
-      (signal?.aborted ? null : this.onewayPermits.tryAcquireNow()) ??
-      (await this.acquire(this.onewayPermits, 'oneway', channel, request, timeoutMs, startedAt, signal));
+    if (signal?.aborted || !this.onewayPermits.tryTake()) {
+      // The permit goes back to the pool directly (releaseOnewayPermit), so the waiter's release function goes unused.
+      await this.acquire(this.onewayPermits, 'oneway', channel, request, timeoutMs, startedAt, signal);
+    }
     if (channel.isWritable()) {
       // The permit is held until the bytes reach the socket (or never will).
-      channel.write(request, release);
+      channel.write(request, this.releaseOnewayPermit);
       this.onewayWritten(channel.remoteAddress, request, startedAt);
       return;
     }
     // Only the slow path needs the call's facts, for the error it may raise.
     const future = new ResponseFuture(channel, request, timeoutMs, 'oneway', null, null, startedAt);
-    this.waitWritable(future, request, signal, release);
+    this.waitWritable(future, request, signal, true);
     await future.waitResponse();
     if (future.cause !== null) throw future.cause;
   }
@@ -381,7 +382,7 @@ export class OutboundInvoker {
     if (signal !== undefined && !this.watchAbort(future, signal)) return;
     this.deadlines.add(future);
     if (future.channel.isWritable()) this.send(future, request);
-    else this.waitWritable(future, request, undefined, null);
+    else this.waitWritable(future, request, undefined, false);
   }
 
   /** False (and the call failed, never sent) when `signal` has already aborted. */
@@ -398,14 +399,14 @@ export class OutboundInvoker {
 
   /**
    * Queues the call until its channel is writable, behind every call already
-   * waiting. A oneway call passes its permit `release`, held until its bytes
-   * reach the socket; it completes once written.
+   * waiting. A oneway call holds a oneway permit until its bytes reach the
+   * socket (or it ends unwritten); it completes once written.
    */
   private waitWritable(
     future: ResponseFuture,
     request: RemotingCommand,
     signal: AbortSignal | undefined,
-    release: PermitRelease | null,
+    oneway: boolean,
   ): void {
     const channel = future.channel;
     let queue = this.writeQueues.get(channel);
@@ -414,15 +415,14 @@ export class OutboundInvoker {
       this.writeQueues.set(channel, queue);
       channel.once('close', () => this.writeQueues.delete(channel));
     }
-    const oneway = release !== null;
     if (oneway) {
       if (signal !== undefined && !this.watchAbort(future, signal)) {
-        release();
+        this.onewayPermits.release();
         return;
       }
       this.deadlines.add(future);
       this.addEndListener(future, () => {
-        if (!future.written) release();
+        if (!future.written) this.onewayPermits.release();
       });
     }
     const waitingQueue = queue;
@@ -434,7 +434,7 @@ export class OutboundInvoker {
         if (oneway) {
           future.markWritten();
           this.deadlines.remove(future);
-          channel.write(request, release);
+          channel.write(request, this.releaseOnewayPermit);
           this.ended(future, null, null);
           future.complete(null);
         } else {
