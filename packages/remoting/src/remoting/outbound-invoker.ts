@@ -1,6 +1,10 @@
 import { commandDefaults, type RemotingCommand } from '../protocol/remoting-command.js';
 import type { Channel } from '../transport/channel.js';
-import { WritabilityQueue, type WritabilityTicket } from '../transport/writability-queue.js';
+import {
+  WritabilityQueue,
+  type WritabilityTicket,
+  type WritabilityWaiter,
+} from '../transport/writability-queue.js';
 import { CodeStats } from './code-stats.js';
 import { DeadlineWheel } from './deadline-wheel.js';
 import { diagnosticsChannels, type EndpointSide, type InvokeMode } from './diagnostics.js';
@@ -421,35 +425,40 @@ export class OutboundInvoker {
         return;
       }
       this.deadlines.add(future);
-      this.addEndListener(future, () => {
-        if (!future.written) this.onewayPermits.release();
-      });
     }
+    const call = new QueuedCall(this, future, request, oneway);
     const waitingQueue = queue;
-    let ticket: WritabilityTicket | null = null;
-    ticket = waitingQueue.enqueue({
-      bytes: (request.body?.length ?? 0) + FRAME_OVERHEAD_BYTES,
-      onWritable: () => {
-        if (future.isDone) return;
-        if (oneway) {
-          future.markWritten();
-          this.deadlines.remove(future);
-          channel.write(request, this.releaseOnewayPermit);
-          this.ended(future, null, null);
-          future.complete(null);
-        } else {
-          this.send(future, request);
-        }
-      },
-      onClosed: () => {
-        this.failCall(
-          future,
-          new RemotingSendRequestError(future.facts(), 'could not be sent: the connection closed'),
-        );
-      },
+    // Registered before enqueueing: enqueue may end the call at once (closed channel, or written).
+    this.addEndListener(future, () => {
+      if (oneway && !future.written) this.onewayPermits.release();
+      // A call that ends while queued (deadline, abort, shutdown) leaves the queue and lets go of its body.
+      if (call.ticket !== null) waitingQueue.cancel(call.ticket);
     });
-    // A call that ends while queued (deadline, abort, shutdown) leaves the queue and lets go of its body.
-    if (!future.isDone) this.addEndListener(future, () => waitingQueue.cancel(ticket as WritabilityTicket));
+    call.ticket = waitingQueue.enqueue(call);
+  }
+
+  /** @internal A queued call's turn came (see QueuedCall). */
+  queuedCallWritable(call: QueuedCall): void {
+    const future = call.future;
+    if (future.isDone) return;
+    if (call.oneway) {
+      future.markWritten();
+      this.deadlines.remove(future);
+      future.channel.write(call.request, this.releaseOnewayPermit);
+      this.ended(future, null, null);
+      future.complete(null);
+    } else {
+      this.send(future, call.request);
+    }
+  }
+
+  /** @internal A queued call's channel closed before its turn (see QueuedCall). */
+  queuedCallClosed(call: QueuedCall): void {
+    const future = call.future;
+    this.failCall(
+      future,
+      new RemotingSendRequestError(future.facts(), 'could not be sent: the connection closed'),
+    );
   }
 
   /** Registers the call and writes its request; a write that fails fails the call. */
@@ -601,6 +610,34 @@ export class OutboundInvoker {
       durationMs: facts.elapsedMs,
       error,
     });
+  }
+}
+
+/**
+ * A call waiting in a channel's writability queue: the queue's waiter as one
+ * object with methods, not an object literal with a closure per method.
+ */
+class QueuedCall implements WritabilityWaiter {
+  readonly bytes: number;
+  /** Its place in the queue; null until enqueued (or when enqueueing ended it at once). */
+  ticket: WritabilityTicket | null = null;
+
+  constructor(
+    private readonly invoker: OutboundInvoker,
+    readonly future: ResponseFuture,
+    readonly request: RemotingCommand,
+    /** A oneway call completes once written and holds its permit until then. */
+    readonly oneway: boolean,
+  ) {
+    this.bytes = (request.body?.length ?? 0) + FRAME_OVERHEAD_BYTES;
+  }
+
+  onWritable(): void {
+    this.invoker.queuedCallWritable(this);
+  }
+
+  onClosed(): void {
+    this.invoker.queuedCallClosed(this);
   }
 }
 
