@@ -12,12 +12,13 @@ const INITIAL_SLOTS = 1024;
  * An open-addressing hash table (linear probing, backward-shift deletion) on
  * one array rather than a Map. Every call adds and removes an entry, and a
  * Map under that churn keeps allocating fresh backing tables (deleted
- * entries are only reclaimed by a rehash into a new table), each linked from
- * the one it replaced. Once one of those tables reaches the old generation,
- * V8's scavenges keep every later table, and the futures they still hold,
- * alive until the next full GC: the invoke benchmark then spent 25-37 % of
- * its time in GC instead of 3-5 %. Here an ended call's slot is simply
- * cleared; the array is replaced only when in-flight calls outgrow it.
+ * entries are only reclaimed by a rehash into a new table). With the Map,
+ * the invoke benchmark fell at random into a mode where scavenges kept most
+ * young objects alive until a full GC (25-37 % of its time in GC instead of
+ * 3-5 %); with this table it has not in 20 measured cases. Our reading, not
+ * proven: a replaced table that reached the old generation keeps the newer
+ * ones, and the futures they hold, alive. Here an ended call's slot is
+ * simply cleared; the array is replaced only when in-flight calls outgrow it.
  */
 export class ResponseTable {
   private slots: Array<ResponseFuture | undefined> = new Array(INITIAL_SLOTS).fill(undefined);
