@@ -6,7 +6,6 @@ import type { RemotingCommand } from './protocol/remoting-command.js';
 import {
   RemotingAbortError,
   RemotingCommandError,
-  RemotingSendRequestError,
   RemotingShutdownError,
   RemotingTimeoutError,
 } from './remoting/errors.js';
@@ -79,8 +78,11 @@ export class RemotingClient extends RemotingService {
   private readonly options: RemotingClientOptions;
   private readonly channelTable = new Map<string, Channel>();
   private readonly connecting = new Map<string, Promise<Channel>>();
-  /** Channels whose 'close' has not fired yet, including ones already dropped from the table. */
-  private readonly openChannels = new Set<Channel>();
+  /**
+   * Channels whose 'close' has not fired yet, including ones already dropped
+   * from the table, each with the address it was opened for (its table key).
+   */
+  private readonly openChannels = new Map<Channel, string>();
   private started = false;
   private stopped = false;
   private readonly nameServers: NameServerSelector;
@@ -110,6 +112,12 @@ export class RemotingClient extends RemotingService {
           : undefined,
       },
     );
+    // As RocketMQ: a send failure drops the connection (the next call reconnects). During
+    // shutdown the connections close on their own, after flushing what is queued.
+    this.endpoint.invoker.onSendFailure((channel) => {
+      const address = this.openChannels.get(channel);
+      if (!this.stopped && address !== undefined) this.closeChannel(address, channel);
+    });
   }
 
   /**
@@ -143,11 +151,9 @@ export class RemotingClient extends RemotingService {
     try {
       return await this.endpoint.invoker.invokeSync(channel, request, timeoutMs, started, signal);
     } catch (error) {
-      // As RocketMQ: a send failure drops the connection; a timeout only when configured;
-      // anything else (a hook that threw) says nothing about the connection.
-      if (error instanceof RemotingTimeoutError) {
-        if (this.options.closeSocketIfTimeout ?? true) this.closeChannel(target.address, channel);
-      } else if (isSendFailure(error)) {
+      // A send failure has dropped the connection already (see onSendFailure); a timeout
+      // drops it when configured; anything else (a hook that threw) says nothing about it.
+      if (error instanceof RemotingTimeoutError && (this.options.closeSocketIfTimeout ?? true)) {
         this.closeChannel(target.address, channel);
       }
       throw error;
@@ -235,7 +241,7 @@ export class RemotingClient extends RemotingService {
    * @throws RemotingTimeoutError the connection stayed unwritable past `timeoutMs` (not sent)
    * @throws RemotingSendRequestError, RemotingConnectError, RemotingAbortError, RemotingShutdownError
    */
-  async invokeOneway(
+  invokeOneway(
     address: string | null,
     request: RemotingCommand,
     timeoutMs: number,
@@ -243,6 +249,22 @@ export class RemotingClient extends RemotingService {
   ): Promise<void> {
     const started = performance.now();
     const signal = options?.signal;
+    // With a live connection no async function runs: a oneway call sent at once costs no promise of its own.
+    const live = signal?.aborted === true ? undefined : this.liveTarget(address);
+    if (live !== undefined) {
+      return this.endpoint.invoker.invokeOneway(live, request, timeoutMs, started, signal);
+    }
+    return this.invokeOnewayConnecting(address, request, timeoutMs, started, signal);
+  }
+
+  /** invokeOneway when the connection is not open yet (or the call is already aborted). */
+  private async invokeOnewayConnecting(
+    address: string | null,
+    request: RemotingCommand,
+    timeoutMs: number,
+    started: number,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     let target: ChannelTarget;
     try {
       target = await this.channelFor(address, request, timeoutMs, started, signal);
@@ -250,13 +272,9 @@ export class RemotingClient extends RemotingService {
       this.callFailedToConnect('oneway', address, request, timeoutMs, started, error as Error);
       throw error;
     }
-    try {
-      await this.endpoint.invoker.invokeOneway(target.channel, request, timeoutMs, started, signal);
-    } catch (error) {
-      // Permit exhaustion or a slow socket is no reason to drop the calls already on this connection.
-      if (isSendFailure(error)) this.closeChannel(target.address, target.channel);
-      throw error;
-    }
+    // A send failure drops the connection (onSendFailure); permit exhaustion or a slow
+    // socket is no reason to drop the calls already on it.
+    await this.endpoint.invoker.invokeOneway(target.channel, request, timeoutMs, started, signal);
   }
 
   /**
@@ -271,7 +289,7 @@ export class RemotingClient extends RemotingService {
     this.endpoint.invoker.stopScanner();
     this.endpoint.invoker.failAllCalls('the client shut down before the response arrived');
     // Not the table: a failed call may have dropped a channel from it whose 'close' is still to come.
-    const closing = [...this.openChannels].map((channel) => {
+    const closing = [...this.openChannels.keys()].map((channel) => {
       channel.close();
       return channel.whenClosed();
     });
@@ -296,36 +314,15 @@ export class RemotingClient extends RemotingService {
     started: number,
     signal: AbortSignal | undefined,
   ): void {
-    const send = (target: string, channel: Channel) =>
-      this.endpoint.invoker.invokeAsyncCallback(
-        channel,
-        request,
-        timeoutMs,
-        (error, response) => {
-          if (error !== null && isSendFailure(error)) this.closeChannel(target, channel);
-          callback(error, response);
-        },
-        started,
-        signal,
-      );
-    if (signal?.aborted !== true) {
-      if (address !== null) {
-        const live = this.liveChannel(address);
-        if (live !== undefined) {
-          send(address, live);
-          return;
-        }
-      } else {
-        // A call with no address goes to the chosen name server while its connection is healthy.
-        const chosen = this.nameServers.current();
-        if (chosen !== undefined) {
-          send(chosen.address, chosen.channel);
-          return;
-        }
-      }
+    // No closure per call: a send failure reaches the client through onSendFailure, not a wrapped callback.
+    const invoker = this.endpoint.invoker;
+    const live = signal?.aborted === true ? undefined : this.liveTarget(address);
+    if (live !== undefined) {
+      invoker.invokeAsyncCallback(live, request, timeoutMs, callback, started, signal);
+      return;
     }
     this.channelFor(address, request, timeoutMs, started, signal).then(
-      (target) => send(target.address, target.channel),
+      (target) => invoker.invokeAsyncCallback(target.channel, request, timeoutMs, callback, started, signal),
       (error: Error) => {
         this.callFailedToConnect('async', address, request, timeoutMs, started, error);
         callback(error, null);
@@ -384,6 +381,15 @@ export class RemotingClient extends RemotingService {
     this.endpoint.invoker.callFailedToConnect(mode, remote, request, timeoutMs, started, error);
   }
 
+  /**
+   * The open connection a call to `address` goes out on at once, if there is
+   * one: to `address`, or for `null` to the chosen name server while its
+   * connection is healthy.
+   */
+  private liveTarget(address: string | null): Channel | undefined {
+    return address !== null ? this.liveChannel(address) : this.nameServers.current()?.channel;
+  }
+
   private liveChannel(address: string): Channel | undefined {
     const channel = this.channelTable.get(address);
     return channel !== undefined && !channel.isClosed ? channel : undefined;
@@ -422,7 +428,7 @@ export class RemotingClient extends RemotingService {
       idleTimeoutMs: (this.options.channelMaxIdleTimeSeconds ?? 120) * 1000,
     });
     this.channelTable.set(address, channel);
-    this.openChannels.add(channel);
+    this.openChannels.set(channel, address);
     channel.on('close', () => {
       this.openChannels.delete(channel);
       if (this.channelTable.get(address) === channel) this.channelTable.delete(address);
@@ -497,8 +503,3 @@ interface ChannelTarget {
 
 /** What errors and diagnostics name as the remote of a call made with no address that never found a server. */
 const NAME_SERVER_TARGET = '(name server list)';
-
-/** A send failure says the connection is broken, so it is dropped and the next call reconnects. */
-function isSendFailure(error: unknown): boolean {
-  return error instanceof RemotingSendRequestError;
-}

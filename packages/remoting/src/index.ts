@@ -108,6 +108,7 @@ export {
   DEFAULT_WRITE_BUFFER_HIGH_WATER_MARK,
   DEFAULT_WRITE_BUFFER_LOW_WATER_MARK,
   type WriteCallback,
+  type WriteListener,
 } from './transport/channel.js';
 export { type HostPort, parseAddress } from './transport/connect.js';
 export { ChannelClosedError, RemotingConnectError } from './transport/errors.js';

@@ -1,6 +1,10 @@
 import { commandDefaults, type RemotingCommand } from '../protocol/remoting-command.js';
 import type { Channel } from '../transport/channel.js';
-import { WritabilityQueue, type WritabilityTicket } from '../transport/writability-queue.js';
+import {
+  WritabilityQueue,
+  type WritabilityTicket,
+  type WritabilityWaiter,
+} from '../transport/writability-queue.js';
 import { CodeStats } from './code-stats.js';
 import { DeadlineWheel } from './deadline-wheel.js';
 import { diagnosticsChannels, type EndpointSide, type InvokeMode } from './diagnostics.js';
@@ -80,6 +84,9 @@ export class OutboundInvoker {
   private readonly scan: Required<ResponseTableScanOptions>;
   private scanTimer: NodeJS.Timeout | null = null;
   private unmatched = 0;
+  private sendFailureListener: ((channel: Channel) => void) | null = null;
+  /** The write callback of every oneway call sent at once: one shared function, not a closure per call. */
+  private readonly releaseOnewayPermit = (): void => this.onewayPermits.release();
 
   constructor(options: OutboundOptions) {
     this.side = options.side;
@@ -92,6 +99,15 @@ export class OutboundInvoker {
       intervalMs: options.responseTableScan?.intervalMs ?? 1000,
       graceMs: options.responseTableScan?.graceMs ?? 1000,
     };
+  }
+
+  /**
+   * Told of the channel of every call that ends in a RemotingSendRequestError
+   * (the connection is broken), before the call's caller hears: the client
+   * drops that connection so the next call reconnects.
+   */
+  onSendFailure(listener: (channel: Channel) => void): void {
+    this.sendFailureListener = listener;
   }
 
   /** Responses that matched no live call on their channel (late, aborted, unknown, or another channel's). */
@@ -233,9 +249,8 @@ export class OutboundInvoker {
       callback(error as Error, null);
       return;
     }
-    const release = channel.isWritable() ? this.asyncPermits.tryAcquireNow() : null;
-    if (release !== null) {
-      const future = this.asyncFuture(channel, request, timeoutMs, callback, release, startedAt);
+    if (channel.isWritable() && this.asyncPermits.tryTake()) {
+      const future = this.asyncFuture(channel, request, timeoutMs, callback, startedAt);
       if (signal === undefined) {
         // The fast path: writable, a permit, nothing to watch.
         this.deadlines.add(future);
@@ -256,7 +271,7 @@ export class OutboundInvoker {
    * once it is written (or queued on a writable channel).
    * @throws RemotingTooMuchRequestError, RemotingTimeoutError (never became writable), RemotingSendRequestError, RemotingAbortError
    */
-  async invokeOneway(
+  invokeOneway(
     channel: Channel,
     request: RemotingCommand,
     timeoutMs: number,
@@ -265,19 +280,43 @@ export class OutboundInvoker {
   ): Promise<void> {
     request.markOneway();
     this.publishStart('oneway', channel.remoteAddress, request, timeoutMs);
-    this.runBeforeHooks('oneway', channel, request, timeoutMs, startedAt);
-    const release =
-      (signal?.aborted ? null : this.onewayPermits.tryAcquireNow()) ??
-      (await this.acquire(this.onewayPermits, 'oneway', channel, request, timeoutMs, startedAt, signal));
+    try {
+      this.runBeforeHooks('oneway', channel, request, timeoutMs, startedAt);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // The fast path is no async function: a free permit and a writable channel
+    // cost one shared resolved promise, not a promise and a generator per call.
+    if (signal?.aborted !== true && channel.isWritable() && this.onewayPermits.tryTake()) {
+      // The permit is held until the bytes reach the socket (or never will).
+      channel.write(request, this.releaseOnewayPermit);
+      this.onewayWritten(channel.remoteAddress, request, startedAt);
+      return WRITTEN;
+    }
+    return this.invokeOnewaySlowly(channel, request, timeoutMs, startedAt, signal);
+  }
+
+  /** invokeOneway when it has to wait: for a permit, for a writable channel, or to be aborted. */
+  private async invokeOnewaySlowly(
+    channel: Channel,
+    request: RemotingCommand,
+    timeoutMs: number,
+    startedAt: number,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    if (signal?.aborted || !this.onewayPermits.tryTake()) {
+      // The permit goes back to the pool directly (releaseOnewayPermit), so the waiter's release function goes unused.
+      await this.acquire(this.onewayPermits, 'oneway', channel, request, timeoutMs, startedAt, signal);
+    }
     if (channel.isWritable()) {
       // The permit is held until the bytes reach the socket (or never will).
-      channel.write(request, release);
+      channel.write(request, this.releaseOnewayPermit);
       this.onewayWritten(channel.remoteAddress, request, startedAt);
       return;
     }
     // Only the slow path needs the call's facts, for the error it may raise.
     const future = new ResponseFuture(channel, request, timeoutMs, 'oneway', null, null, startedAt);
-    this.waitWritable(future, request, signal, release);
+    this.waitWritable(future, request, signal, true);
     await future.waitResponse();
     if (future.cause !== null) throw future.cause;
   }
@@ -290,10 +329,11 @@ export class OutboundInvoker {
     startedAt: number,
     signal: AbortSignal | undefined,
   ): Promise<void> {
-    const release =
-      (signal?.aborted ? null : this.asyncPermits.tryAcquireNow()) ??
-      (await this.acquire(this.asyncPermits, 'async', channel, request, timeoutMs, startedAt, signal));
-    this.begin(this.asyncFuture(channel, request, timeoutMs, callback, release, startedAt), request, signal);
+    if (signal?.aborted || !this.asyncPermits.tryTake()) {
+      // The future returns the permit to the pool itself, so the waiter's release function goes unused.
+      await this.acquire(this.asyncPermits, 'async', channel, request, timeoutMs, startedAt, signal);
+    }
+    this.begin(this.asyncFuture(channel, request, timeoutMs, callback, startedAt), request, signal);
   }
 
   /**
@@ -325,7 +365,6 @@ export class OutboundInvoker {
     request: RemotingCommand,
     timeoutMs: number,
     callback: InvokeCallback,
-    release: PermitRelease,
     startedAt: number,
   ): ResponseFuture {
     const remote = channel.remoteAddress;
@@ -335,7 +374,7 @@ export class OutboundInvoker {
           if (response !== null) this.hooks.afterResponse(remote, request, response);
           callback(error, response);
         };
-    return new ResponseFuture(channel, request, timeoutMs, 'async', done, release, startedAt);
+    return new ResponseFuture(channel, request, timeoutMs, 'async', done, this.asyncPermits, startedAt);
   }
 
   /**
@@ -347,7 +386,7 @@ export class OutboundInvoker {
     if (signal !== undefined && !this.watchAbort(future, signal)) return;
     this.deadlines.add(future);
     if (future.channel.isWritable()) this.send(future, request);
-    else this.waitWritable(future, request, undefined, null);
+    else this.waitWritable(future, request, undefined, false);
   }
 
   /** False (and the call failed, never sent) when `signal` has already aborted. */
@@ -364,14 +403,14 @@ export class OutboundInvoker {
 
   /**
    * Queues the call until its channel is writable, behind every call already
-   * waiting. A oneway call passes its permit `release`, held until its bytes
-   * reach the socket; it completes once written.
+   * waiting. A oneway call holds a oneway permit until its bytes reach the
+   * socket (or it ends unwritten); it completes once written.
    */
   private waitWritable(
     future: ResponseFuture,
     request: RemotingCommand,
     signal: AbortSignal | undefined,
-    release: PermitRelease | null,
+    oneway: boolean,
   ): void {
     const channel = future.channel;
     let queue = this.writeQueues.get(channel);
@@ -380,42 +419,46 @@ export class OutboundInvoker {
       this.writeQueues.set(channel, queue);
       channel.once('close', () => this.writeQueues.delete(channel));
     }
-    const oneway = release !== null;
     if (oneway) {
       if (signal !== undefined && !this.watchAbort(future, signal)) {
-        release();
+        this.onewayPermits.release();
         return;
       }
       this.deadlines.add(future);
-      this.addEndListener(future, () => {
-        if (!future.written) release();
-      });
     }
+    const call = new QueuedCall(this, future, request, oneway);
     const waitingQueue = queue;
-    let ticket: WritabilityTicket | null = null;
-    ticket = waitingQueue.enqueue({
-      bytes: (request.body?.length ?? 0) + FRAME_OVERHEAD_BYTES,
-      onWritable: () => {
-        if (future.isDone) return;
-        if (oneway) {
-          future.markWritten();
-          this.deadlines.remove(future);
-          channel.write(request, release);
-          this.ended(future, null, null);
-          future.complete(null);
-        } else {
-          this.send(future, request);
-        }
-      },
-      onClosed: () => {
-        this.failCall(
-          future,
-          new RemotingSendRequestError(future.facts(), 'could not be sent: the connection closed'),
-        );
-      },
+    // Registered before enqueueing: enqueue may end the call at once (closed channel, or written).
+    this.addEndListener(future, () => {
+      if (oneway && !future.written) this.onewayPermits.release();
+      // A call that ends while queued (deadline, abort, shutdown) leaves the queue and lets go of its body.
+      if (call.ticket !== null) waitingQueue.cancel(call.ticket);
     });
-    // A call that ends while queued (deadline, abort, shutdown) leaves the queue and lets go of its body.
-    if (!future.isDone) this.addEndListener(future, () => waitingQueue.cancel(ticket as WritabilityTicket));
+    call.ticket = waitingQueue.enqueue(call);
+  }
+
+  /** @internal A queued call's turn came (see QueuedCall). */
+  queuedCallWritable(call: QueuedCall): void {
+    const future = call.future;
+    if (future.isDone) return;
+    if (call.oneway) {
+      future.markWritten();
+      this.deadlines.remove(future);
+      future.channel.write(call.request, this.releaseOnewayPermit);
+      this.ended(future, null, null);
+      future.complete(null);
+    } else {
+      this.send(future, call.request);
+    }
+  }
+
+  /** @internal A queued call's channel closed before its turn (see QueuedCall). */
+  queuedCallClosed(call: QueuedCall): void {
+    const future = call.future;
+    this.failCall(
+      future,
+      new RemotingSendRequestError(future.facts(), 'could not be sent: the connection closed'),
+    );
   }
 
   /** Registers the call and writes its request; a write that fails fails the call. */
@@ -425,16 +468,18 @@ export class OutboundInvoker {
       return;
     }
     future.markWritten();
-    future.channel.write(request, (error) => {
-      // Node passes null on success; undefined is treated alike in case a transport differs.
-      if (!error) return;
-      if (neverLeft(error)) future.markUnsent();
-      this.failCall(
-        future,
-        new RemotingSendRequestError(future.facts(), `could not be sent: ${error.message}`, error),
-      );
-    });
+    future.writeFailed = this.writeFailed;
+    future.channel.write(request, future);
   }
+
+  /** A call's write failed: every call shares this one function (the future is the write's listener). */
+  private readonly writeFailed = (future: ResponseFuture, error: Error): void => {
+    if (neverLeft(error)) future.markUnsent();
+    this.failCall(
+      future,
+      new RemotingSendRequestError(future.facts(), `could not be sent: ${error.message}`, error),
+    );
+  };
 
   /** A call reached its deadline: not yet written means it stayed queued behind an unwritable channel. */
   private expire(future: ResponseFuture): void {
@@ -455,6 +500,9 @@ export class OutboundInvoker {
     this.responseTable.remove(future);
     this.deadlines.remove(future);
     this.ended(future, error, null);
+    if (this.sendFailureListener !== null && error instanceof RemotingSendRequestError) {
+      this.sendFailureListener(future.channel);
+    }
     future.fail(error);
   }
 
@@ -564,6 +612,37 @@ export class OutboundInvoker {
     });
   }
 }
+
+/**
+ * A call waiting in a channel's writability queue: the queue's waiter as one
+ * object with methods, not an object literal with a closure per method.
+ */
+class QueuedCall implements WritabilityWaiter {
+  readonly bytes: number;
+  /** Its place in the queue; null until enqueued (or when enqueueing ended it at once). */
+  ticket: WritabilityTicket | null = null;
+
+  constructor(
+    private readonly invoker: OutboundInvoker,
+    readonly future: ResponseFuture,
+    readonly request: RemotingCommand,
+    /** A oneway call completes once written and holds its permit until then. */
+    readonly oneway: boolean,
+  ) {
+    this.bytes = (request.body?.length ?? 0) + FRAME_OVERHEAD_BYTES;
+  }
+
+  onWritable(): void {
+    this.invoker.queuedCallWritable(this);
+  }
+
+  onClosed(): void {
+    this.invoker.queuedCallClosed(this);
+  }
+}
+
+/** What a oneway call sent at once resolves with: shared, it costs nothing per call. */
+const WRITTEN: Promise<void> = Promise.resolve();
 
 /**
  * Whether a write's error proves none of its bytes left this process: the

@@ -44,9 +44,27 @@ export class Permits {
 
   /** Takes a permit now if one is free and nobody is queued ahead. */
   tryAcquireNow(): PermitRelease | null {
-    if (this.free <= 0 || this.waiting > 0) return null;
+    return this.tryTake() ? this.releaser() : null;
+  }
+
+  /**
+   * `tryAcquireNow` without the release function, for a caller that keeps
+   * its own once-only guard (a call's future) and returns the permit with
+   * `release()`: one closure fewer per call on the invoke fast path.
+   */
+  tryTake(): boolean {
+    if (this.free <= 0 || this.waiting > 0) return false;
     this.free -= 1;
-    return this.releaser();
+    return true;
+  }
+
+  /**
+   * Returns one permit taken with `tryTake` (or one whose PermitRelease the
+   * caller drops unused). Unlike a PermitRelease it has no guard: the caller
+   * must call it exactly once per permit.
+   */
+  release(): void {
+    this.handOver();
   }
 
   /**

@@ -1,10 +1,9 @@
 import type { RemotingCommand } from '../protocol/remoting-command.js';
-import type { Channel } from '../transport/channel.js';
-import { CountDownLatch } from './count-down-latch.js';
+import type { Channel, WriteListener } from '../transport/channel.js';
 import type { WheelEntry } from './deadline-wheel.js';
 import type { InvokeMode } from './diagnostics.js';
 import type { InvocationFacts } from './errors.js';
-import type { PermitRelease } from './permits.js';
+import type { Permits } from './permits.js';
 
 /** Called exactly once with the response, or with the error that ended the call. */
 export type InvokeCallback = (error: Error | null, response: RemotingCommand | null) => void;
@@ -26,7 +25,7 @@ export type ResponseFutureState = 'pending' | 'written' | 'completed' | 'failed'
  * an error (send failure, timeout, abort, channel close, shutdown). Ending
  * releases its permit, if it holds one.
  */
-export class ResponseFuture implements WheelEntry {
+export class ResponseFuture implements WheelEntry, WriteListener {
   readonly opaque: number;
   readonly requestCode: number;
   readonly channel: Channel;
@@ -46,11 +45,23 @@ export class ResponseFuture implements WheelEntry {
   cause: Error | null = null;
   private current: ResponseFutureState = 'pending';
   private everWritten = false;
-  /** Made only when someone waits (invokeSync); async calls end through their callback. */
-  private latch: CountDownLatch | null = null;
-  private permitRelease: PermitRelease | null;
+  /**
+   * Made only when someone waits (invokeSync, a oneway call queued for
+   * writability); async calls end through their callback. A bare promise and
+   * its resolve, not a CountDownLatch: one waiter needs no set of waiters.
+   */
+  private ended: Promise<boolean> | null = null;
+  private wake: ((ended: boolean) => void) | null = null;
+  /** The pool this call holds one permit of, until it ends; null when it holds none. */
+  private permits: Permits | null;
   private readonly callback: InvokeCallback | null;
   private endListeners: Array<() => void> | null = null;
+  /**
+   * @internal Set when the request is handed to its channel, which calls
+   * `writeDone` on this future: told if the write failed (one shared
+   * function of the invoker, so a write costs no closure per call).
+   */
+  writeFailed: ((future: ResponseFuture, error: Error) => void) | null = null;
 
   constructor(
     channel: Channel,
@@ -58,7 +69,7 @@ export class ResponseFuture implements WheelEntry {
     timeoutMs: number,
     mode: InvokeMode,
     callback: InvokeCallback | null,
-    permitRelease: PermitRelease | null,
+    permits: Permits | null,
     beginTimestamp: number = performance.now(),
   ) {
     this.beginTimestamp = beginTimestamp;
@@ -68,7 +79,7 @@ export class ResponseFuture implements WheelEntry {
     this.timeoutMs = timeoutMs;
     this.mode = mode;
     this.callback = callback;
-    this.permitRelease = permitRelease;
+    this.permits = permits;
   }
 
   /** performance.now() at which the call times out (computed: one field fewer per call). */
@@ -146,6 +157,12 @@ export class ResponseFuture implements WheelEntry {
     return true;
   }
 
+  /** @internal The channel's verdict on the request's write (see `writeFailed`). */
+  writeDone(error: Error | null): void {
+    // Node passes null on success; undefined is treated alike in case a transport differs.
+    if (error && this.writeFailed !== null) this.writeFailed(this, error);
+  }
+
   /** Runs `listener` once when the call ends (slow-path cleanup: abort listeners, writability queues). */
   onEnd(listener: () => void): void {
     if (this.endListeners === null) this.endListeners = [];
@@ -155,14 +172,19 @@ export class ResponseFuture implements WheelEntry {
   /** Waits for the end of the call; the call's deadline (not this wait) bounds it. */
   waitResponse(): Promise<boolean> {
     if (this.isDone) return Promise.resolve(true);
-    if (this.latch === null) this.latch = new CountDownLatch(1);
-    return this.latch.await();
+    if (this.ended === null) {
+      this.ended = new Promise((resolve) => {
+        this.wake = resolve;
+      });
+    }
+    return this.ended;
   }
 
+  /** Returns the call's permit to its pool; only the first call does anything. */
   releasePermit(): void {
-    const release = this.permitRelease;
-    this.permitRelease = null;
-    release?.();
+    const permits = this.permits;
+    this.permits = null;
+    permits?.release();
   }
 
   private finish(error: Error | null): void {
@@ -172,7 +194,11 @@ export class ResponseFuture implements WheelEntry {
       this.endListeners = null;
       for (const listener of listeners) listener();
     }
-    this.latch?.countDown();
+    const wake = this.wake;
+    if (wake !== null) {
+      this.wake = null;
+      wake(true);
+    }
     this.callback?.(error, this.response);
   }
 }

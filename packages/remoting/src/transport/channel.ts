@@ -8,7 +8,9 @@ import type {
   PartialFrameHolder,
   PartialFramesOverBudgetError,
 } from './partial-frame-budget.js';
-import { WriteBatch } from './write-batch.js';
+import { notifyWrite, WriteBatch, type WriteListener } from './write-batch.js';
+
+export type { WriteListener } from './write-batch.js';
 
 /** Limits and timers of one {@link Channel}. */
 export interface ChannelOptions {
@@ -133,12 +135,13 @@ export class Channel extends EventEmitter<ChannelEvents> implements PartialFrame
    * back into one buffer and handed to the socket in one write on the next
    * tick (a body above INLINE_BODY_MAX_BYTES goes as the caller's own Buffer,
    * never copied). `callback` runs once the bytes are handed to the kernel,
-   * or with an error if they never will be.
+   * or with an error if they never will be; a WriteListener hears the same
+   * through its `writeDone`.
    */
-  write(command: RemotingCommand, callback?: WriteCallback): void {
+  write(command: RemotingCommand, callback?: WriteCallback | WriteListener): void {
     if (this.isClosed) {
       const error = new ChannelClosedError(this.remoteAddress);
-      if (callback) process.nextTick(callback, error);
+      if (callback) process.nextTick(notifyWrite, callback, error);
       return;
     }
     this.batch.add(command, callback);

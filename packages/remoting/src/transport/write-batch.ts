@@ -5,6 +5,20 @@ import type { RemotingCommand } from '../protocol/remoting-command.js';
 type WriteCallback = (error: Error | null) => void;
 
 /**
+ * A write's callback as a method of an object the writer already has (a
+ * call's future), so a write needs no closure of its own (the Channel's WriteListener).
+ */
+export interface WriteListener {
+  writeDone(error: Error | null): void;
+}
+
+/** Tells a write's callback or listener how it ended. */
+export function notifyWrite(target: WriteCallback | WriteListener, error: Error | null): void {
+  if (typeof target === 'function') target(error);
+  else target.writeDone(error);
+}
+
+/**
  * Frames are packed into slabs of this size. One slab serves many ticks: a
  * flushed region is never written again, the next frames go after it, and a
  * slab is dropped (to the GC) once full, after the socket is done with it.
@@ -20,7 +34,7 @@ const SLAB_BYTES = 64 * 1024;
  */
 export const INLINE_BODY_MAX_BYTES = 8 * 1024;
 
-const NO_CALLBACKS: WriteCallback[] = [];
+const NO_CALLBACKS: Array<WriteCallback | WriteListener> = [];
 
 /**
  * A tick's outbound frames, encoded back to back into one buffer and handed to
@@ -37,7 +51,7 @@ export class WriteBatch {
   private segmentStart = 0;
   /** Regions and large bodies of this tick in order, before the open slab region. */
   private readonly chunks: Buffer[] = [];
-  private callbacks: WriteCallback[] = NO_CALLBACKS;
+  private callbacks: Array<WriteCallback | WriteListener> = NO_CALLBACKS;
   private pending = 0;
 
   /** Bytes added since the last flush. */
@@ -46,7 +60,7 @@ export class WriteBatch {
   }
 
   /** Encodes `command` into the batch; `callback` runs once the flush holding it is written (or fails). */
-  add(command: RemotingCommand, callback: WriteCallback | undefined): void {
+  add(command: RemotingCommand, callback: WriteCallback | WriteListener | undefined): void {
     const body = command.body;
     const bodyLength = body === null ? 0 : body.length;
     const inline = bodyLength <= INLINE_BODY_MAX_BYTES;
@@ -82,12 +96,12 @@ export class WriteBatch {
     this.callbacks = NO_CALLBACKS;
     this.pending = 0;
     if (chunks.length === 0) {
-      for (const callback of callbacks) callback(null);
+      for (const callback of callbacks) notifyWrite(callback, null);
       return;
     }
     const written = (error?: Error | null): void => {
       const failure = error ?? null;
-      for (const callback of callbacks) callback(failure);
+      for (const callback of callbacks) notifyWrite(callback, failure);
       done(failure);
     };
     if (chunks.length === 1) {
@@ -109,7 +123,7 @@ export class WriteBatch {
     this.chunks.length = 0;
     this.segmentStart = this.slabEnd;
     this.pending = 0;
-    for (const callback of callbacks) callback(error);
+    for (const callback of callbacks) notifyWrite(callback, error);
   }
 
   private closeSegment(): void {
