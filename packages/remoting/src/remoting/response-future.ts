@@ -1,5 +1,6 @@
 import type { RemotingCommand } from '../protocol/remoting-command.js';
 import type { Channel, WriteListener } from '../transport/channel.js';
+import { CountDownLatch } from './count-down-latch.js';
 import type { WheelEntry } from './deadline-wheel.js';
 import type { InvokeMode } from './diagnostics.js';
 import type { InvocationFacts } from './errors.js';
@@ -45,13 +46,8 @@ export class ResponseFuture implements WheelEntry, WriteListener {
   cause: Error | null = null;
   private current: ResponseFutureState = 'pending';
   private everWritten = false;
-  /**
-   * Made only when someone waits (invokeSync, a oneway call queued for
-   * writability); async calls end through their callback. A bare promise and
-   * its resolve, not a CountDownLatch: one waiter needs no set of waiters.
-   */
-  private ended: Promise<boolean> | null = null;
-  private wake: ((ended: boolean) => void) | null = null;
+  /** Made only when someone waits (invokeSync); async calls end through their callback. */
+  private latch: CountDownLatch | null = null;
   /** The pool this call holds one permit of, until it ends; null when it holds none. */
   private permits: Permits | null;
   private readonly callback: InvokeCallback | null;
@@ -172,12 +168,8 @@ export class ResponseFuture implements WheelEntry, WriteListener {
   /** Waits for the end of the call; the call's deadline (not this wait) bounds it. */
   waitResponse(): Promise<boolean> {
     if (this.isDone) return Promise.resolve(true);
-    if (this.ended === null) {
-      this.ended = new Promise((resolve) => {
-        this.wake = resolve;
-      });
-    }
-    return this.ended;
+    if (this.latch === null) this.latch = new CountDownLatch(1);
+    return this.latch.await();
   }
 
   /** Returns the call's permit to its pool; only the first call does anything. */
@@ -194,11 +186,7 @@ export class ResponseFuture implements WheelEntry, WriteListener {
       this.endListeners = null;
       for (const listener of listeners) listener();
     }
-    const wake = this.wake;
-    if (wake !== null) {
-      this.wake = null;
-      wake(true);
-    }
+    this.latch?.countDown();
     this.callback?.(error, this.response);
   }
 }
