@@ -9,6 +9,7 @@ type WriteCallback = (error: Error | null) => void;
  * call's future), so a write needs no closure of its own (the Channel's WriteListener).
  */
 export interface WriteListener {
+  /** Called once: with null when the frame's bytes reached the socket, else with the error that kept them from it. */
   writeDone(error: Error | null): void;
 }
 
