@@ -3,13 +3,12 @@
  * row and both fetch paths measured, in the shape the JSON report promises,
  * with Kafka's ratio beside ours in every output. Speed is never asserted.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { BROKER_ROWS } from '../src/suites/broker.js';
 import type { BenchReport } from '../src/types.js';
-import { type BenchRun, runBench } from './support/run-bench.js';
+import { type BenchRun, runBenchReport } from './support/run-bench.js';
 
 const ROW_KEYS = [
   'suite',
@@ -29,23 +28,11 @@ let run: BenchRun;
 let report: BenchReport;
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'bench-broker-'));
-  run = await runBench(
-    [
-      '--suite',
-      'broker',
-      '--quick',
-      '--duration',
-      '0.1',
-      '--json',
-      path.join(dir, 'out.json'),
-      '--html',
-      path.join(dir, 'out.html'),
-    ],
+  ({ run, report, dir } = await runBenchReport(
+    ['--suite', 'broker', '--quick', '--duration', '0.1'],
     110_000,
-  );
-  if (run.code !== 0) throw new Error(`bench exited with ${run.code}\n${run.stderr}\n${run.stdout}`);
-  report = JSON.parse(readFileSync(path.join(dir, 'out.json'), 'utf8')) as BenchReport;
+    'bench-broker-',
+  ));
 }, 120_000);
 
 afterAll(() => {

@@ -11,7 +11,7 @@ import { IMPLS } from '../src/impls/index.js';
 import { codecCases } from '../src/suites/codec.js';
 import { planInvokeCases } from '../src/suites/invoke-plan.js';
 import type { BenchReport } from '../src/types.js';
-import { type BenchRun, runBench } from './support/run-bench.js';
+import { type BenchRun, runBench, runBenchReport } from './support/run-bench.js';
 
 const RESULT_KEYS = [
   'suite',
@@ -34,24 +34,12 @@ describe('bench --quick (tiny durations)', () => {
   let report: BenchReport;
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'bench-smoke-'));
-    run = await runBench(
-      [
-        '--quick',
-        '--duration',
-        '0.05',
-        '--repeat',
-        '1',
-        '--json',
-        path.join(dir, 'out.json'),
-        '--html',
-        path.join(dir, 'out.html'),
-      ],
+    ({ run, report, dir } = await runBenchReport(
+      ['--quick', '--duration', '0.05', '--repeat', '1'],
       // The broker suite starts real clusters: about 20 s of this on two cores.
       110_000,
-    );
-    if (run.code !== 0) throw new Error(`bench exited with ${run.code}\n${run.stderr}\n${run.stdout}`);
-    report = JSON.parse(readFileSync(path.join(dir, 'out.json'), 'utf8')) as BenchReport;
+      'bench-smoke-',
+    ));
   }, 120_000);
 
   afterAll(() => {
