@@ -97,19 +97,7 @@ test('corruption in an older segment of the leader is detected, leadership moves
   expect(brokerLog).toMatch(/handed leadership to broker \d/);
   expect(brokerLog).toMatch(/truncating to offset \d+ \(before the corrupt batch\)/);
   // The damaged replica re-fetched what it cut and is back in the ISR.
-  await waitForPartition(
-    client,
-    'rot',
-    `broker ${leader} back in the ISR with the leader's LEO`,
-    (v) => {
-      const mine = v.replicas.find((r) => r.brokerId === leader)?.status;
-      const current = v.replicas.find((r) => r.brokerId === v.leader)?.status;
-      return (
-        v.isr.includes(leader) && mine?.role === 'follower' && mine.logEndOffset === current?.logEndOffset
-      );
-    },
-    30_000,
-  );
+  await waitForCaughtUpFollower(client, 'rot', leader);
 }, 120_000);
 
 test('with --verify-segments a restarted follower finds corruption in an older segment, says what it dropped, and re-fetches it', async () => {
@@ -142,19 +130,7 @@ test('with --verify-segments a restarted follower finds corruption in an older s
   await cluster.startBroker(follower);
 
   // Back in the ISR with the leader's LEO: it re-fetched what recovery cut off.
-  await waitForPartition(
-    client,
-    'scrub',
-    `broker ${follower} back in the ISR with the leader's LEO`,
-    (v) => {
-      const mine = v.replicas.find((r) => r.brokerId === follower)?.status;
-      const leader = v.replicas.find((r) => r.brokerId === v.leader)?.status;
-      return (
-        v.isr.includes(follower) && mine?.role === 'follower' && mine.logEndOffset === leader?.logEndOffset
-      );
-    },
-    30_000,
-  );
+  await waitForCaughtUpFollower(client, 'scrub', follower);
   const brokerLog = readFileSync(path.join(dir, `broker-${follower}.log`), 'utf8');
   // The producer batches, so the second batch starts wherever the first one ended:
   // the log must end exactly there, at the corrupt batch's base offset.
@@ -166,3 +142,24 @@ test('with --verify-segments a restarted follower finds corruption in an older s
   expect(Number(endsAt)).toBeGreaterThan(0);
   expect(endsAt).toBe(corruptBase);
 }, 120_000);
+
+/** Waits until `brokerId` follows again, in the ISR, with the leader's LEO: it re-fetched what it cut. */
+async function waitForCaughtUpFollower(
+  client: ClusterClient,
+  topic: string,
+  brokerId: number,
+): Promise<void> {
+  await waitForPartition(
+    client,
+    topic,
+    `broker ${brokerId} back in the ISR with the leader's LEO`,
+    (v) => {
+      const mine = v.replicas.find((r) => r.brokerId === brokerId)?.status;
+      const leading = v.replicas.find((r) => r.brokerId === v.leader)?.status;
+      return (
+        v.isr.includes(brokerId) && mine?.role === 'follower' && mine.logEndOffset === leading?.logEndOffset
+      );
+    },
+    30_000,
+  );
+}
