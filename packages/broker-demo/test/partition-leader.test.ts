@@ -3,11 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { decodeBatches, PartitionLog } from '../src/log/index.js';
-import type { PartitionState } from '../src/protocol/cluster-state.js';
+import type { IsrProposal, PartitionState } from '../src/protocol/cluster-state.js';
 import { Acks } from '../src/protocol/codes.js';
 import { BrokerError } from '../src/protocol/errors.js';
 import { type BatchProducer, encodeProducerBatch } from '../src/protocol/records-codec.js';
-import { type IsrProposal, Partition } from '../src/replication/partition.js';
+import { Partition } from '../src/replication/partition.js';
 
 /*
  * The leader side of one partition, on a real log in a temporary directory,

@@ -53,8 +53,9 @@ async function serve(leader: Partition): Promise<{ address: string; requestsServ
   let served = 0;
   const host: BrokerHandlerContext = {
     brokerId: LEADER,
-    controllerAddress: '127.0.0.1:1',
-    client: createRpcClient(),
+    link: {
+      readState: () => Promise.reject(new Error('the fetcher test has no controller')),
+    },
     clusterSnapshot: null,
     fetchersPaused: false,
     partition: (topic, partition) => {
@@ -72,7 +73,6 @@ async function serve(leader: Partition): Promise<{ address: string; requestsServ
   onTestFinished(async () => {
     leader.abandon();
     await server.shutdown();
-    await host.client.shutdown();
   });
   return { address: `${bound.host}:${bound.port}`, requestsServed: () => served };
 }

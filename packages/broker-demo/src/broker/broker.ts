@@ -1,41 +1,28 @@
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { RemotingCommand, ResponseCode } from '@remoting-ts/remoting';
 import { Mutex } from 'async-mutex';
 import { type CorruptBatchReport, PartitionLog } from '../log/index.js';
-import {
-  createRpcClient,
-  createRpcServer,
-  isTransportError,
-  type RpcClient,
-  type RpcServer,
-} from '../net/rpc.js';
+import { createRpcClient, createRpcServer, type RpcClient, type RpcServer } from '../net/rpc.js';
 import {
   addressOf,
   type ClusterSnapshot,
-  decodeJson,
   encodeJson,
   type PartitionState,
   partitionKey,
 } from '../protocol/cluster-state.js';
-import { RequestCode } from '../protocol/codes.js';
-import {
-  AlterIsrRequestHeader,
-  BrokerHeartbeatRequestHeader,
-  BrokerHeartbeatResponseHeader,
-  header,
-  ResignLeadershipRequestHeader,
-} from '../protocol/headers.js';
-import { type IsrProposal, Partition } from '../replication/partition.js';
+import { Partition } from '../replication/partition.js';
 import { ReplicaFetcher } from '../replication/replica-fetcher.js';
-import { sleep } from '../util/time.js';
 import { BROKER_TIMINGS, type BrokerConfig } from './broker-config.js';
+import type { ControllerLink } from './controller-link.js';
 import { type BrokerHandlerContext, registerBrokerHandlers } from './handlers.js';
+import { RemotingControllerLink } from './remoting-controller-link.js';
+
+/** Builds the broker's link to the cluster's coordination, given the broker's RPC client and log. */
+export type ControllerLinkFactory = (client: RpcClient, say: (line: string) => void) => ControllerLink;
 
 /**
  * One broker process: hosts partition replicas, leads or follows each as the
- * controller decides, heartbeats to the controller, and serves produce,
- * fetch and metadata over remoting-ts.
+ * controller decides (learned through its ControllerLink), and serves
+ * produce, fetch and metadata over remoting-ts.
  */
 export class Broker implements BrokerHandlerContext {
   readonly config: BrokerConfig;
@@ -43,29 +30,33 @@ export class Broker implements BrokerHandlerContext {
   private readonly server: RpcServer;
   private readonly partitions = new Map<string, Partition>();
   private readonly fetchers = new Map<string, ReplicaFetcher>();
+  readonly link: ControllerLink;
   private readonly applyQueue = new Mutex();
-  private readonly incarnation = randomUUID();
   private readonly stopping = new AbortController();
   private snapshot: ClusterSnapshot | null = null;
   private bound: { host: string; port: number } | null = null;
   private isrTimer: NodeJS.Timeout | null = null;
-  private heartbeatLoop: Promise<void> | null = null;
-  /** Whether the last heartbeat got an answer; only changes are logged. */
-  private controllerReachable: boolean | null = null;
   fetchersPaused = false;
 
-  constructor(config: BrokerConfig) {
+  /** `linkTo` defaults to the built-in controller process at `config.controllerAddress`. */
+  constructor(config: BrokerConfig, linkTo?: ControllerLinkFactory) {
     this.config = config;
     this.server = createRpcServer({ host: config.host, port: config.port });
     this.client = createRpcClient({ connectTimeoutMs: BROKER_TIMINGS.connectTimeoutMs });
+    const say = (line: string) => this.say(line);
+    this.link =
+      linkTo?.(this.client, say) ??
+      new RemotingControllerLink({
+        controllerAddress: config.controllerAddress,
+        client: this.client,
+        heartbeatIntervalMs: config.heartbeatIntervalMs,
+        brokerId: config.brokerId,
+        say,
+      });
   }
 
   get brokerId(): number {
     return this.config.brokerId;
-  }
-
-  get controllerAddress(): string {
-    return this.config.controllerAddress;
   }
 
   get clusterSnapshot(): ClusterSnapshot | null {
@@ -75,7 +66,10 @@ export class Broker implements BrokerHandlerContext {
   async start(): Promise<{ host: string; port: number }> {
     registerBrokerHandlers(this.server, this);
     this.bound = await this.server.start();
-    this.heartbeatLoop = this.runHeartbeats();
+    this.link.start(
+      { brokerId: this.brokerId, ...this.bound },
+      (snapshot) => void this.applySnapshot(snapshot),
+    );
     this.isrTimer = setInterval(
       () => {
         for (const p of this.partitions.values()) p.checkIsr();
@@ -152,7 +146,7 @@ export class Broker implements BrokerHandlerContext {
       brokerId: this.brokerId,
       log,
       replicaLagTimeMaxMs: this.config.replicaLagTimeMaxMs,
-      proposeIsr: (proposal) => this.proposeIsr(proposal),
+      proposeIsr: (proposal) => this.link.alterIsr(proposal),
       startFollowing: (p, state) => this.follow(p, state),
       stopFollowing: (p) => this.follow(p, null),
       say: (line) => this.say(line),
@@ -223,7 +217,10 @@ export class Broker implements BrokerHandlerContext {
     const key = partitionKey(partition.topic, partition.partition);
     if (partition.currentRole === 'leader') {
       const decided = await this.resignLeadership(partition, `corrupt batch at offset ${report.offset}`);
-      if (decided === null) return;
+      if (decided === null) {
+        this.say(`[${key}] still leading: serving stays below the corrupt batch`);
+        return;
+      }
       this.say(`[${key}] handed leadership to broker ${decided.leader} (epoch ${decided.leaderEpoch})`);
       await partition.applyState(decided, this.snapshot?.config.minInsyncReplicas ?? 1);
     }
@@ -234,119 +231,13 @@ export class Broker implements BrokerHandlerContext {
     await partition.truncateTo(report.offset);
   }
 
-  private async resignLeadership(partition: Partition, reason: string): Promise<PartitionState | null> {
-    const key = partitionKey(partition.topic, partition.partition);
-    const request = RemotingCommand.createRequest(
-      RequestCode.RESIGN_LEADERSHIP,
-      header(ResignLeadershipRequestHeader, {
-        brokerId: this.brokerId,
-        topic: partition.topic,
-        partition: partition.partition,
-        leaderEpoch: partition.leaderEpoch,
-        reason,
-      }),
-    );
-    try {
-      const response = await this.client.invokeSync(
-        this.config.controllerAddress,
-        request,
-        BROKER_TIMINGS.controllerRequestTimeoutMs,
-      );
-      if (response.code === ResponseCode.SUCCESS)
-        return decodeJson<PartitionState>(response.body, 'ResignLeadership');
-      this.say(
-        `[${key}] controller kept this broker as leader: ${response.remark}; serving stays below the corrupt batch`,
-      );
-    } catch (err) {
-      this.say(`[${key}] cannot reach the controller to hand leadership over: ${String(err)}`);
-    }
-    return null;
-  }
-
-  private async proposeIsr(proposal: IsrProposal): Promise<PartitionState | null> {
-    const request = RemotingCommand.createRequest(
-      RequestCode.ALTER_ISR,
-      header(AlterIsrRequestHeader, {
-        brokerId: this.brokerId,
-        topic: proposal.topic,
-        partition: proposal.partition,
-        leaderEpoch: proposal.leaderEpoch,
-        partitionEpoch: proposal.partitionEpoch,
-        isr: proposal.isr.join(','),
-      }),
-    );
-    try {
-      const response = await this.client.invokeSync(
-        this.config.controllerAddress,
-        request,
-        BROKER_TIMINGS.controllerRequestTimeoutMs,
-      );
-      if (response.code === ResponseCode.SUCCESS)
-        return decodeJson<PartitionState>(response.body, 'AlterIsr');
-      this.say(
-        `[${proposal.topic}-${proposal.partition}] controller refused ISR [${proposal.isr}]: ${response.remark}`,
-      );
-    } catch (err) {
-      // While the controller is known to be down the leader re-proposes every few hundred ms; the
-      // heartbeat loop has already said it is unreachable, so only other failures are worth a line.
-      if (!(isTransportError(err) && this.controllerReachable === false))
-        this.say(`[${proposal.topic}-${proposal.partition}] AlterIsr failed: ${String(err)}`);
-    }
-    return null;
-  }
-
-  /**
-   * Heartbeats register the broker, keep its session alive and carry the
-   * controller's state back whenever ours is not the latest, which also
-   * repairs a LeaderAndIsr push that was lost (or arrived while SIGSTOPped).
-   */
-  private async runHeartbeats(): Promise<void> {
-    const signal = this.stopping.signal;
-    while (!signal.aborted) {
-      const bound = this.bound;
-      if (bound === null) break;
-      const request = RemotingCommand.createRequest(
-        RequestCode.BROKER_HEARTBEAT,
-        header(BrokerHeartbeatRequestHeader, {
-          brokerId: this.brokerId,
-          incarnation: this.incarnation,
-          host: bound.host,
-          port: bound.port,
-          knownStateVersion: this.snapshot?.version ?? -1,
-        }),
-      );
-      try {
-        const response = await this.client.invokeSync(
-          this.config.controllerAddress,
-          request,
-          BROKER_TIMINGS.heartbeatTimeoutMs,
-        );
-        this.noteControllerReachable(true, '');
-        if (response.code === ResponseCode.SUCCESS && response.body !== null && response.body.length > 0) {
-          response.decodeCustomHeader(BrokerHeartbeatResponseHeader);
-          void this.applySnapshot(decodeJson<ClusterSnapshot>(response.body, 'heartbeat'));
-        }
-      } catch (err) {
-        // Keep trying (a restarted controller is back on the same address) and
-        // keep serving with the last state we know; a restarted controller
-        // waits a session timeout for us before it decides anything.
-        this.noteControllerReachable(false, err instanceof Error ? err.message : String(err));
-      }
-      await sleep(this.config.heartbeatIntervalMs, signal);
-    }
-  }
-
-  private noteControllerReachable(reachable: boolean, why: string): void {
-    if (this.controllerReachable === reachable) return;
-    const before = this.controllerReachable;
-    this.controllerReachable = reachable;
-    if (!reachable) {
-      this.say(
-        `controller ${this.config.controllerAddress} unreachable (${why}); serving with state version ${this.snapshot?.version ?? 'none'}, retrying`,
-      );
-    } else if (before === false) {
-      this.say(`controller ${this.config.controllerAddress} reachable again; re-registered`);
-    }
+  private resignLeadership(partition: Partition, reason: string): Promise<PartitionState | null> {
+    return this.link.resignLeadership({
+      topic: partition.topic,
+      partition: partition.partition,
+      leaderEpoch: partition.leaderEpoch,
+      reason,
+    });
   }
 
   /** Encodes the state for a metadata answer, limited to one topic when asked. */
@@ -365,7 +256,7 @@ export class Broker implements BrokerHandlerContext {
   async shutdown(): Promise<void> {
     this.stopping.abort();
     if (this.isrTimer !== null) clearInterval(this.isrTimer);
-    await this.heartbeatLoop;
+    await this.link.stop();
     await Promise.all([...this.fetchers.values()].map((f) => f.stop()));
     this.fetchers.clear();
     for (const p of this.partitions.values()) p.abandon();

@@ -1,6 +1,6 @@
-import { RemotingCommand, ResponseCode } from '@remoting-ts/remoting';
+import type { RemotingCommand } from '@remoting-ts/remoting';
 import { type BatchHeader, NO_PRODUCER_ID, NO_SEQUENCE } from '../log/index.js';
-import type { HandlerContext, RpcClient, RpcServer } from '../net/rpc.js';
+import type { HandlerContext, RpcServer } from '../net/rpc.js';
 import {
   type ClusterSnapshot,
   decodeJson,
@@ -25,6 +25,7 @@ import { RecordsFormatError, validateProducedBatch } from '../protocol/records-c
 import { errorResponse, successResponse } from '../protocol/responses.js';
 import type { Partition } from '../replication/partition.js';
 import { PartitionTraffic } from '../view/partition-traffic.js';
+import type { ControllerLink } from './controller-link.js';
 
 /**
  * What the request handlers need from the broker that hosts them, and nothing
@@ -35,9 +36,8 @@ import { PartitionTraffic } from '../view/partition-traffic.js';
  */
 export interface BrokerHandlerContext {
   readonly brokerId: number;
-  /** Where metadata requests for unknown topics are forwarded (only the controller creates topics). */
-  readonly controllerAddress: string;
-  readonly client: RpcClient;
+  /** Where metadata requests for unknown topics are answered from (only the controller creates topics). */
+  readonly link: Pick<ControllerLink, 'readState'>;
   /** The latest cluster state this broker applied, or null before the first. */
   readonly clusterSnapshot: ClusterSnapshot | null;
   /** Set by FETCHER_CONTROL: the scenarios hold followers behind with it. */
@@ -165,12 +165,9 @@ export function registerBrokerHandlers(server: RpcServer, broker: BrokerHandlerC
         topic === undefined || (broker.clusterSnapshot?.partitions.some((p) => p.topic === topic) ?? false);
       if (!known || broker.clusterSnapshot === null) {
         // Only the controller creates topics; ask it and pass its answer on.
-        const forwarded = RemotingCommand.createRequest(RequestCode.METADATA, h);
-        const answer = await broker.client.invokeSync(broker.controllerAddress, forwarded, 3000);
-        if (answer.code === ResponseCode.SUCCESS && answer.body !== null) {
-          void broker.applySnapshot(decodeJson<ClusterSnapshot>(answer.body, 'metadata'));
-        }
-        return RemotingCommand.createResponse(answer.code, answer.remark).setBody(answer.body);
+        const state = await broker.link.readState(topic, h.autoCreate === true);
+        void broker.applySnapshot(state);
+        return successResponse().setBody(encodeJson(state));
       }
       return successResponse().setBody(broker.metadataBody(topic));
     }),

@@ -23,6 +23,27 @@ export interface PartitionState {
   partitionEpoch: number;
 }
 
+/**
+ * A leader's request to change its partition's ISR (Kafka's AlterPartition):
+ * valid only while `leaderEpoch` and `partitionEpoch` are still current.
+ */
+export interface IsrProposal {
+  topic: string;
+  partition: number;
+  leaderEpoch: number;
+  partitionEpoch: number;
+  isr: number[];
+}
+
+/** A leader's request to hand its partition to another ISR member (a corrupt log, a controlled stop). */
+export interface ResignationRequest {
+  topic: string;
+  partition: number;
+  leaderEpoch: number;
+  /** Said in the controller's log. */
+  reason: string;
+}
+
 export interface ClusterConfig {
   minInsyncReplicas: number;
   uncleanLeaderElection: boolean;

@@ -1,6 +1,6 @@
 import { Mutex } from 'async-mutex';
 import { NO_PRODUCER_ID, readBatchHeader } from '../log/index.js';
-import type { PartitionState } from '../protocol/cluster-state.js';
+import type { IsrProposal, PartitionState } from '../protocol/cluster-state.js';
 import { Acks, BrokerResponseCode, NO_LEADER, UNDEFINED_EPOCH } from '../protocol/codes.js';
 import { BrokerError } from '../protocol/errors.js';
 import { stampBatch } from '../protocol/records-codec.js';
@@ -62,14 +62,6 @@ export interface PartitionOptions {
   now?: () => number;
   /** Where the replica narrates its role changes and ISR proposals. */
   say?: (line: string) => void;
-}
-
-export interface IsrProposal {
-  topic: string;
-  partition: number;
-  leaderEpoch: number;
-  partitionEpoch: number;
-  isr: number[];
 }
 
 /** How an acks=all wait ended. */
