@@ -68,8 +68,13 @@ export interface ClusterWorkerStats {
   pid: number;
   /** Its server's `stats()`: connections, calls in flight, requests served per code. */
   server: EndpointStats;
-  /** Its `process.cpuUsage()`: user and system CPU time since it started, in µs. */
-  cpuUsage: { user: number; system: number };
+  /** Its `process.cpuUsage()`: CPU time since it started. */
+  cpuUsage: {
+    /** User CPU time, in µs. */
+    user: number;
+    /** System CPU time, in µs. */
+    system: number;
+  };
   /** Its resident set size, in bytes. */
   rssBytes: number;
 }
