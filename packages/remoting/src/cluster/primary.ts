@@ -107,7 +107,11 @@ export interface ClusterWorkerExit {
 
 /** Events of a {@link ServerCluster}. */
 export interface ServerClusterEvents {
-  /** A worker (first or replacement) listens and takes connections. */
+  /**
+   * A worker listens and takes connections. The first workers' events fire
+   * before `startServerCluster()` resolves (`workers()` lists them); later
+   * ones are replacements and rolling-restart successors.
+   */
   workerListening: [worker: ClusterWorkerInfo];
   /** A worker process exited. */
   workerExit: [exit: ClusterWorkerExit];
@@ -203,6 +207,8 @@ export class ServerCluster extends EventEmitter<ServerClusterEvents> {
 
   /** @internal startServerCluster's body: fork every worker and wait until all listen. */
   static async start(options: ServerClusterOptions): Promise<ServerCluster> {
+    if (!cluster.isPrimary)
+      throw new Error('startServerCluster() runs in the primary; workers call runClusterWorker()');
     const serverCluster = new ServerCluster(options);
     const listening = serverCluster.slots.map((slot) => serverCluster.fork(slot).listening.promise);
     try {
@@ -262,6 +268,9 @@ export class ServerCluster extends EventEmitter<ServerClusterEvents> {
     if (target === undefined) throw new RangeError(`no slot ${slot}: the cluster has ${this.slots.length}`);
     if (this.phase !== 'running') throw new Error(`the cluster is ${this.phase}`);
     if (target.incoming !== null) throw new Error(`slot ${slot} is already being replaced`);
+    // A slot waiting out a back-off gets its worker now instead.
+    if (target.restartTimer !== null) clearTimeout(target.restartTimer);
+    target.restartTimer = null;
     return this.fork(target).listening.promise;
   }
 
@@ -515,7 +524,8 @@ export class ServerCluster extends EventEmitter<ServerClusterEvents> {
     }
     slot.restartTimer = setTimeout(() => {
       slot.restartTimer = null;
-      if (this.phase === 'starting' || this.phase === 'running') this.fork(slot);
+      const needed = slot.current === null && slot.incoming === null;
+      if (needed && (this.phase === 'starting' || this.phase === 'running')) this.fork(slot);
     }, decision.delayMs);
     return decision.delayMs;
   }
@@ -542,9 +552,5 @@ export class ServerCluster extends EventEmitter<ServerClusterEvents> {
  *   started is stopped first).
  */
 export function startServerCluster(options: ServerClusterOptions = {}): Promise<ServerCluster> {
-  if (!cluster.isPrimary)
-    return Promise.reject(
-      new Error('startServerCluster() runs in the primary; workers call runClusterWorker()'),
-    );
   return ServerCluster.start(options);
 }
