@@ -27,7 +27,7 @@ export interface BenchOptions {
 export const USAGE = `pnpm bench [options]
 
   --quick            a representative subset, every goal case included (< 60 s)
-  --suite NAME       invoke | codec | broker | all (default all)
+  --suite NAME       invoke | cluster | codec | broker | all (default all)
   --json FILE        write every result as JSON
   --html FILE        write a self-contained HTML report (inline SVG charts)
   --duration S       measured seconds per run (default 2; --quick 0.25)

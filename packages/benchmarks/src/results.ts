@@ -10,6 +10,8 @@ export interface CaseIdentity {
   connections: number | null;
   serialize: Serialize;
   chunkBytes?: number;
+  /** Server processes under node:cluster (the cluster suite); absent for a single-process server. */
+  serverWorkers?: number;
 }
 
 /** A result row from the runs of one case: each figure is the median over runs. */
@@ -29,5 +31,6 @@ export function summarizeRuns(identity: CaseIdentity, runs: RunSample[]): BenchR
     runs,
   };
   if (identity.chunkBytes !== undefined) result.chunkBytes = identity.chunkBytes;
+  if (identity.serverWorkers !== undefined) result.serverWorkers = identity.serverWorkers;
   return result;
 }

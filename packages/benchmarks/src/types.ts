@@ -58,6 +58,8 @@ export interface BenchResult {
   runs: RunSample[];
   /** Only for frame-decoder cases: the size of the chunks the stream was cut into. */
   chunkBytes?: number;
+  /** Only for cluster cases: server processes sharing the port under node:cluster. */
+  serverWorkers?: number;
 }
 
 export interface MachineInfo {

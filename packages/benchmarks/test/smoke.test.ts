@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { IMPLS } from '../src/impls/index.js';
+import { planClusterCases } from '../src/suites/cluster.js';
 import { codecCases } from '../src/suites/codec.js';
 import { planInvokeCases } from '../src/suites/invoke-plan.js';
 import type { BenchReport } from '../src/types.js';
@@ -98,6 +99,20 @@ describe('bench --quick (tiny durations)', () => {
       .sort();
     expect(got).toEqual(cases.map(key).sort());
     for (const impl of IMPLS) expect(got.some((k) => k.startsWith(`${impl.name}|`))).toBe(true);
+  });
+
+  test('the cluster suite measures raw-net and remoting-ts on 1 and 2 server workers, with both ratios', () => {
+    const { cases } = planClusterCases({ impls: undefined, modes: undefined, serializations: undefined });
+    const key = (c: { impl: string; serialize: string | null; mode: string; serverWorkers?: number }) =>
+      `${c.impl}|${c.serialize}|${c.mode}|${c.serverWorkers}`;
+    const rows = report.results.filter((r) => r.suite === 'cluster');
+    expect(rows.map(key).sort()).toEqual(cases.map(key).sort());
+    for (const r of rows) expect(r.connections).toBe(4);
+    expect(run.stdout).toContain('cluster (server workers under node:cluster)');
+    expect(run.stdout).toMatch(/server workers\s+impl\s+req\/s.*vs raw-net\s+2 \/ 1 workers/);
+    const html = readFileSync(path.join(dir, 'out.html'), 'utf8');
+    expect(html).toContain('<table id="cluster">');
+    expect(html).toContain('data-server-workers="2"');
   });
 
   test('every codec case exists', () => {

@@ -18,6 +18,27 @@ export {
   type RemotingClientOptions,
 } from './client.js';
 export {
+  ClusterRestartLimitError,
+  type ClusterWorkerFacts,
+  ClusterWorkerStartError,
+} from './cluster/errors.js';
+export {
+  type ClusterWorkerExit,
+  type ClusterWorkerExitReason,
+  type ClusterWorkerInfo,
+  type ClusterWorkerStats,
+  ServerCluster,
+  type ServerClusterEvents,
+  type ServerClusterOptions,
+  startServerCluster,
+} from './cluster/primary.js';
+export type { ClusterRestartOptions } from './cluster/restart-policy.js';
+export {
+  type ClusterServerFactory,
+  type ClusterWorkerContext,
+  runClusterWorker,
+} from './cluster/worker.js';
+export {
   DEFAULT_MAX_FRAME_BYTES,
   LanguageCode,
   type LanguageName,

@@ -1,10 +1,12 @@
 /**
- * Entry point of every child process: `worker.ts server <impl>`,
- * `worker.ts client <impl>` or `worker.ts codec`. It talks to the parent over
+ * Entry point of every child process: `worker.ts server <impl> [workers]`,
+ * `worker.ts client <impl>` or `worker.ts codec`. With `workers`, the server
+ * process is a node:cluster primary and its workers run this script again. It talks to the parent over
  * the IPC channel only, and exits when that channel closes, so a parent that
  * dies (even by SIGKILL) never leaves a server or client running.
  */
 
+import cluster from 'node:cluster';
 import { isImplName, loadImpl } from '../impls/index.js';
 import type { EchoConnection } from '../impls/types.js';
 import type { RunSample } from '../types.js';
@@ -75,19 +77,42 @@ async function measureInvokeCase(port: number, spec: InvokeCaseSpec, mark: MarkR
   }
 }
 
+/** `server <impl> <workers>` forked again by node:cluster: one of the server's workers. */
+async function serveAsClusterWorker(implName: string | undefined): Promise<void> {
+  if (implName === undefined || !isImplName(implName)) throw new Error(`unknown implementation ${implName}`);
+  const impl = await loadImpl(implName);
+  if (impl.serveClusterWorker === undefined) throw new Error(`${implName} does not run under node:cluster`);
+  await impl.serveClusterWorker();
+}
+
 async function main(): Promise<void> {
   if (process.send === undefined) throw new Error('worker.ts runs only as a child of the bench command');
   process.on('disconnect', () => process.exit(0));
-  const [role, implName] = process.argv.slice(2);
+  const [role, implName, serverWorkers] = process.argv.slice(2);
+  if (cluster.isWorker) {
+    await serveAsClusterWorker(implName);
+    return;
+  }
   let stop: () => Promise<void> = async () => {};
+  // A clustered server's CPU is its own plus every worker's.
+  let serverCpuUs: () => number | Promise<number> = cpuUs;
 
   if (role === 'server') {
     if (implName === undefined || !isImplName(implName))
       throw new Error(`unknown implementation ${implName}`);
-    const server = (await loadImpl(implName)).createServer();
-    const port = await server.start();
-    stop = () => server.stop();
-    send({ type: 'ready', port });
+    const impl = await loadImpl(implName);
+    if (serverWorkers !== undefined) {
+      if (impl.startCluster === undefined) throw new Error(`${implName} does not run under node:cluster`);
+      const servers = await impl.startCluster(Number(serverWorkers));
+      stop = () => servers.stop();
+      serverCpuUs = () => servers.cpuUs();
+      send({ type: 'ready', port: servers.port });
+    } else {
+      const server = impl.createServer();
+      const port = await server.start();
+      stop = () => server.stop();
+      send({ type: 'ready', port });
+    }
   } else if (role === 'client' || role === 'codec') {
     send({ type: 'ready' });
   } else {
@@ -96,7 +121,10 @@ async function main(): Promise<void> {
 
   process.on('message', (message: ParentMessage) => {
     if (message.type === 'cpu') {
-      send({ type: 'cpu', id: message.id, cpuUs: cpuUs() });
+      void Promise.resolve(serverCpuUs()).then(
+        (spent) => send({ type: 'cpu', id: message.id, cpuUs: spent }),
+        () => send({ type: 'cpu', id: message.id, cpuUs: Number.NaN }),
+      );
       return;
     }
     if (message.type === 'stop') {

@@ -59,10 +59,19 @@ export class WorkerProcess {
   private lastId = 0;
   private exited = false;
 
-  constructor(role: WorkerRole, impl: ImplName | undefined, options: WorkerOptions = {}) {
-    this.name = impl === undefined ? role : `${role}-${impl}`;
+  /** `serverWorkers`: a server run by that many processes under node:cluster (this one their primary). */
+  constructor(
+    role: WorkerRole,
+    impl: ImplName | undefined,
+    options: WorkerOptions = {},
+    serverWorkers?: number,
+  ) {
+    this.name =
+      impl === undefined ? role : `${role}-${impl}${serverWorkers === undefined ? '' : `-x${serverWorkers}`}`;
     const entry = options.entry ?? WORKER_TS;
-    this.child = fork(entry, impl === undefined ? [role] : [role, impl], {
+    const args: string[] = impl === undefined ? [role] : [role, impl];
+    if (serverWorkers !== undefined) args.push(String(serverWorkers));
+    this.child = fork(entry, args, {
       execArgv: workerExecArgv(entry, this.name, options.profileDir),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -201,6 +210,10 @@ export function installExitHandlers(): void {
   }
 }
 
+function serverKey(impl: ImplName, serverWorkers: number | undefined): string {
+  return serverWorkers === undefined ? impl : `${impl} x${serverWorkers}`;
+}
+
 /**
  * The workers of a run: one server and one client process per implementation,
  * started on first use and kept for every case (start-up is paid once), plus
@@ -208,24 +221,38 @@ export function installExitHandlers(): void {
  * next case starts clean.
  */
 export class WorkerPool {
-  private readonly servers = new Map<ImplName, WorkerProcess>();
-  private readonly clients = new Map<ImplName, WorkerProcess>();
+  /** By implementation, and by worker count for servers under node:cluster ("raw-net x2"). */
+  private readonly servers = new Map<string, WorkerProcess>();
+  private readonly clients = new Map<string, WorkerProcess>();
   private codecWorker: WorkerProcess | null = null;
 
   constructor(private readonly options: WorkerOptions = {}) {}
 
-  private obtain(map: Map<ImplName, WorkerProcess>, role: WorkerRole, impl: ImplName): WorkerProcess {
-    let worker = map.get(impl);
+  private obtain(
+    map: Map<string, WorkerProcess>,
+    role: WorkerRole,
+    impl: ImplName,
+    serverWorkers?: number,
+  ): WorkerProcess {
+    const key = serverKey(impl, serverWorkers);
+    let worker = map.get(key);
     if (worker === undefined || !worker.alive) {
-      worker = new WorkerProcess(role, impl, this.options);
-      map.set(impl, worker);
+      worker = new WorkerProcess(role, impl, this.options, serverWorkers);
+      map.set(key, worker);
     }
     return worker;
   }
 
-  /** The server and client for `impl`, both ready; resolves with the server's port. */
-  async pair(impl: ImplName): Promise<{ port: number; client: WorkerProcess; server: WorkerProcess }> {
-    const server = this.obtain(this.servers, 'server', impl);
+  /**
+   * The server and client for `impl`, both ready; resolves with the server's
+   * port. With `serverWorkers`, the server runs that many processes under
+   * node:cluster; the client process is the implementation's one either way.
+   */
+  async pair(
+    impl: ImplName,
+    serverWorkers?: number,
+  ): Promise<{ port: number; client: WorkerProcess; server: WorkerProcess }> {
+    const server = this.obtain(this.servers, 'server', impl, serverWorkers);
     const client = this.obtain(this.clients, 'client', impl);
     const [port] = await Promise.all([server.ready, client.ready]);
     if (port === undefined) throw new Error(`server-${impl} reported no port`);
@@ -245,10 +272,11 @@ export class WorkerPool {
     await Promise.allSettled(impls.map((impl) => this.pair(impl)));
   }
 
-  reset(impl: ImplName): void {
-    this.servers.get(impl)?.kill();
+  reset(impl: ImplName, serverWorkers?: number): void {
+    const key = serverKey(impl, serverWorkers);
+    this.servers.get(key)?.kill();
     this.clients.get(impl)?.kill();
-    this.servers.delete(impl);
+    this.servers.delete(key);
     this.clients.delete(impl);
   }
 

@@ -11,6 +11,7 @@
  */
 import net from 'node:net';
 import { LengthPrefixedSplitter } from './length-prefixed.js';
+import { servePlainClusterWorker, startPlainCluster } from './plain-cluster.js';
 import { INLINE_BODY_MAX_BYTES, SlabWriter } from './slab-writer.js';
 import type { ConnectOptions, EchoConnection, EchoServer, Impl } from './types.js';
 
@@ -291,4 +292,6 @@ export const rawNetImpl: Impl = {
   name: 'raw-net',
   createServer: () => new RawNetServer(),
   connect,
+  startCluster: startPlainCluster,
+  serveClusterWorker: () => servePlainClusterWorker(new RawNetServer()),
 };

@@ -13,11 +13,14 @@ import {
   RemotingServer,
   type RequestProcessor,
   ResponseCode,
+  runClusterWorker,
   SerializeType,
+  startServerCluster,
 } from '@remoting-ts/remoting';
 import type { Serialize } from '../types.js';
 import {
   CALL_TIMEOUT_MS,
+  type ClusteredEchoServer,
   type ConnectOptions,
   ECHO_CODE,
   type EchoConnection,
@@ -36,10 +39,11 @@ const echoProcessor: RequestProcessor = {
 };
 
 class RemotingTsServer implements EchoServer {
-  private readonly server = new RemotingServer({ host: '127.0.0.1', port: 0 });
+  readonly server: RemotingServer;
   private onewayReceived = 0;
 
-  constructor() {
+  constructor(listen: { host: string; port: number } = { host: '127.0.0.1', port: 0 }) {
+    this.server = new RemotingServer(listen);
     this.server.registerProcessor(ECHO_CODE, echoProcessor);
     // Counting and the count query share one code, hence one executor: its FIFO order
     // guarantees the query is answered after every oneway message queued before it.
@@ -166,8 +170,32 @@ async function connect(options: ConnectOptions): Promise<EchoConnection> {
   return connection;
 }
 
+/**
+ * The framework's own ServerCluster, as a user would run it: workers run this
+ * script again (the bench worker, forked with its arguments and loader) and
+ * reach serveClusterWorker.
+ */
+async function startCluster(workers: number): Promise<ClusteredEchoServer> {
+  const servers = await startServerCluster({ workers, host: '127.0.0.1', port: 0, shutdownGraceMs: 1000 });
+  return {
+    port: servers.address().port,
+    async cpuUs() {
+      const own = process.cpuUsage();
+      const stats = await servers.stats();
+      return stats.reduce((sum, w) => sum + w.cpuUsage.user + w.cpuUsage.system, own.user + own.system);
+    },
+    stop: () => servers.shutdown(),
+  };
+}
+
+async function serveClusterWorker(): Promise<void> {
+  await runClusterWorker((listen) => new RemotingTsServer(listen).server);
+}
+
 export const remotingTsImpl: Impl = {
   name: 'remoting-ts',
   createServer: () => new RemotingTsServer(),
   connect,
+  startCluster,
+  serveClusterWorker,
 };

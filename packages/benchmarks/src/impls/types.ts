@@ -37,10 +37,30 @@ export interface EchoConnection {
   close(): Promise<void>;
 }
 
+/**
+ * The echo server run by several processes under node:cluster, seen from the
+ * primary (the bench's server process): one port, round-robin over workers.
+ */
+export interface ClusteredEchoServer {
+  /** The port every worker shares. */
+  readonly port: number;
+  /** CPU time (user + system, µs) of the primary and every worker so far. */
+  cpuUs(): Promise<number>;
+  stop(): Promise<void>;
+}
+
 export interface Impl {
   readonly name: ImplName;
   createServer(): EchoServer;
   connect(options: ConnectOptions): Promise<EchoConnection>;
+  /**
+   * In the primary: forks `workers` processes (each runs this same script and
+   * reaches `serveClusterWorker`) and resolves once all listen on one port.
+   * Absent when the implementation is not measured under node:cluster.
+   */
+  startCluster?(workers: number): Promise<ClusteredEchoServer>;
+  /** In a worker forked by `startCluster`: serve until the primary says stop. */
+  serveClusterWorker?(): Promise<void>;
 }
 
 /** Request code of the echo processor (remoting-ts); raw-net uses the same number as its frame kind. */

@@ -7,10 +7,11 @@ export function baselineFor(
   results: readonly BenchResult[],
   baseline: ImplName,
 ): BenchResult | undefined {
-  if (result.suite !== 'invoke') return undefined;
+  if (result.suite !== 'invoke' && result.suite !== 'cluster') return undefined;
   return results.find(
     (r) =>
-      r.suite === 'invoke' &&
+      r.suite === result.suite &&
+      r.serverWorkers === result.serverWorkers &&
       r.impl === baseline &&
       r.mode === result.mode &&
       r.bodyBytes === result.bodyBytes &&
@@ -30,6 +31,30 @@ export function throughputRatio(
   if (base === undefined || unjudgeableReason(base) !== null || unjudgeableReason(result) !== null)
     return null;
   return result.reqPerSec / base.reqPerSec;
+}
+
+/**
+ * A cluster row's throughput over the same implementation's with one server
+ * worker, same shape, same run: how it scales. Null for the one-worker row
+ * itself and when either is missing or too thin to judge.
+ */
+export function workerScaling(result: BenchResult, results: readonly BenchResult[]): number | null {
+  if (result.suite !== 'cluster' || result.serverWorkers === undefined || result.serverWorkers === 1)
+    return null;
+  const single = results.find(
+    (r) =>
+      r.suite === 'cluster' &&
+      r.serverWorkers === 1 &&
+      r.impl === result.impl &&
+      r.serialize === result.serialize &&
+      r.mode === result.mode &&
+      r.bodyBytes === result.bodyBytes &&
+      r.inflight === result.inflight &&
+      r.connections === result.connections,
+  );
+  if (single === undefined || unjudgeableReason(single) !== null || unjudgeableReason(result) !== null)
+    return null;
+  return result.reqPerSec / single.reqPerSec;
 }
 
 /** Median client and server CPU µs per operation over the runs; "" when not measured. */

@@ -7,7 +7,7 @@ import { formatBytes, formatCompact, formatInteger, formatMicros, formatRatio } 
 import { medianOrNull, spread } from '../stats.js';
 import type { BenchReport, BenchResult, RunSample } from '../types.js';
 import { brokerHtmlSection } from './broker-html.js';
-import { formatAllocation, formatCpuPerOp, seriesName, throughputRatio } from './compare.js';
+import { formatAllocation, formatCpuPerOp, seriesName, throughputRatio, workerScaling } from './compare.js';
 import { barChart, escapeXml, lineChart } from './svg.js';
 import { summarizeSkipped } from './table.js';
 
@@ -222,6 +222,7 @@ function figuresTable(report: BenchReport): string {
     'body',
     'in flight',
     'conns',
+    'server workers',
     'chunks',
     'impl',
     'req/s',
@@ -244,6 +245,7 @@ function figuresTable(report: BenchReport): string {
       cell(formatBytes(r.bodyBytes), true),
       cell(String(r.inflight ?? ''), true),
       cell(String(r.connections ?? ''), true),
+      cell(String(r.serverWorkers ?? ''), true),
       cell(r.chunkBytes === undefined ? '' : formatBytes(r.chunkBytes), true),
       cell(seriesName(r)),
       cell(formatInteger(r.reqPerSec), true),
@@ -251,7 +253,12 @@ function figuresTable(report: BenchReport): string {
       cell(formatMicros(r.p50us), true),
       cell(formatMicros(r.p99us), true),
       cell(formatMicros(r.p999us), true),
-      cell(r.suite === 'invoke' ? formatRatio(throughputRatio(r, report.results, 'raw-net')) : '', true),
+      cell(
+        r.suite === 'invoke' || r.suite === 'cluster'
+          ? formatRatio(throughputRatio(r, report.results, 'raw-net'))
+          : '',
+        true,
+      ),
       cell(
         r.suite === 'invoke' && r.mode !== 'oneway'
           ? formatRatio(throughputRatio(r, report.results, 'grpc-js'))
@@ -264,6 +271,38 @@ function figuresTable(report: BenchReport): string {
     ].join('')}</tr>`;
   });
   return `<table id="figures"><thead><tr>${header.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`;
+}
+
+/** The cluster suite's rows with their two ratios: against raw-net at the same worker count, and 2 over 1 workers. */
+function clusterSection(report: BenchReport): string {
+  const rows = report.results.filter((r) => r.suite === 'cluster');
+  if (rows.length === 0) return '';
+  const header = [
+    'mode',
+    'conns',
+    'server workers',
+    'impl',
+    'req/s',
+    'p50 µs',
+    'vs raw-net',
+    '2 / 1 workers',
+    'cpu µs/op (client / server)',
+  ];
+  const body = rows.map(
+    (r) =>
+      `<tr data-impl="${escapeXml(r.impl)}" data-server-workers="${r.serverWorkers ?? ''}">${[
+        cell(r.mode === 'async' ? `async ×${r.inflight}` : r.mode),
+        cell(String(r.connections ?? ''), true),
+        cell(String(r.serverWorkers ?? ''), true),
+        cell(seriesName(r)),
+        cell(formatInteger(r.reqPerSec), true),
+        cell(formatMicros(r.p50us), true),
+        cell(formatRatio(throughputRatio(r, report.results, 'raw-net')), true),
+        cell(formatRatio(workerScaling(r, report.results)), true),
+        cell(formatCpuPerOp(r), true),
+      ].join('')}</tr>`,
+  );
+  return `<h2>Server workers (node:cluster)</h2><table id="cluster"><thead><tr>${header.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr></thead><tbody>\n${body.join('\n')}\n</tbody></table>`;
 }
 
 function goalsSection(report: BenchReport): string {
@@ -322,6 +361,7 @@ ${goalsSection(report)}
 <div class="charts">${oneway.join('\n') || '<p>No oneway results in this run.</p>'}</div>
 <h2>CPU per operation</h2>
 <div class="charts">${cpu.join('\n') || '<p>No CPU figures in this run.</p>'}</div>
+${clusterSection(report)}
 ${report.broker === undefined ? '' : brokerHtmlSection(report.broker)}
 <h2>All figures</h2>
 ${figuresTable(report)}

@@ -2,7 +2,7 @@
 import { formatBytes, formatCompact, formatInteger, formatMicros, formatRatio } from '../format.js';
 import { spread } from '../stats.js';
 import type { BenchReport, BenchResult, GoalVerdict } from '../types.js';
-import { formatAllocation, formatCpuPerOp, seriesName, throughputRatio } from './compare.js';
+import { formatAllocation, formatCpuPerOp, seriesName, throughputRatio, workerScaling } from './compare.js';
 
 export type Align = 'left' | 'right';
 
@@ -102,6 +102,65 @@ export function invokeTable(results: readonly BenchResult[]): string {
   );
 }
 
+/** The cluster suite: each row against raw-net at the same worker count, and against its own one-worker row. */
+export function clusterTable(results: readonly BenchResult[]): string {
+  const rows: (string[] | null)[] = [];
+  let previousShape = '';
+  for (const r of results.filter((result) => result.suite === 'cluster')) {
+    const shape = `${r.mode}/${r.bodyBytes}/${r.inflight}/${r.connections}`;
+    if (previousShape !== '' && shape !== previousShape) rows.push(null);
+    previousShape = shape;
+    rows.push([
+      r.mode === 'async' ? `async ×${r.inflight}` : r.mode,
+      formatBytes(r.bodyBytes),
+      String(r.connections ?? ''),
+      String(r.serverWorkers ?? ''),
+      seriesName(r),
+      formatInteger(r.reqPerSec),
+      range(r),
+      formatMicros(r.p50us),
+      formatMicros(r.p99us),
+      formatRatio(throughputRatio(r, results, 'raw-net')),
+      formatRatio(workerScaling(r, results)),
+      formatCpuPerOp(r),
+      errorCount(r),
+    ]);
+  }
+  return renderTable(
+    [
+      'mode',
+      'body',
+      'conns',
+      'server workers',
+      'impl',
+      'req/s',
+      'min–max',
+      'p50 µs',
+      'p99 µs',
+      'vs raw-net',
+      '2 / 1 workers',
+      'cpu µs/op c / s',
+      'errors',
+    ],
+    rows,
+    [
+      'left',
+      'right',
+      'right',
+      'right',
+      'left',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+    ],
+  );
+}
+
 export function codecTable(results: readonly BenchResult[]): string {
   const rows = results
     .filter((r) => r.suite === 'codec')
@@ -142,6 +201,8 @@ export function renderTerminalReport(report: BenchReport, extraLines: readonly s
     `run:     ${s.quick ? 'quick' : 'full'}; workers via ${s.workers}; suites ${s.suites.join(', ')}; per case ${s.warmupSec} s warm-up, ${s.repeat} × ${s.durationSec} s; figures are medians of the runs`,
   ];
   if (report.results.some((r) => r.suite === 'invoke')) parts.push('', 'invoke', invokeTable(report.results));
+  if (report.results.some((r) => r.suite === 'cluster'))
+    parts.push('', 'cluster (server workers under node:cluster)', clusterTable(report.results));
   if (report.results.some((r) => r.suite === 'codec')) parts.push('', 'codec', codecTable(report.results));
   parts.push(...extraLines);
   if (report.goals.length > 0) parts.push('', 'goals (reported, not asserted)', goalsTable(report.goals));

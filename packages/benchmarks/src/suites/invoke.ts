@@ -77,6 +77,71 @@ async function attachServerCpu(runs: RunSample[], serverCpu: Map<string, Promise
   );
 }
 
+/** Where a case's server runs: one process (the invoke suite), or several under node:cluster. */
+export interface CasePlacement {
+  suite: string;
+  serverWorkers?: number;
+}
+
+/**
+ * Measures one case: the pair of processes for its implementation (the
+ * server with `serverWorkers` under node:cluster when set), the client's
+ * warm-up on its first case, then the runs with the server's CPU read at
+ * each run's edges. Reports progress; a failure goes into the result's place
+ * as a skipped case, and resets the pair so it cannot poison the next case.
+ */
+export async function measureCase(
+  ctx: SuiteContext,
+  c: InvokeCase,
+  label: string,
+  placement: CasePlacement,
+  warmedClients: WeakSet<WorkerProcess>,
+): Promise<{ result: BenchResult } | { failed: SkippedCase }> {
+  ctx.progress.caseStarted(label);
+  try {
+    const { port, client, server } = await ctx.workers.pair(c.impl, placement.serverWorkers);
+    if (!warmedClients.has(client)) {
+      // A fresh process's heap is still sizing itself (young generation growth,
+      // allocation-site pretenuring): a case measured first in a new worker
+      // showed 5–8× the GC share of the same case measured later. So every
+      // new client worker runs an unmeasured stretch of its first case.
+      await client.runInvoke(
+        port,
+        { ...c, warmupMs: 0, durationMs: workerWarmupMs(ctx.timing), repeat: 1 },
+        caseTimeoutMs(ctx.timing),
+      );
+      warmedClients.add(client);
+    }
+    // The client announces each run's edges; the server's CPU time is read right then.
+    const serverCpu = new Map<string, Promise<number>>();
+    client.onMark = (run, edge) => serverCpu.set(`${run}:${edge}`, server.cpu());
+    let runs: RunSample[];
+    try {
+      runs = await client.runInvoke(port, { ...c, ...ctx.timing }, caseTimeoutMs(ctx.timing));
+    } finally {
+      client.onMark = null;
+    }
+    await attachServerCpu(runs, serverCpu);
+    const result = summarizeRuns({ ...c, ...placement }, runs);
+    const errors = runs.reduce((sum, r) => sum + r.errors, 0);
+    const latency = result.p50us === null ? '' : `, p50 ${Math.round(result.p50us)} µs`;
+    const cpu = formatCpuPerOp(result);
+    const heap = formatAllocation(result);
+    ctx.progress.caseDone(
+      label,
+      `${formatRate(result.reqPerSec)}${latency}${cpu === '' ? '' : `, cpu ${cpu} µs/op`}${heap === '' ? '' : `, heap/gc ${heap}`}${errors > 0 ? `, ${errors} errors` : ''}`,
+    );
+    return { result };
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+    ctx.progress.caseDone(label, `FAILED: ${message}`);
+    ctx.workers.reset(c.impl, placement.serverWorkers);
+    return {
+      failed: { suite: placement.suite, impl: c.impl, description: label, reason: `failed: ${message}` },
+    };
+  }
+}
+
 async function runCases(
   ctx: SuiteContext,
   cases: InvokeCase[],
@@ -88,49 +153,9 @@ async function runCases(
   await ctx.workers.warm(impls.filter((impl) => !unavailable.has(impl)));
   const warmedClients = new WeakSet<WorkerProcess>();
   for (const c of cases) {
-    const label = caseLabel(c);
-    ctx.progress.caseStarted(label);
-    try {
-      const { port, client, server } = await ctx.workers.pair(c.impl);
-      if (!warmedClients.has(client)) {
-        // A fresh process's heap is still sizing itself (young generation growth,
-        // allocation-site pretenuring): a case measured first in a new worker
-        // showed 5–8× the GC share of the same case measured later. So every
-        // new client worker runs an unmeasured stretch of its first case.
-        await client.runInvoke(
-          port,
-          { ...c, warmupMs: 0, durationMs: workerWarmupMs(ctx.timing), repeat: 1 },
-          caseTimeoutMs(ctx.timing),
-        );
-        warmedClients.add(client);
-      }
-      // The client announces each run's edges; the server's CPU time is read right then.
-      const serverCpu = new Map<string, Promise<number>>();
-      client.onMark = (run, edge) => serverCpu.set(`${run}:${edge}`, server.cpu());
-      let runs: RunSample[];
-      try {
-        runs = await client.runInvoke(port, { ...c, ...ctx.timing }, caseTimeoutMs(ctx.timing));
-      } finally {
-        client.onMark = null;
-      }
-      await attachServerCpu(runs, serverCpu);
-      const result = summarizeRuns({ suite: 'invoke', ...c }, runs);
-      results.push(result);
-      const errors = runs.reduce((sum, r) => sum + r.errors, 0);
-      const latency = result.p50us === null ? '' : `, p50 ${Math.round(result.p50us)} µs`;
-      const cpu = formatCpuPerOp(result);
-      const heap = formatAllocation(result);
-      ctx.progress.caseDone(
-        label,
-        `${formatRate(result.reqPerSec)}${latency}${cpu === '' ? '' : `, cpu ${cpu} µs/op`}${heap === '' ? '' : `, heap/gc ${heap}`}${errors > 0 ? `, ${errors} errors` : ''}`,
-      );
-    } catch (error) {
-      const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
-      failed.push({ suite: 'invoke', impl: c.impl, description: label, reason: `failed: ${message}` });
-      ctx.progress.caseDone(label, `FAILED: ${message}`);
-      // A broken server or client must not poison the next case.
-      ctx.workers.reset(c.impl);
-    }
+    const outcome = await measureCase(ctx, c, caseLabel(c), { suite: 'invoke' }, warmedClients);
+    if ('result' in outcome) results.push(outcome.result);
+    else failed.push(outcome.failed);
   }
   return { results, failed };
 }

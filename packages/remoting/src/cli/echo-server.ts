@@ -1,9 +1,13 @@
+import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
+import { startServerCluster } from '../cluster/primary.js';
+import { runClusterWorker } from '../cluster/worker.js';
 import { ResponseCode, type SerializeType } from '../protocol/codes.js';
 import { RemotingProtocolError } from '../protocol/errors.js';
 import { RemotingCommand } from '../protocol/remoting-command.js';
 import type { RequestProcessor } from '../remoting/processor.js';
 import { RemotingServer, type ServerTlsOptions, type TlsMode } from '../server.js';
+import { UsageError } from './call.js';
 import { makeSelfSignedCertificate } from './self-signed.js';
 
 /** Request codes the echo server answers. */
@@ -59,16 +63,27 @@ const failProcessor: RequestProcessor = {
   },
 };
 
+/** The certificate and key of `--cert` / `--key`, or a fresh self-signed pair. */
+export function tlsMaterial(tls: NonNullable<EchoServerOptions['tls']>): { cert: string; key: string } {
+  return tls.certFile && tls.keyFile
+    ? { cert: readFileSync(tls.certFile, 'utf8'), key: readFileSync(tls.keyFile, 'utf8') }
+    : makeSelfSignedCertificate();
+}
+
 /** Builds and starts the echo server; resolves once it listens. */
 export async function startEchoServer(options: EchoServerOptions): Promise<RemotingServer> {
-  let tls: ServerTlsOptions | undefined;
-  if (options.tls) {
-    const material =
-      options.tls.certFile && options.tls.keyFile
-        ? { cert: readFileSync(options.tls.certFile, 'utf8'), key: readFileSync(options.tls.keyFile, 'utf8') }
-        : makeSelfSignedCertificate();
-    tls = { mode: options.tls.mode, ...material };
-  }
+  const server = createEchoServer(options, options.tls ? tlsMaterial(options.tls) : undefined);
+  await server.start();
+  return server;
+}
+
+/** Builds the echo server, not yet started, with `material` for TLS when `options.tls` asks for it. */
+export function createEchoServer(
+  options: EchoServerOptions,
+  material: { cert: string; key: string } | undefined,
+): RemotingServer {
+  const tls: ServerTlsOptions | undefined =
+    options.tls && material ? { mode: options.tls.mode, ...material } : undefined;
   const server = new RemotingServer({
     host: options.host,
     port: options.port,
@@ -91,6 +106,97 @@ export async function startEchoServer(options: EchoServerOptions): Promise<Remot
       log(`${kind} from ${remote}${typeof code === 'string' ? ` [${code}]` : ''}: ${error.message}`);
     });
   }
-  await server.start();
   return server;
+}
+
+/** `--workers N`: an integer ≥ 1. */
+export function parseWorkers(text: string): number {
+  const workers = Number(text);
+  if (!/^\d+$/.test(text) || workers < 1)
+    throw new UsageError(`--workers must be an integer ≥ 1, got ${text}`);
+  return workers;
+}
+
+/** Where the primary hands its TLS material to the workers, so that every worker presents one certificate. */
+const TLS_ENV = { cert: 'REMOTING_ECHO_TLS_CERT', key: 'REMOTING_ECHO_TLS_KEY' } as const;
+
+/**
+ * `echo-server --workers N`. In the primary: starts N workers on one address,
+ * prints it once, reports workers that exit or are replaced, and stops them
+ * all on SIGINT or SIGTERM; resolves to the exit code (1 when the cluster gave
+ * up on workers that kept dying). In a worker (node:cluster runs this same
+ * command again there): serves, and resolves to 0 while it keeps serving.
+ */
+export async function runEchoServerCluster(
+  options: EchoServerOptions,
+  workers: number,
+  print: (line: string) => void,
+  printError: (line: string) => void,
+): Promise<number> {
+  if (cluster.isWorker) {
+    const cert = process.env[TLS_ENV.cert];
+    const key = process.env[TLS_ENV.key];
+    const material = cert !== undefined && key !== undefined ? { cert, key } : undefined;
+    const log = options.log;
+    await runClusterWorker(({ host, port, slot }) =>
+      createEchoServer(
+        {
+          ...options,
+          host,
+          port,
+          log: log === undefined ? undefined : (line) => log(`worker ${slot} (pid ${process.pid}): ${line}`),
+        },
+        material,
+      ),
+    );
+    return 0;
+  }
+  const material = options.tls ? tlsMaterial(options.tls) : undefined;
+  const servers = await startServerCluster({
+    workers,
+    host: options.host,
+    port: options.port,
+    shutdownGraceMs: 2000,
+    env: material === undefined ? {} : { [TLS_ENV.cert]: material.cert, [TLS_ENV.key]: material.key },
+  });
+  servers.on('workerExit', (exit) => {
+    const how =
+      exit.error?.message ?? (exit.signal === null ? `exit code ${exit.code}` : `signal ${exit.signal}`);
+    const next =
+      exit.reason === 'stopped'
+        ? ''
+        : exit.restartInMs === null
+          ? '; not replaced'
+          : `; a replacement starts in ${exit.restartInMs} ms`;
+    print(`echo-server: worker ${exit.slot} (pid ${exit.pid}) ${exit.reason}: ${how}${next}`);
+  });
+  servers.on('workerListening', (worker) =>
+    print(`echo-server: worker ${worker.slot} (pid ${worker.pid}) listening`),
+  );
+  // The handlers go in before the "listening" line: a supervisor may signal the moment it reads it.
+  const signalled = new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  const { host, port } = servers.address();
+  const pids = servers.workers().map((worker) => worker.pid);
+  print(
+    `echo-server listening on ${host}:${port} (tls: ${options.tls?.mode ?? 'disabled'}, ` +
+      `${workers} workers: pids ${pids.join(', ')}; primary pid ${process.pid})`,
+  );
+  const outcome = await Promise.race([
+    signalled.then((signal) => ({ signal })),
+    servers.whenStopped().then(
+      () => ({}),
+      (error: unknown) => ({ error }),
+    ),
+  ]);
+  if ('error' in outcome) {
+    printError(`echo-server: ${(outcome.error as Error).message}`);
+    return 1;
+  }
+  if ('signal' in outcome) print(`echo-server: ${outcome.signal} received, stopping ${workers} workers`);
+  await servers.shutdown();
+  print('echo-server: stopped');
+  return 0;
 }

@@ -3,13 +3,19 @@ import { parseArgs } from 'node:util';
 import { languageFromName } from '../protocol/codes.js';
 import { RemotingError } from '../protocol/errors.js';
 import { runCall, serializeTypeByName, UsageError } from './call.js';
-import { startEchoServer } from './echo-server.js';
+import {
+  type EchoServerOptions,
+  parseWorkers,
+  runEchoServerCluster,
+  startEchoServer,
+} from './echo-server.js';
 
 const USAGE = `usage:
   remoting echo-server [--port P] [--host 127.0.0.1] [--serialize json|rocketmq] [--language JAVA]
-      [--tls] [--tls-mode permissive|enforcing] [--cert FILE --key FILE]
+      [--tls] [--tls-mode permissive|enforcing] [--cert FILE --key FILE] [--workers N]
       code 1 = echo (body and extFields back), 2 = sleep extFields.sleepMs then echo, 3 = fail (SYSTEM_ERROR)
       prints one line per connection event (connect, close, idle) and per protocol error
+      --workers N: N processes (node:cluster) share the one address; a worker that dies is replaced
   remoting call HOST:PORT --code N [--ext k=v]... [--body TEXT] [--oneway|--async] [--timeout MS]
       [--serialize json|rocketmq] [--language JAVA] [--version N] [--json]
       [--tls [--ca FILE] [--insecure]]
@@ -49,23 +55,34 @@ async function echoServer(args: string[]): Promise<number> {
       cert: { type: 'string' },
       key: { type: 'string' },
       language: { type: 'string' },
+      workers: { type: 'string' },
     },
     strict: true,
   });
   const language = values.language === undefined ? undefined : parseLanguage(values.language);
+  const workers = values.workers === undefined ? undefined : parseWorkers(values.workers);
   const port = parsePort(values.port);
   const serializeType = values.serialize === undefined ? undefined : parseSerialize(values.serialize);
   const tlsMode = values['tls-mode'];
   if (tlsMode !== 'permissive' && tlsMode !== 'enforcing')
     throw new UsageError(`--tls-mode must be permissive or enforcing`);
-  const server = await startEchoServer({
+  const options: EchoServerOptions = {
     host: values.host,
     port,
     serializeType,
     language,
     tls: values.tls ? { mode: tlsMode, certFile: values.cert, keyFile: values.key } : undefined,
     log: (line) => console.log(line),
-  });
+  };
+  if (workers !== undefined) {
+    return runEchoServerCluster(
+      options,
+      workers,
+      (line) => console.log(line),
+      (line) => console.error(line),
+    );
+  }
+  const server = await startEchoServer(options);
   const { host, port: bound } = server.address();
   // The handlers go in before the "listening" line: a supervisor may signal the moment it reads it.
   const stopped = new Promise<void>((resolve) => {
