@@ -408,6 +408,16 @@ describe('misuse and a failing worker', () => {
     expect(error).toBeInstanceOf(RemotingWorkerError);
     expect((error as RemotingWorkerError).failure).toBe('start-failed');
     expect((error as RemotingWorkerError).written).toBe(false);
+    expect(((error as RemotingWorkerError).cause as Error).message).toContain('workerStartTimeoutMs (1 ms)');
+  });
+
+  test('options that cannot cross into a thread are refused at construction with a TypeError', () => {
+    const error = thrownBy(
+      () => new BlockingRemotingClient({ tls: { checkServerIdentity: () => undefined } }),
+    ) as TypeError;
+    expect(error).toBeInstanceOf(TypeError);
+    expect(error.message).toContain('cloneable');
+    expect((error.cause as Error).name).toBe('DataCloneError');
   });
 
   test('a workerUrl that does not exist is refused at construction, naming the file', () => {

@@ -66,7 +66,7 @@ class RemotingTsServer implements EchoServer {
   }
 }
 
-function serializeType(serialize: Serialize): SerializeType {
+export function serializeType(serialize: Serialize): SerializeType {
   return serialize === 'ROCKETMQ' ? SerializeType.ROCKETMQ : SerializeType.JSON;
 }
 
@@ -141,7 +141,7 @@ class RemotingTsConnection implements EchoConnection {
   }
 }
 
-function unexpected(response: Command | null | undefined): Error {
+export function unexpected(response: Command | null | undefined): Error {
   return new Error(
     `unexpected response: ${response ? `code ${response.code}, remark ${response.remark}` : 'none'}`,
   );

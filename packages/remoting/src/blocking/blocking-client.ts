@@ -128,6 +128,7 @@ export class BlockingRemotingClient {
   private readonly port: MessagePort;
   private readonly state: Int32Array;
   private readonly language: number | undefined;
+  private readonly startTimeoutMs: number;
   private readonly startDeadline: number;
   private readonly graceMs: number;
   private ready = false;
@@ -157,7 +158,8 @@ export class BlockingRemotingClient {
     if (nameServerAddressList !== undefined) new NameServerList().update(nameServerAddressList);
     this.language = language;
     this.graceMs = workerGraceMs ?? DEFAULT_WORKER_GRACE_MS;
-    this.startDeadline = performance.now() + (workerStartTimeoutMs ?? DEFAULT_WORKER_START_TIMEOUT_MS);
+    this.startTimeoutMs = workerStartTimeoutMs ?? DEFAULT_WORKER_START_TIMEOUT_MS;
+    this.startDeadline = performance.now() + this.startTimeoutMs;
     const entry = workerEntry(workerUrl);
     const shared = new SharedArrayBuffer(SLOT_COUNT * Int32Array.BYTES_PER_ELEMENT);
     this.state = new Int32Array(shared);
@@ -325,6 +327,11 @@ export class BlockingRemotingClient {
       const remaining = this.startDeadline - performance.now();
       if (state === WorkerState.EXITED || remaining <= 0) {
         this.drainMessages(0);
+        if (state !== WorkerState.EXITED) {
+          this.workerFault ??= new Error(
+            `the worker thread did not start within workerStartTimeoutMs (${this.startTimeoutMs} ms)`,
+          );
+        }
         this.breakDown('start-failed');
         return 'start-failed';
       }
