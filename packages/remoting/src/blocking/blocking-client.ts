@@ -1,4 +1,3 @@
-import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { NameServerList } from '../client/name-server-list.js';
 import type { RemotingClientOptions } from '../client.js';
 import { commandDefaults, RemotingCommand } from '../protocol/remoting-command.js';
@@ -6,21 +5,15 @@ import { type InvocationFacts, RemotingShutdownError } from '../remoting/errors.
 import { reviveError } from './error-transfer.js';
 import { type BlockingWorkerFailure, RemotingReentrantCallError, RemotingWorkerError } from './errors.js';
 import {
-  BLOCKING_WORKER_MARKER,
-  type BlockingWorkerData,
-  type CallerMessage,
   frameBuffer,
   frameBytes,
   INSIDE_BLOCKING_WORKER,
-  SLOT_COUNT,
-  Slot,
   UNLIMITED_FRAME,
   WORKER_CLIENT_OPTION_KEYS,
   type WorkerClientOptions,
-  type WorkerMessage,
-  WorkerState,
 } from './thread-protocol.js';
 import { workerEntry } from './worker-launch.js';
+import { WorkerLink } from './worker-link.js';
 
 /**
  * Settings of a {@link BlockingRemotingClient}: those of
@@ -92,12 +85,6 @@ const CALL_IN_PROGRESS = Symbol.for('remoting-ts.blocking-call-in-progress');
 type GuardedGlobal = { [CALL_IN_PROGRESS]?: boolean; [INSIDE_BLOCKING_WORKER]?: boolean };
 const threadGlobal = globalThis as GuardedGlobal;
 
-function refuseInsideBlockingWorker(): void {
-  if (threadGlobal[INSIDE_BLOCKING_WORKER] === true) throw new RemotingReentrantCallError('blocking-worker');
-}
-
-type Outcome = Extract<WorkerMessage, { id: number }> | 'exited' | 'timed-out';
-
 /**
  * A RocketMQ remoting client whose calls block the calling thread until they
  * end, as Java's `invokeSync` does: `invokeSync` returns the response itself,
@@ -124,20 +111,15 @@ type Outcome = Extract<WorkerMessage, { id: number }> | 'exited' | 'timed-out';
  * `workerGraceMs`, and the client makes no more calls.
  */
 export class BlockingRemotingClient {
-  private readonly worker: Worker;
-  private readonly port: MessagePort;
-  private readonly state: Int32Array;
+  private readonly link: WorkerLink;
   private readonly language: number | undefined;
   private readonly startTimeoutMs: number;
   private readonly startDeadline: number;
   private readonly graceMs: number;
   private ready = false;
   private closed = false;
-  private lastId = 0;
   /** Once the worker failed: how, and why; every later call fails with it. */
   private broken: { failure: BlockingWorkerFailure; cause: unknown } | null = null;
-  /** What the worker reported before it went (an uncaught error), or the Worker's 'error' event. */
-  private workerFault: unknown;
 
   /**
    * Starts the worker thread (without waiting for it: the first call does).
@@ -146,40 +128,21 @@ export class BlockingRemotingClient {
    */
   constructor(options: BlockingRemotingClientOptions = {}) {
     refuseInsideBlockingWorker();
-    const {
-      nameServerAddressList,
-      workerStartTimeoutMs,
-      workerGraceMs,
-      workerExecArgv,
-      workerUrl,
-      language,
-    } = options;
+    const { nameServerAddressList, workerStartTimeoutMs, workerGraceMs, workerExecArgv, workerUrl } = options;
     // The same rule, and the same TypeError, as RemotingClient.updateNameServerAddressList.
     if (nameServerAddressList !== undefined) new NameServerList().update(nameServerAddressList);
-    this.language = language;
+    this.language = options.language;
     this.graceMs = workerGraceMs ?? DEFAULT_WORKER_GRACE_MS;
     this.startTimeoutMs = workerStartTimeoutMs ?? DEFAULT_WORKER_START_TIMEOUT_MS;
     this.startDeadline = performance.now() + this.startTimeoutMs;
-    const entry = workerEntry(workerUrl);
-    const shared = new SharedArrayBuffer(SLOT_COUNT * Int32Array.BYTES_PER_ELEMENT);
-    this.state = new Int32Array(shared);
-    const { port1, port2 } = new MessageChannel();
-    this.port = port1;
-    const workerData: BlockingWorkerData = {
-      marker: BLOCKING_WORKER_MARKER,
-      state: shared,
-      port: port2,
-      options: workerClientOptions(options),
-      nameServerAddressList: nameServerAddressList === undefined ? undefined : [...nameServerAddressList],
-    };
     try {
-      this.worker = new Worker(entry, {
-        workerData,
-        transferList: [port2],
-        ...(workerExecArgv === undefined ? {} : { execArgv: workerExecArgv }),
+      this.link = new WorkerLink({
+        entry: workerEntry(workerUrl),
+        execArgv: workerExecArgv,
+        options: workerClientOptions(options),
+        nameServerAddressList: nameServerAddressList === undefined ? undefined : [...nameServerAddressList],
       });
     } catch (error) {
-      port1.close();
       if (error instanceof Error && error.name === 'DataCloneError') {
         throw new TypeError(
           `BlockingRemotingClient options must be cloneable to reach its worker thread (${error.message}); ` +
@@ -189,12 +152,6 @@ export class BlockingRemotingClient {
       }
       throw error;
     }
-    // The caller's process exits when its own work is done, whether or not close() was called.
-    this.worker.unref();
-    // Without a listener a worker's uncaught error would be rethrown in this thread.
-    this.worker.on('error', (error) => {
-      this.workerFault ??= error;
-    });
   }
 
   /**
@@ -236,18 +193,16 @@ export class BlockingRemotingClient {
    */
   close(): void {
     if (this.closed) return;
-    this.enterCall();
+    enterCall();
     this.closed = true;
     try {
       // A worker still loading has sent nothing: there is nothing to flush.
-      if (this.broken === null && Atomics.load(this.state, Slot.WORKER_STATE) === WorkerState.READY) {
-        const id = this.nextId();
-        this.post({ type: 'close', id });
+      if (this.broken === null && this.link.ready) {
         // Whatever comes back (or nothing), the worker is stopped below.
-        this.awaitOutcome(id, performance.now() + CLOSE_WAIT_MS);
+        this.link.awaitAnswer(this.link.sendClose(), performance.now() + CLOSE_WAIT_MS);
       }
     } finally {
-      this.stopWorker();
+      this.link.stop();
       leaveCall();
     }
   }
@@ -265,7 +220,7 @@ export class BlockingRemotingClient {
         `timeoutMs must be a finite number ≥ 0 (a blocking wait must end), got ${timeoutMs}`,
       );
     }
-    this.enterCall();
+    enterCall();
     try {
       const facts = (written: boolean): InvocationFacts => ({
         remoteAddress: address ?? NAME_SERVER_TARGET,
@@ -276,24 +231,17 @@ export class BlockingRemotingClient {
         written,
       });
       if (this.closed) throw new RemotingShutdownError('client');
+      if (this.broken === null) this.awaitReady();
       if (this.broken !== null) {
         throw new RemotingWorkerError(this.broken.failure, facts(false), this.graceMs, this.broken.cause);
       }
-      const startFailure = this.awaitReady();
-      if (startFailure !== null) {
-        throw new RemotingWorkerError(startFailure, facts(false), this.graceMs, this.workerFault);
-      }
       const frame = this.encode(request);
-      const id = this.nextId();
-      Atomics.store(this.state, Slot.CLAIM, id);
-      this.post({ type: 'invoke', id, mode, address, timeoutMs, frame }, [frame.buffer as ArrayBuffer]);
-      const outcome = this.awaitOutcome(id, performance.now() + timeoutMs + this.graceMs);
+      const id = this.link.sendCall({ type: 'invoke', mode, address, timeoutMs, frame });
+      const outcome = this.link.awaitAnswer(id, performance.now() + timeoutMs + this.graceMs);
       if (outcome === 'exited' || outcome === 'timed-out') {
-        // Whoever moves CLAIM first wins: if the worker never took the request, it never will.
-        const taken = Atomics.compareExchange(this.state, Slot.CLAIM, id, 0) !== id;
-        const failure = outcome === 'exited' ? 'exited' : 'unresponsive';
-        this.breakDown(failure);
-        throw new RemotingWorkerError(failure, facts(taken), this.graceMs, this.workerFault);
+        const taken = this.link.abandon(id);
+        const failure = this.breakDown(outcome === 'exited' ? 'exited' : 'unresponsive');
+        throw new RemotingWorkerError(failure.failure, facts(taken), this.graceMs, failure.cause);
       }
       if (outcome.type === 'failed') throw reviveError(outcome.error);
       return outcome.frame;
@@ -314,90 +262,38 @@ export class BlockingRemotingClient {
     return frameBytes(request);
   }
 
-  /** Parks until the worker is listening; returns null then, or how it failed. */
-  private awaitReady(): BlockingWorkerFailure | null {
-    if (this.ready) return null;
-    for (;;) {
-      const seen = Atomics.load(this.state, Slot.NOTIFY);
-      const state = Atomics.load(this.state, Slot.WORKER_STATE);
-      if (state === WorkerState.READY) {
-        this.ready = true;
-        return null;
-      }
-      const remaining = this.startDeadline - performance.now();
-      if (state === WorkerState.EXITED || remaining <= 0) {
-        this.drainMessages(0);
-        if (state !== WorkerState.EXITED) {
-          this.workerFault ??= new Error(
-            `the worker thread did not start within workerStartTimeoutMs (${this.startTimeoutMs} ms)`,
-          );
-        }
-        this.breakDown('start-failed');
-        return 'start-failed';
-      }
-      Atomics.wait(this.state, Slot.NOTIFY, seen, remaining);
+  /** Parks until the worker listens; a worker that will not is broken down as 'start-failed'. */
+  private awaitReady(): void {
+    if (this.ready) return;
+    const outcome = this.link.awaitReady(this.startDeadline);
+    if (outcome === 'ready') {
+      this.ready = true;
+      return;
     }
-  }
-
-  /**
-   * Parks until the worker answers call `id`, exits, or `deadline` passes.
-   * NOTIFY is read before the port is looked at: a message posted after the
-   * look bumps NOTIFY past `seen`, so the wait returns at once instead of
-   * sleeping through it.
-   */
-  private awaitOutcome(id: number, deadline: number): Outcome {
-    for (;;) {
-      const seen = Atomics.load(this.state, Slot.NOTIFY);
-      const answer = this.drainMessages(id);
-      if (answer !== null) return answer;
-      if (Atomics.load(this.state, Slot.WORKER_STATE) === WorkerState.EXITED) {
-        // Everything it posted was posted before it said it exited.
-        return this.drainMessages(id) ?? 'exited';
-      }
-      const remaining = deadline - performance.now();
-      if (remaining <= 0) return 'timed-out';
-      Atomics.wait(this.state, Slot.NOTIFY, seen, remaining);
+    if (outcome === 'timed-out') {
+      this.link.fault ??= new Error(
+        `the worker thread did not start within workerStartTimeoutMs (${this.startTimeoutMs} ms)`,
+      );
     }
+    this.breakDown('start-failed');
   }
 
-  /** Takes every queued message; returns the answer to `id` if one was there. */
-  private drainMessages(id: number): Extract<WorkerMessage, { id: number }> | null {
-    let answer: Extract<WorkerMessage, { id: number }> | null = null;
-    for (let received = receiveMessageOnPort(this.port); received !== undefined; ) {
-      const message = received.message as WorkerMessage;
-      if (message.type === 'fatal') this.workerFault ??= reviveError(message.error);
-      // Anything else is the late answer to a call the caller stopped waiting for: dropped.
-      else if (message.id === id) answer = message;
-      received = receiveMessageOnPort(this.port);
-    }
-    return answer;
+  /** The client is unusable from now on: its worker is stopped, and the first failure is kept. */
+  private breakDown(failure: BlockingWorkerFailure): { failure: BlockingWorkerFailure; cause: unknown } {
+    this.broken ??= { failure, cause: this.link.fault };
+    this.link.stop();
+    return this.broken;
   }
+}
 
-  private post(message: CallerMessage, transfer: ArrayBuffer[] = []): void {
-    this.port.postMessage(message, transfer);
-  }
+function refuseInsideBlockingWorker(): void {
+  if (threadGlobal[INSIDE_BLOCKING_WORKER] === true) throw new RemotingReentrantCallError('blocking-worker');
+}
 
-  private nextId(): number {
-    // Positive int32s only: CLAIM holds -id once the worker has taken a call, and 0 means nobody.
-    this.lastId = this.lastId >= 0x7fffffff ? 1 : this.lastId + 1;
-    return this.lastId;
-  }
-
-  private breakDown(failure: BlockingWorkerFailure): void {
-    this.broken ??= { failure, cause: this.workerFault };
-    this.stopWorker();
-  }
-
-  private stopWorker(): void {
-    void this.worker.terminate();
-    this.port.close();
-  }
-
-  private enterCall(): void {
-    refuseInsideBlockingWorker();
-    if (threadGlobal[CALL_IN_PROGRESS] === true) throw new RemotingReentrantCallError('nested-call');
-    threadGlobal[CALL_IN_PROGRESS] = true;
-  }
+function enterCall(): void {
+  refuseInsideBlockingWorker();
+  if (threadGlobal[CALL_IN_PROGRESS] === true) throw new RemotingReentrantCallError('nested-call');
+  threadGlobal[CALL_IN_PROGRESS] = true;
 }
 
 function leaveCall(): void {
