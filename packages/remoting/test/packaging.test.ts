@@ -429,10 +429,11 @@ function blockingConsumer(format: 'esm' | 'cjs'): string {
   const client = new BlockingRemotingClient({ connectTimeoutMs: 2000 });
   const response = client.invokeSync(address, RemotingCommand.createRequest(1).setBody('blocking').addExtField('k', 'v'), 10000);
   const oneway = client.invokeOneway(address, RemotingCommand.createRequest(1), 10000) ?? null;
-  const timeout = thrown(() => client.invokeSync(address, RemotingCommand.createRequest(2).addExtField('sleepMs', '5000'), 300));
+  const timeout = thrown(() => client.invokeSync(address, RemotingCommand.createRequest(2).addExtField('sleepMs', '1500'), 300));
   const connect = thrown(() => client.invokeSync('127.0.0.1:1', RemotingCommand.createRequest(1), 3000));
   client.close();
   const afterClose = thrown(() => client.invokeSync(address, RemotingCommand.createRequest(1), 1000));
+  // The echo server finishes the sleep it was asked for (1.5 s) before it exits.
   server.kill('SIGTERM');
   console.log(JSON.stringify({
     body: response.body.toString(),
