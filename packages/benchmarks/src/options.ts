@@ -34,7 +34,7 @@ export const USAGE = `pnpm bench [options]
   --repeat N         runs per case, reported as median and min-max (default 3)
   --warmup S         warm-up seconds per case (default: half the duration, at most 1)
   --goals            only the goal cases, at full length (implies --suite invoke)
-  --impl A,B         only these implementations (raw-net, grpc-js, remoting-ts)
+  --impl A,B         only these implementations (raw-net, grpc-js, remoting-ts, remoting-ts-blocking)
   --mode M,N         only these invoke modes (sync, async, oneway)
   --serialize S      only this remoting-ts serialization (JSON, ROCKETMQ)
   --tsx              run the workers through tsx instead of from an esbuild bundle

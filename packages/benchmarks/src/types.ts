@@ -4,7 +4,11 @@
  */
 import type { BrokerSection } from './suites/broker-types.js';
 
-export type ImplName = 'remoting-ts' | 'raw-net' | 'grpc-js';
+/**
+ * `remoting-ts-blocking` is remoting-ts called through BlockingRemotingClient:
+ * the same server, a call that parks the calling thread.
+ */
+export type ImplName = 'remoting-ts' | 'remoting-ts-blocking' | 'raw-net' | 'grpc-js';
 export type InvokeMode = 'sync' | 'async' | 'oneway';
 export type CodecMode = 'encode+decode' | 'frame-decoder';
 export type Mode = InvokeMode | CodecMode;

@@ -152,7 +152,7 @@ test('--tsx runs the same cases through the TypeScript loader instead of the bun
         '--tsx',
         '--goals',
         '--impl',
-        'raw-net,remoting-ts',
+        'raw-net,remoting-ts,remoting-ts-blocking',
         '--duration',
         '0.05',
         '--repeat',
@@ -160,14 +160,18 @@ test('--tsx runs the same cases through the TypeScript loader instead of the bun
         '--json',
         file,
       ],
-      40_000,
+      80_000,
     );
     expect(run.code, run.stderr).toBe(0);
     const report = JSON.parse(readFileSync(file, 'utf8')) as BenchReport;
     expect(report.settings.workers).toBe('tsx');
-    // Goal shapes: raw-net × 7, remoting-ts × 7 shapes × 2 serializations.
-    expect(report.results).toHaveLength(7 + 14);
+    // Goal shapes: raw-net × 7, remoting-ts × 7 shapes × 2 serializations, the blocking client × 1
+    // (sync on 1 connection: its worker thread loads the sources through tsx too).
+    expect(report.results).toHaveLength(7 + 14 + 1);
+    const blocking = report.results.find((r) => r.impl === 'remoting-ts-blocking');
+    expect(blocking).toMatchObject({ mode: 'sync', connections: 1, serialize: 'ROCKETMQ' });
+    expect(blocking?.runs[0]?.errors).toBe(0);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-});
+}, 90_000);

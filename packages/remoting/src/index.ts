@@ -1,12 +1,23 @@
 /**
  * RocketMQ's remoting layer for Node.js, wire-compatible with the Java
- * implementation: {@link RemotingServer} and {@link RemotingClient}, the
+ * implementation: {@link RemotingServer} and {@link RemotingClient} (and
+ * {@link BlockingRemotingClient}, whose calls block the calling thread), the
  * {@link RemotingCommand} they exchange, custom headers ({@link HeaderField}),
  * processors and controllers ({@link RequestMapping}), and typed errors
  * ({@link RemotingError}).
  *
  * @packageDocumentation
  */
+export {
+  BlockingRemotingClient,
+  type BlockingRemotingClientOptions,
+} from './blocking/blocking-client.js';
+export {
+  type BlockingWorkerFailure,
+  type ReentrantCallSite,
+  RemotingReentrantCallError,
+  RemotingWorkerError,
+} from './blocking/errors.js';
 export {
   type NameServerAttempt,
   type NameServerAttemptOutcome,

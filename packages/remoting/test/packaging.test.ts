@@ -140,6 +140,27 @@ describe.skipIf(skipReason !== null)('the packed @remoting-ts/remoting, installe
     expect(JSON.parse(stdout)).toEqual(expectedScenario({ copies: false }));
   }, 60_000);
 
+  // BlockingRemotingClient from the tarball: its worker thread must start from dist/ (the .js beside
+  // the module, found through import.meta.url, also when the package was require()d), calls must
+  // block and return, errors keep their classes, and the script ends without process.exit().
+  for (const [kind, file] of [
+    ['ESM', 'blocking.mjs'],
+    ['require()', 'blocking.cjs'],
+  ] as const) {
+    it(`BlockingRemotingClient works in plain node (${kind}) and the process ends by itself`, async () => {
+      writeFileSync(path.join(consumerDir, file), blockingConsumer(kind === 'ESM' ? 'esm' : 'cjs'));
+      const { stdout } = await run(process.execPath, [file], { cwd: consumerDir, env: childEnv() });
+      expect(JSON.parse(stdout)).toEqual({
+        body: 'blocking',
+        ext: 'v',
+        oneway: null,
+        timeout: { isTimeout: true, isRemotingError: true, code: 'REMOTING_TIMEOUT', written: true },
+        connect: { isConnect: true, code: 'REMOTING_CONNECT', written: false, causeCode: 'ECONNREFUSED' },
+        afterClose: { isShutdown: true, code: 'REMOTING_SHUTDOWN' },
+      });
+    }, 60_000);
+  }
+
   const compilers = [
     ['TypeScript 5.9', () => path.join(consumerDir, 'node_modules', 'typescript', 'bin', 'tsc')],
     ['TypeScript 7', () => path.join(workDir, 'ts7', 'node_modules', 'typescript', 'bin', 'tsc')],
@@ -382,3 +403,67 @@ export async function main(): Promise<string | undefined> {
   }
 }
 `;
+
+/**
+ * A consumer of BlockingRemotingClient: the installed `remoting echo-server`
+ * in a child process (a server on the script's own event loop could not
+ * answer a call that parks it), then blocking calls against it.
+ */
+function blockingConsumer(format: 'esm' | 'cjs'): string {
+  const body = `
+  const { BlockingRemotingClient, RemotingCommand, RemotingConnectError, RemotingError, RemotingShutdownError,
+    RemotingTimeoutError } = lib;
+  const server = spawn(path.join('node_modules', '.bin', 'remoting'), ['echo-server', '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const address = await new Promise((resolve, reject) => {
+    let output = '';
+    server.stdout.setEncoding('utf8').on('data', (text) => {
+      output += text;
+      const match = /listening on (\\S+:\\d+)/.exec(output);
+      if (match) resolve(match[1]);
+    });
+    server.once('exit', (code) => reject(new Error('echo-server exited ' + code + ': ' + output)));
+  });
+  const thrown = (call) => { try { call(); } catch (error) { return error; } return null; };
+  const client = new BlockingRemotingClient({ connectTimeoutMs: 2000 });
+  const response = client.invokeSync(address, RemotingCommand.createRequest(1).setBody('blocking').addExtField('k', 'v'), 10000);
+  const oneway = client.invokeOneway(address, RemotingCommand.createRequest(1), 10000) ?? null;
+  const timeout = thrown(() => client.invokeSync(address, RemotingCommand.createRequest(2).addExtField('sleepMs', '1500'), 300));
+  const connect = thrown(() => client.invokeSync('127.0.0.1:1', RemotingCommand.createRequest(1), 3000));
+  client.close();
+  const afterClose = thrown(() => client.invokeSync(address, RemotingCommand.createRequest(1), 1000));
+  // The echo server finishes the sleep it was asked for (1.5 s) before it exits.
+  server.kill('SIGTERM');
+  console.log(JSON.stringify({
+    body: response.body.toString(),
+    ext: response.getExtField('k'),
+    oneway,
+    timeout: {
+      isTimeout: timeout instanceof RemotingTimeoutError,
+      isRemotingError: timeout instanceof RemotingError,
+      code: timeout.code,
+      written: timeout.written,
+    },
+    connect: {
+      isConnect: connect instanceof RemotingConnectError,
+      code: connect.code,
+      written: connect.written,
+      causeCode: connect.cause.code,
+    },
+    afterClose: { isShutdown: afterClose instanceof RemotingShutdownError, code: afterClose.code },
+  }));
+`;
+  return format === 'esm'
+    ? `import { spawn } from 'node:child_process';
+import path from 'node:path';
+import * as lib from '@remoting-ts/remoting';
+${body}`
+    : `const { spawn } = require('node:child_process');
+const path = require('node:path');
+const lib = require('@remoting-ts/remoting');
+(async () => {
+${body}
+})().catch((error) => { console.error(error); process.exitCode = 1; });
+`;
+}

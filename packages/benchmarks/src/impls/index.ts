@@ -1,4 +1,4 @@
-import type { ImplName, Serialize } from '../types.js';
+import type { ImplName, InvokeMode, Serialize } from '../types.js';
 import type { Impl } from './types.js';
 
 /** What the case planner needs to know about an implementation without loading it. */
@@ -8,6 +8,9 @@ export interface ImplTraits {
   oneway: boolean;
   /** Why oneway is not measured, for the report. */
   onewayNote?: string;
+  /** The invoke shapes it can run, when not every one; `shapesNote` says why, for the report. */
+  accepts?: (shape: { mode: InvokeMode; connections: number }) => boolean;
+  shapesNote?: string;
 }
 
 /** Baselines first: the terminal table and charts read in this order. */
@@ -20,6 +23,15 @@ export const IMPLS: readonly ImplTraits[] = [
     onewayNote: 'gRPC has no oneway call (every unary call has a response): not applicable',
   },
   { name: 'remoting-ts', serializations: ['JSON', 'ROCKETMQ'], oneway: true },
+  {
+    name: 'remoting-ts-blocking',
+    serializations: ['ROCKETMQ'],
+    oneway: false,
+    accepts: (shape) => shape.mode === 'sync' && shape.connections === 1,
+    shapesNote:
+      'a call that parks its thread is measured as sequential sync calls on 1 connection; ' +
+      'a parked thread cannot keep other connections busy',
+  },
 ];
 
 export function implTraits(name: ImplName): ImplTraits {
@@ -41,6 +53,8 @@ export async function loadImpl(name: ImplName): Promise<Impl> {
       return (await import('./grpc.js')).grpcImpl;
     case 'remoting-ts':
       return (await import('./remoting-ts.js')).remotingTsImpl;
+    case 'remoting-ts-blocking':
+      return (await import('./remoting-ts-blocking.js')).remotingTsBlockingImpl;
   }
 }
 
@@ -50,9 +64,10 @@ export async function loadImpl(name: ImplName): Promise<Impl> {
  * which may not exist yet while the protocol layer alone does.
  */
 export async function unavailableReason(name: ImplName): Promise<string | null> {
-  if (name !== 'remoting-ts') return null;
+  if (name !== 'remoting-ts' && name !== 'remoting-ts-blocking') return null;
   const framework: Record<string, unknown> = await import('@remoting-ts/remoting');
-  for (const needed of ['RemotingServer', 'RemotingClient']) {
+  const client = name === 'remoting-ts' ? 'RemotingClient' : 'BlockingRemotingClient';
+  for (const needed of ['RemotingServer', client]) {
     if (typeof framework[needed] !== 'function') {
       return `@remoting-ts/remoting does not export ${needed} yet (the runtime has not landed)`;
     }

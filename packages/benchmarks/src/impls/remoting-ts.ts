@@ -70,7 +70,7 @@ class RemotingTsServer implements EchoServer {
   }
 }
 
-function serializeType(serialize: Serialize): SerializeType {
+export function serializeType(serialize: Serialize): SerializeType {
   return serialize === 'ROCKETMQ' ? SerializeType.ROCKETMQ : SerializeType.JSON;
 }
 
@@ -145,7 +145,7 @@ class RemotingTsConnection implements EchoConnection {
   }
 }
 
-function unexpected(response: Command | null | undefined): Error {
+export function unexpected(response: Command | null | undefined): Error {
   return new Error(
     `unexpected response: ${response ? `code ${response.code}, remark ${response.remark}` : 'none'}`,
   );

@@ -5,6 +5,7 @@
 import { writeFile } from 'node:fs/promises';
 import { formatBytes, formatCompact, formatInteger, formatMicros, formatRatio } from '../format.js';
 import { medianOrNull, spread } from '../stats.js';
+import { describeJavaSyncReference } from '../suites/invoke-reference.js';
 import type { BenchReport, BenchResult, RunSample } from '../types.js';
 import { brokerHtmlSection } from './broker-html.js';
 import { formatAllocation, formatCpuPerOp, seriesName, throughputRatio, workerScaling } from './compare.js';
@@ -16,6 +17,7 @@ const SERIES_COLORS: Record<string, string> = {
   'grpc-js': '#f28e2b',
   'remoting-ts (JSON)': '#59a14f',
   'remoting-ts (ROCKETMQ)': '#e15759',
+  'remoting-ts-blocking (ROCKETMQ)': '#ff9da7',
 };
 const PERCENTILE_COLORS = { p50: '#76b7b2', p99: '#edc948', 'p99.9': '#b07aa1' };
 const CPU_COLORS = { client: '#9c755f', server: '#bab0ac' };
@@ -357,6 +359,7 @@ ${goalsSection(report)}
 <div class="charts">${throughput.join('\n') || '<p>No async results in this run.</p>'}</div>
 <h2>Latency percentiles</h2>
 <div class="charts">${latency.join('\n') || '<p>No latency results in this run.</p>'}</div>
+${invokeResults(report).some((r) => r.mode === 'sync') ? `<p id="java-sync-reference">${escapeXml(describeJavaSyncReference())}</p>` : ''}
 <h2>Oneway</h2>
 <div class="charts">${oneway.join('\n') || '<p>No oneway results in this run.</p>'}</div>
 <h2>CPU per operation</h2>

@@ -1,6 +1,7 @@
 /** The terminal report: plain-text tables, widths fitted to their contents. */
 import { formatBytes, formatCompact, formatInteger, formatMicros, formatRatio } from '../format.js';
 import { spread } from '../stats.js';
+import { describeJavaSyncReference } from '../suites/invoke-reference.js';
 import type { BenchReport, BenchResult, GoalVerdict } from '../types.js';
 import { formatAllocation, formatCpuPerOp, seriesName, throughputRatio, workerScaling } from './compare.js';
 
@@ -201,6 +202,8 @@ export function renderTerminalReport(report: BenchReport, extraLines: readonly s
     `run:     ${s.quick ? 'quick' : 'full'}; workers via ${s.workers}; suites ${s.suites.join(', ')}; per case ${s.warmupSec} s warm-up, ${s.repeat} × ${s.durationSec} s; figures are medians of the runs`,
   ];
   if (report.results.some((r) => r.suite === 'invoke')) parts.push('', 'invoke', invokeTable(report.results));
+  if (report.results.some((r) => r.suite === 'invoke' && r.mode === 'sync'))
+    parts.push(describeJavaSyncReference());
   if (report.results.some((r) => r.suite === 'cluster'))
     parts.push('', 'cluster (server workers under node:cluster)', clusterTable(report.results));
   if (report.results.some((r) => r.suite === 'codec')) parts.push('', 'codec', codecTable(report.results));

@@ -164,6 +164,16 @@ export function planInvokeCases(input: PlanInput): { cases: InvokeCase[]; skippe
     const reason = input.unavailable.get(traits.name);
     if (reason !== undefined) {
       skipped.push({ suite: 'invoke', impl: traits.name, description: 'every case', reason });
+    } else if (traits.accepts !== undefined) {
+      for (const shape of shapes) {
+        if (traits.accepts(shape)) continue;
+        skipped.push({
+          suite: 'invoke',
+          impl: traits.name,
+          description: describeShape(shape),
+          reason: traits.shapesNote ?? 'not applicable',
+        });
+      }
     } else if (!traits.oneway && shapes.some((s) => s.mode === 'oneway')) {
       skipped.push({
         suite: 'invoke',
@@ -179,6 +189,7 @@ export function planInvokeCases(input: PlanInput): { cases: InvokeCase[]; skippe
   for (const shape of shapes) {
     for (const traits of selected) {
       if (input.unavailable.has(traits.name)) continue;
+      if (traits.accepts !== undefined && !traits.accepts(shape)) continue;
       if (shape.mode === 'oneway' && !traits.oneway) continue;
       for (const serialize of traits.serializations) {
         if (

@@ -8,6 +8,7 @@ import { formatAllocation, formatCpuPerOp } from '../report/compare.js';
 import { summarizeRuns } from '../results.js';
 import type { BenchResult, ImplName, RunSample, SkippedCase } from '../types.js';
 import { describeShape, type InvokeCase, planInvokeCases } from './invoke-plan.js';
+import { describeJavaSyncReference } from './invoke-reference.js';
 import type { Suite, SuiteContext, SuitePlan } from './registry.js';
 
 export function caseLabel(c: InvokeCase): string {
@@ -61,6 +62,8 @@ async function plan(options: BenchOptions): Promise<SuitePlan> {
       'invoke: cpu µs/op = CPU time (user + system) of the client and of the server process during each run, over the operations completed in it.',
       'invoke: client heap/op = V8 heap bytes the client process allocated during each run (heap growth plus what each GC freed, from v8.GCProfiler) over the operations completed; gc = share of the run’s wall time spent in GC. Buffer contents live outside the heap and are not counted.',
       'invoke: oneway = send for the duration (each transport paces itself), then ask the server its count over every connection; rate = messages received / time until the last count answer.',
+      'invoke: remoting-ts-blocking = the remoting-ts server called through BlockingRemotingClient.invokeSync, which parks the calling thread (client and socket in a worker thread); sequential calls on 1 connection, beside remoting-ts promise invokeSync and raw-net sync. Its client cpu µs/op counts both threads; its heap/op counts the calling thread only.',
+      `invoke: ${describeJavaSyncReference()}.`,
     ],
     run: (ctx) => runCases(ctx, cases, impls, unavailable),
   };
