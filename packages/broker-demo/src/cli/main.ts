@@ -264,6 +264,11 @@ function kill(args: string[]): void {
       ? cluster.state.controller
       : cluster.state.brokers.find((b) => b.brokerId === target);
   const name = target === 'controller' ? 'the controller' : `broker ${target}`;
+  if (info === null)
+    throw new BrokerConfigError(
+      `the cluster in ${cluster.dir} has no controller process: it is coordinated through etcd ` +
+        `(${cluster.state.coordinator}), where one of its brokers is elected controller`,
+    );
   if (info === undefined) throw new BrokerConfigError(`no broker ${target} in ${cluster.dir}/cluster.json`);
   // PIDs are reused: signal only if the PID still is that process of that cluster.
   const identity = checkProcessIdentity({
