@@ -1,10 +1,13 @@
 import type { Etcd3 } from 'etcd3';
 import { assignReplicas } from '../../controller/partition-rules.js';
-import type { ClusterConfig } from '../../protocol/cluster-state.js';
+import type { ClusterConfig, PartitionState } from '../../protocol/cluster-state.js';
 import { BrokerResponseCode } from '../../protocol/codes.js';
 import { BrokerConfigError, BrokerError } from '../../protocol/errors.js';
+import { createEtcdClient } from './etcd-client.js';
+import { EtcdClusterMirror } from './etcd-cluster-mirror.js';
 import type { EtcdClusterState } from './etcd-cluster-state.js';
-import { checkTopicName, type EtcdKeyLayout, encodeRecord, type TopicRecord } from './etcd-records.js';
+import { checkTopicName, EtcdKeyLayout, encodeRecord, type TopicRecord } from './etcd-records.js';
+import { parseCoordinatorUrl } from './etcd-url.js';
 
 /** What `create-topic` asks for. */
 export interface TopicSpec {
@@ -67,4 +70,53 @@ export function topicReady(state: EtcdClusterState, topic: string): boolean {
  */
 export async function writeClusterConfig(client: Etcd3, keys: EtcdKeyLayout, config: ClusterConfig): Promise<void> {
   await client.put(keys.config).value(encodeRecord(config)).exec();
+}
+
+/** What `create-topic --coordinator` reports: each partition's replicas and, once elected, its leader. */
+export interface CreatedTopic {
+  partitions: PartitionState[];
+  /** False when no controller elected the first leaders in time (no broker running?). */
+  leadersElected: boolean;
+}
+
+/**
+ * `broker create-topic --coordinator etcd://…`: writes the topic and waits
+ * (watching, up to `timeoutMs`) for the controller to elect its first leaders.
+ */
+export async function createTopicThroughEtcd(
+  url: string,
+  spec: TopicSpec,
+  timeoutMs: number,
+  say: (line: string) => void = () => undefined,
+): Promise<CreatedTopic> {
+  const coordinates = parseCoordinatorUrl(url);
+  const client = createEtcdClient(coordinates.endpoints);
+  const keys = new EtcdKeyLayout(coordinates.root);
+  const mirror = new EtcdClusterMirror(client, keys, say);
+  try {
+    await mirror.start();
+    const revision = await createTopic(client, keys, mirror.state, spec);
+    await mirror.waitForRevision(revision);
+    const leadersElected = await mirror.waitUntil((s) => topicReady(s, spec.topic), timeoutMs);
+    const snapshot = mirror.state.snapshot({ host: '', port: 0 });
+    const partitions = snapshot.partitions.filter((p) => p.topic === spec.topic);
+    if (partitions.length === 0) {
+      const assignment = mirror.state.topics.get(spec.topic)?.record.replicaAssignment ?? [];
+      for (const [partition, replicas] of assignment.entries())
+        partitions.push({
+          topic: spec.topic,
+          partition,
+          replicas,
+          leader: -1,
+          leaderEpoch: 0,
+          isr: [],
+          partitionEpoch: 0,
+          minInsyncReplicas: spec.minInsyncReplicas,
+        });
+    }
+    return { partitions, leadersElected };
+  } finally {
+    await mirror.stop();
+    client.close();
+  }
 }
