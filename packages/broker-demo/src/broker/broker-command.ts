@@ -53,7 +53,8 @@ function hostPort(value: string, option: string): { host: string; port: number }
 
 function number(value: string, option: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new BrokerConfigError(`--${option} must be a non-negative integer, not ${value}`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new BrokerConfigError(`--${option} must be a non-negative integer, not ${value}`);
   return n;
 }
 
@@ -86,7 +87,9 @@ export function parseBrokerProcessArgs(args: string[]): BrokerProcessSpec {
     replicaFetchWaitMaxMs: number(values['fetch-wait-ms'], 'fetch-wait-ms'),
     replicaFetchMaxBytes: BROKER_DEFAULTS.replicaFetchMaxBytes,
     flush: flushMs === 0 ? { mode: 'every-append' } : { mode: 'interval', intervalMs: flushMs },
-    ...(values['segment-bytes'] === undefined ? {} : { segmentBytes: number(values['segment-bytes'], 'segment-bytes') }),
+    ...(values['segment-bytes'] === undefined
+      ? {}
+      : { segmentBytes: number(values['segment-bytes'], 'segment-bytes') }),
     verifySegmentsOnStart: values['verify-segments'],
   };
   if (values.coordinator === undefined) {

@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
+import { DEFAULT_ETCD_SESSION_TIMEOUT_MS, runBrokerProcess } from '../broker/broker-command.js';
 import { ClusterClient } from '../client/cluster-client.js';
 import { consumeTopic } from '../client/consumer.js';
 import { describeTopic, formatPartitionView } from '../client/describe.js';
 import { percentile, runProduceWorkload } from '../client/workload.js';
 import { LocalCluster } from '../cluster/local-cluster.js';
-import { DEFAULT_ETCD_SESSION_TIMEOUT_MS, runBrokerProcess } from '../broker/broker-command.js';
 import { checkProcessIdentity } from '../cluster/process-identity.js';
 import { parseCoordinatorUrl } from '../coordination/etcd/etcd-url.js';
 import { createTopicThroughEtcd } from '../coordination/etcd/topic-admin.js';
@@ -168,7 +168,9 @@ async function createTopicCommand(args: string[]): Promise<void> {
           (p.leader >= 0 ? `leader ${p.leader} (epoch ${p.leaderEpoch}), ISR [${p.isr}]` : 'no leader yet'),
       );
     if (!created.leadersElected)
-      console.log('  no controller elected its leaders in time: are the brokers running? (they will once one is)');
+      console.log(
+        '  no controller elected its leaders in time: are the brokers running? (they will once one is)',
+      );
   }
 }
 

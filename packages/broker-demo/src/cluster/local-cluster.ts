@@ -49,6 +49,8 @@ export interface LocalClusterOptions {
 export interface BrokerNetwork {
   /** The address to listen on; default 127.0.0.1. */
   host?: string;
+  /** The port to listen on, the same on every restart (a proxy in front knows it); default one the OS picks. */
+  port?: number;
   /** HOST:PORT registered for others instead of where it listens. */
   advertise?: string;
   /** Its own coordinator URL (the same cluster reached another way, e.g. through proxies). */
@@ -170,7 +172,8 @@ export class LocalCluster {
    * (HOST:PORT,HOST:PORT,…; any broker answers metadata).
    */
   get controllerAddress(): string {
-    if (this.options.coordinator !== null) return this.brokerIds.map((id) => this.brokerAddress(id)).join(',');
+    if (this.options.coordinator !== null)
+      return this.brokerIds.map((id) => this.brokerAddress(id)).join(',');
     if (this.controllerProcess === null) throw new Error('controller not running');
     return this.controllerProcess.info.address;
   }
@@ -221,7 +224,8 @@ export class LocalCluster {
   restartController(): Promise<void> {
     if (this.controllerRestartTimer !== null) clearTimeout(this.controllerRestartTimer);
     this.controllerRestartTimer = null;
-    if (this.isControllerRunning() || this.stopped || this.options.coordinator !== null) return Promise.resolve();
+    if (this.isControllerRunning() || this.stopped || this.options.coordinator !== null)
+      return Promise.resolve();
     this.controllerStarting ??= this.startController().finally(() => {
       this.controllerStarting = null;
     });
@@ -307,6 +311,7 @@ export class LocalCluster {
         dataDir,
         ...coordination,
         ...(network.host === undefined ? [] : ['--host', network.host]),
+        ...(network.port === undefined ? [] : ['--port', String(network.port)]),
         ...(network.advertise === undefined ? [] : ['--advertise', network.advertise]),
         '--lag-time-ms',
         String(o.replicaLagTimeMaxMs),

@@ -315,10 +315,13 @@ export class ControllerState {
     // ISR members a restarted controller has not heard from yet may well be
     // alive: wait for one to heartbeat (or for their sessions to lapse)
     // rather than electing anyone else; the dead one leaves the ISR.
-    if (outcome.kind === 'waiting') why = `${why}; waiting for ISR member(s) [${outcome.awaited}] to heartbeat`;
+    if (outcome.kind === 'waiting')
+      why = `${why}; waiting for ISR member(s) [${outcome.awaited}] to heartbeat`;
     if (outcome.kind === 'unclean') {
       p.isr = outcome.isr;
-      this.note(`${key}: UNCLEAN election of broker ${outcome.leader} (no live ISR member; records may be lost)`);
+      this.note(
+        `${key}: UNCLEAN election of broker ${outcome.leader} (no live ISR member; records may be lost)`,
+      );
     }
     const leader = outcome.leader;
     if (leader === p.leader) return;

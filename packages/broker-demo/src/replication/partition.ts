@@ -344,7 +344,9 @@ export class Partition {
     const appended = await this.queue.runExclusive(async (): Promise<ProduceOutcome> => {
       const tracker = this.requireLeader();
       if (acks === Acks.ALL && !this.sessionValid()) {
-        throw BrokerError.brokerFenced(`acks=all produce to ${this.topic}-${this.partition} refused before the append`);
+        throw BrokerError.brokerFenced(
+          `acks=all produce to ${this.topic}-${this.partition} refused before the append`,
+        );
       }
       // Refusing before the append (Kafka's NOT_ENOUGH_REPLICAS) keeps a
       // record that cannot be committed out of the log: the producer knows
@@ -400,7 +402,9 @@ export class Partition {
     if (acks !== Acks.ALL) return appended;
     // The session may have lapsed during the append: then no acknowledgement, whatever the HW says.
     if (!this.sessionValid()) {
-      throw BrokerError.brokerFenced(`acks=all produce to ${this.topic}-${this.partition}`, { appended: true });
+      throw BrokerError.brokerFenced(`acks=all produce to ${this.topic}-${this.partition}`, {
+        appended: true,
+      });
     }
     // A lone leader (or a quick follower) may already have moved the HW past the batch.
     if (this.highWatermark > appended.lastOffset) return appended;

@@ -1,4 +1,4 @@
-import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, retry } from 'cockatiel';
+import { ConsecutiveBreaker, circuitBreaker, ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import { Etcd3, type IKeyValue, isRecoverableError } from 'etcd3';
 import type { EtcdKeyValue } from './etcd-cluster-state.js';
 

@@ -34,7 +34,9 @@ export class EtcdClusterMirror {
     readonly keys: EtcdKeyLayout,
     private readonly say: (line: string) => void,
   ) {
-    this.state = new EtcdClusterState(keys, (key, err) => this.say(`etcd key ${key} ignored: ${String(err)}`));
+    this.state = new EtcdClusterState(keys, (key, err) =>
+      this.say(`etcd key ${key} ignored: ${String(err)}`),
+    );
   }
 
   /** Resolves once the first full read is in (retried until etcd answers, or `stop()`). */
@@ -111,7 +113,11 @@ export class EtcdClusterMirror {
   }
 
   private watch(fromRevision: number): void {
-    const watcher = this.client.watch().prefix(this.keys.prefix).startRevision(String(fromRevision)).watcher();
+    const watcher = this.client
+      .watch()
+      .prefix(this.keys.prefix)
+      .startRevision(String(fromRevision))
+      .watcher();
     this.watcher = watcher;
     let dropped = false;
     watcher.on('connected', () => {
@@ -166,7 +172,8 @@ export class EtcdClusterMirror {
       else changed = this.state.delete(kv.key, kv.modRevision) || changed;
     }
     // A response without events is a progress notification: nothing of ours changed up to its revision.
-    if (response.events.length === 0) this.state.revision = Math.max(covered, Number(response.header.revision));
+    if (response.events.length === 0)
+      this.state.revision = Math.max(covered, Number(response.header.revision));
     if (changed || response.events.length === 0) this.notify();
   }
 

@@ -1,4 +1,9 @@
-import type { BrokerInfo, ClusterConfig, ClusterSnapshot, PartitionState } from '../../protocol/cluster-state.js';
+import type {
+  BrokerInfo,
+  ClusterConfig,
+  ClusterSnapshot,
+  PartitionState,
+} from '../../protocol/cluster-state.js';
 import {
   type BrokerRegistrationRecord,
   type ControllerEpochRecord,
@@ -100,7 +105,10 @@ export class EtcdClusterState {
           return true;
         }
         case 'topic':
-          this.topics.set(parsed.topic, { record: decodeTopic(kv.value, kv.key), modRevision: kv.modRevision });
+          this.topics.set(parsed.topic, {
+            record: decodeTopic(kv.value, kv.key),
+            modRevision: kv.modRevision,
+          });
           return true;
         case 'partition-state':
           this.partitionStates.set(stateKey(parsed.topic, parsed.partition), {
@@ -115,7 +123,10 @@ export class EtcdClusterState {
           });
           return true;
         case 'controller-epoch':
-          this.controllerEpoch = { record: decodeControllerEpoch(kv.value, kv.key), modRevision: kv.modRevision };
+          this.controllerEpoch = {
+            record: decodeControllerEpoch(kv.value, kv.key),
+            modRevision: kv.modRevision,
+          };
           return true;
         case 'config':
           this.config = { record: decodeClusterConfig(kv.value, kv.key), modRevision: kv.modRevision };
@@ -185,7 +196,12 @@ export class EtcdClusterState {
   }
 
   /** Every partition of every topic, with its state (null until the controller has elected its first leader). */
-  partitions(): Array<{ topic: string; partition: number; replicas: number[]; state: Versioned<PartitionStateRecord> | null }> {
+  partitions(): Array<{
+    topic: string;
+    partition: number;
+    replicas: number[];
+    state: Versioned<PartitionStateRecord> | null;
+  }> {
     const out: Array<{
       topic: string;
       partition: number;

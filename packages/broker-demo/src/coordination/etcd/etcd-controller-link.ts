@@ -126,7 +126,11 @@ export class EtcdControllerLink implements ControllerLink {
       this.options.say(`[${key}] ISR [${proposal.isr}] not proposed: ${(err as Error).message}`);
       return null;
     }
-    const next: PartitionStateRecord = { ...current.record, isr, partitionEpoch: current.record.partitionEpoch + 1 };
+    const next: PartitionStateRecord = {
+      ...current.record,
+      isr,
+      partitionEpoch: current.record.partitionEpoch + 1,
+    };
     const stateKeyName = this.keys.partitionState(proposal.topic, proposal.partition);
     const txn = this.client
       .if(stateKeyName, 'Mod', '==', current.modRevision)
@@ -147,7 +151,13 @@ export class EtcdControllerLink implements ControllerLink {
           `(partition epoch ${next.partitionEpoch}, revision ${result.header.revision})`,
       );
       await this.mirror.waitForRevision(Number(result.header.revision));
-      return toPartitionState(proposal.topic, proposal.partition, replicas, next, topic!.record.minInsyncReplicas);
+      return toPartitionState(
+        proposal.topic,
+        proposal.partition,
+        replicas,
+        next,
+        topic!.record.minInsyncReplicas,
+      );
     } catch (err) {
       this.options.say(`[${key}] ISR change not written: etcd unreachable (${String(err)})`);
       return null;
@@ -186,7 +196,10 @@ export class EtcdControllerLink implements ControllerLink {
         ETCD_LINK_TIMINGS.resignationTimeoutMs,
       );
       if (!answered) {
-        await this.client.delete().key(requestKey).catch(() => undefined);
+        await this.client
+          .delete()
+          .key(requestKey)
+          .catch(() => undefined);
         this.options.say(`[${key}] no controller answered the request to step down; leadership stays`);
         return null;
       }

@@ -2,7 +2,12 @@ import type { Campaign, Etcd3 } from 'etcd3';
 import { sleep } from '../../util/time.js';
 import { type PlannedChange, planControllerChanges } from './controller-plan.js';
 import type { EtcdClusterMirror } from './etcd-cluster-mirror.js';
-import { CONTROLLER_ELECTION, type ControllerEpochRecord, type EtcdKeyLayout, encodeRecord } from './etcd-records.js';
+import {
+  CONTROLLER_ELECTION,
+  type ControllerEpochRecord,
+  type EtcdKeyLayout,
+  encodeRecord,
+} from './etcd-records.js';
 
 /** The controller's timings, named. */
 export const ETCD_CONTROLLER_TIMINGS = {
@@ -83,7 +88,10 @@ export class EtcdController {
     const { client, keys, brokerId, ttlSeconds } = this.options;
     const signal = this.stopping.signal;
     while (!signal.aborted) {
-      const campaign = client.namespace(keys.electionNamespace).election(CONTROLLER_ELECTION, ttlSeconds).campaign(String(brokerId));
+      const campaign = client
+        .namespace(keys.electionNamespace)
+        .election(CONTROLLER_ELECTION, ttlSeconds)
+        .campaign(String(brokerId));
       this.campaign = campaign;
       // The campaign reports every failure as 'error' (its lease lost, etcd unreachable): it ends the term.
       const ended = new Promise<string>((resolve) => {

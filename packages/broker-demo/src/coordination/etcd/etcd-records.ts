@@ -135,7 +135,13 @@ export class EtcdKeyLayout {
     if (first === 'config' && parts.length === 1) return { kind: 'config' };
     if (first === 'election' && second === CONTROLLER_ELECTION && parts.length === 3)
       return { kind: 'election-candidate' };
-    if (first === 'admin' && second === 'resign' && parts.length === 4 && isIndex(fourth) && third !== undefined)
+    if (
+      first === 'admin' &&
+      second === 'resign' &&
+      parts.length === 4 &&
+      isIndex(fourth) &&
+      third !== undefined
+    )
       return { kind: 'resignation', topic: third, partition: Number(fourth) };
     return null;
   }
@@ -159,7 +165,8 @@ function isIndex(text: string | undefined): boolean {
 
 /** Kafka's rule for topic names: letters, digits, `.`, `_`, `-`, at most 249 characters. */
 export function checkTopicName(topic: string): string | null {
-  if (topic === '' || topic === '.' || topic === '..') return `topic name ${JSON.stringify(topic)} is not allowed`;
+  if (topic === '' || topic === '.' || topic === '..')
+    return `topic name ${JSON.stringify(topic)} is not allowed`;
   if (topic.length > 249) return `topic name is ${topic.length} characters long, at most 249 are allowed`;
   if (!/^[A-Za-z0-9._-]+$/.test(topic))
     return `topic name ${JSON.stringify(topic)} may hold only letters, digits, '.', '_' and '-'`;

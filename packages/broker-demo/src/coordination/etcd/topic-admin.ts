@@ -43,7 +43,12 @@ export async function createTopic(
       `--min-insync must be between 1 and the replication factor ${spec.replicationFactor}, not ${spec.minInsyncReplicas}`,
     );
   const record: TopicRecord = {
-    replicaAssignment: assignReplicas(spec.topic, [...state.brokers.keys()], spec.partitions, spec.replicationFactor),
+    replicaAssignment: assignReplicas(
+      spec.topic,
+      [...state.brokers.keys()],
+      spec.partitions,
+      spec.replicationFactor,
+    ),
     minInsyncReplicas: spec.minInsyncReplicas,
   };
   const key = keys.topic(spec.topic);
@@ -52,7 +57,10 @@ export async function createTopic(
     .then(client.put(key).value(encodeRecord(record)))
     .commit();
   if (!result.succeeded) {
-    throw new BrokerError(BrokerResponseCode.INVALID_REQUEST, `topic ${spec.topic} already exists; nothing changed`);
+    throw new BrokerError(
+      BrokerResponseCode.INVALID_REQUEST,
+      `topic ${spec.topic} already exists; nothing changed`,
+    );
   }
   return Number(result.header.revision);
 }
@@ -68,7 +76,11 @@ export function topicReady(state: EtcdClusterState, topic: string): boolean {
  * topics made on first use, unclean election). Without them, topics are made
  * only by `create-topic`.
  */
-export async function writeClusterConfig(client: Etcd3, keys: EtcdKeyLayout, config: ClusterConfig): Promise<void> {
+export async function writeClusterConfig(
+  client: Etcd3,
+  keys: EtcdKeyLayout,
+  config: ClusterConfig,
+): Promise<void> {
   await client.put(keys.config).value(encodeRecord(config)).exec();
 }
 
