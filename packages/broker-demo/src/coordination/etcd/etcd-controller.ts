@@ -29,8 +29,8 @@ export interface EtcdControllerOptions {
   say: (line: string) => void;
 }
 
-/** The term of this broker as controller: its election key and the epoch it claimed. */
-interface Term {
+/** The term of a broker as controller: its election key and the epoch it claimed. */
+export interface ControllerTerm {
   electionKey: string;
   electionRevision: number;
   epoch: number;
@@ -55,7 +55,7 @@ export class EtcdController {
   private readonly stopping = new AbortController();
   private loop: Promise<void> | null = null;
   private campaign: Campaign | null = null;
-  private term: Term | null = null;
+  private term: ControllerTerm | null = null;
   private wake: (() => void) | null = null;
   private kicked = false;
 
@@ -123,7 +123,7 @@ export class EtcdController {
   }
 
   /** Claims the next controller epoch, fenced by the election key. */
-  private async takeOver(campaign: Campaign): Promise<Term> {
+  private async takeOver(campaign: Campaign): Promise<ControllerTerm> {
     const { client, keys, mirror, brokerId } = this.options;
     const electionKey = await campaign.getCampaignKey();
     for (;;) {
@@ -153,7 +153,7 @@ export class EtcdController {
   }
 
   /** Makes the cluster's decisions until the term ends (deposed or stopping); resolves with why. */
-  private async lead(term: Term): Promise<string> {
+  private async lead(term: ControllerTerm): Promise<string> {
     const { mirror } = this.options;
     const signal = this.stopping.signal;
     const off = mirror.onChange(() => this.kick());
@@ -204,27 +204,11 @@ export class EtcdController {
    * compare failed (the next pass decides again from newer state).
    * @throws Deposed when the failure was our own election key
    */
-  private async execute(term: Term, change: PlannedChange): Promise<number | null> {
+  private async execute(term: ControllerTerm, change: PlannedChange): Promise<number | null> {
     const { client, keys } = this.options;
-    const stateKey = keys.partitionState(change.topic, change.partition);
-    const txn = client.if(term.electionKey, 'Create', '==', term.electionRevision);
-    if (change.expectedModRevision === 0) txn.and(stateKey, 'Create', '==', 0);
-    else txn.and(stateKey, 'Mod', '==', change.expectedModRevision);
-    if (change.leaderRegistration !== undefined)
-      txn.and(
-        keys.brokerRegistration(change.leaderRegistration.brokerId),
-        'Create',
-        '==',
-        change.leaderRegistration.brokerEpoch,
-      );
-    if (change.resignation !== undefined)
-      txn.and(change.resignation.key, 'Mod', '==', change.resignation.modRevision);
-    const ops = [];
-    if (change.next !== null) ops.push(client.put(stateKey).value(encodeRecord(change.next)));
-    if (change.resignation !== undefined) ops.push(client.delete().key(change.resignation.key));
-    let result: Awaited<ReturnType<typeof txn.commit>>;
+    let result: Awaited<ReturnType<typeof writeDecision>>;
     try {
-      result = await txn.then(...ops).commit();
+      result = await writeDecision(client, keys, term, change);
     } catch (err) {
       this.say(`cannot write to etcd (${String(err)}): ${change.reason} is retried`);
       return null;
@@ -245,4 +229,35 @@ export class EtcdController {
     }
     return null;
   }
+}
+
+/**
+ * One controller decision as one etcd transaction: applied only while the
+ * term's election key still exists with the revision it was elected at, the
+ * partition state is the version the decision was made from, and the elected
+ * leader is still registered under the broker epoch it was chosen at.
+ */
+export function writeDecision(
+  client: Etcd3,
+  keys: EtcdKeyLayout,
+  term: ControllerTerm,
+  change: PlannedChange,
+) {
+  const stateKey = keys.partitionState(change.topic, change.partition);
+  const txn = client.if(term.electionKey, 'Create', '==', term.electionRevision);
+  if (change.expectedModRevision === 0) txn.and(stateKey, 'Create', '==', 0);
+  else txn.and(stateKey, 'Mod', '==', change.expectedModRevision);
+  if (change.leaderRegistration !== undefined)
+    txn.and(
+      keys.brokerRegistration(change.leaderRegistration.brokerId),
+      'Create',
+      '==',
+      change.leaderRegistration.brokerEpoch,
+    );
+  if (change.resignation !== undefined)
+    txn.and(change.resignation.key, 'Mod', '==', change.resignation.modRevision);
+  const ops = [];
+  if (change.next !== null) ops.push(client.put(stateKey).value(encodeRecord(change.next)));
+  if (change.resignation !== undefined) ops.push(client.delete().key(change.resignation.key));
+  return txn.then(...ops).commit();
 }
