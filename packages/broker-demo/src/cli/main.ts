@@ -101,7 +101,7 @@ async function cluster(args: string[]): Promise<void> {
   // `pnpm broker restart` signals this process: only the process that owns the
   // children can start one again under the same state file.
   process.on('SIGUSR2', () => {
-    if (!c.isControllerRunning()) {
+    if (values.coordinator === undefined && !c.isControllerRunning()) {
       c.restartController().then(
         () => console.log(`controller restarted: ${c.controllerAddress}`),
         (err: unknown) => console.error(`controller failed to restart: ${String(err)}`),

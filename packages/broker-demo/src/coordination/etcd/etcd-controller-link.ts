@@ -51,6 +51,7 @@ export class EtcdControllerLink implements ControllerLink {
   private session: EtcdSession | null = null;
   private self: BrokerEndpoint | null = null;
   private offChange: (() => void) | null = null;
+  private stopped = false;
 
   constructor(options: EtcdControllerLinkOptions) {
     this.options = options;
@@ -81,6 +82,7 @@ export class EtcdControllerLink implements ControllerLink {
     });
     this.offChange = this.mirror.onChange(() => onState(this.snapshot()));
     void this.mirror.start().then(() => {
+      if (this.stopped) return;
       onState(this.snapshot());
       this.session?.start();
       this.controller.start();
@@ -243,7 +245,9 @@ export class EtcdControllerLink implements ControllerLink {
     return { ...snapshot, partitions: snapshot.partitions.filter((p) => p.topic === topic) };
   }
 
+  /** Resigns the controller's office and revokes the session's lease: leaderships move at once. */
   async stop(): Promise<void> {
+    this.stopped = true;
     this.offChange?.();
     await this.controller.stop();
     await this.session?.stop();

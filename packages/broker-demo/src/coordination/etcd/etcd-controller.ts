@@ -94,9 +94,11 @@ export class EtcdController {
         .campaign(String(brokerId));
       this.campaign = campaign;
       // The campaign reports every failure as 'error' (its lease lost, etcd unreachable): it ends the term.
+      let onAbort: () => void = () => undefined;
       const ended = new Promise<string>((resolve) => {
         campaign.on('error', (err: Error) => resolve(err.message));
-        signal.addEventListener('abort', () => resolve('stopping'), { once: true });
+        onAbort = () => resolve('stopping');
+        signal.addEventListener('abort', onAbort, { once: true });
       });
       const elected = new Promise<true>((resolve) => campaign.once('elected', () => resolve(true)));
       const outcome = await Promise.race([elected, ended]);
@@ -117,6 +119,7 @@ export class EtcdController {
       } else if (!signal.aborted) {
         this.say(`campaign failed (${String(outcome)}); campaigning again`);
       }
+      signal.removeEventListener('abort', onAbort);
       await campaign.resign().catch(() => undefined);
       await sleep(ETCD_CONTROLLER_TIMINGS.campaignRetryMs, signal);
     }
@@ -131,7 +134,8 @@ export class EtcdController {
       const kv = own.kvs[0];
       if (kv === undefined) throw new Deposed(`election key ${electionKey} is gone`);
       const electionRevision = Number(kv.create_revision);
-      await mirror.waitForRevision(Number(own.header.revision));
+      await this.untilStopped(mirror.waitForRevision(Number(own.header.revision)));
+      if (this.stopping.signal.aborted) throw new Deposed('stopping');
       const previous = mirror.state.controllerEpoch;
       const record: ControllerEpochRecord = {
         epoch: (previous?.record.epoch ?? 0) + 1,
@@ -144,11 +148,11 @@ export class EtcdController {
       else claim.and(keys.controllerEpoch, 'Mod', '==', previous.modRevision);
       const result = await claim.then(client.put(keys.controllerEpoch).value(encodeRecord(record))).commit();
       if (result.succeeded) {
-        await mirror.waitForRevision(Number(result.header.revision));
+        await this.untilStopped(mirror.waitForRevision(Number(result.header.revision)));
         return { electionKey, electionRevision, epoch: record.epoch };
       }
       // Our copy of the epoch was behind: wait until it has the newer one and claim past it.
-      await mirror.waitForRevision(Number(result.header.revision));
+      await this.untilStopped(mirror.waitForRevision(Number(result.header.revision)));
     }
   }
 
@@ -180,7 +184,7 @@ export class EtcdController {
           else lastWrite = revision;
         }
         // The next plan is made from a copy that has our own writes in it.
-        if (lastWrite > 0) await mirror.waitForRevision(lastWrite);
+        if (lastWrite > 0) await this.untilStopped(mirror.waitForRevision(lastWrite));
       }
       return 'stopping';
     } catch (err) {
@@ -189,6 +193,20 @@ export class EtcdController {
     } finally {
       off();
     }
+  }
+
+  /** `wait`, or less once stopping: a copy that cannot catch up (etcd gone) must not hold a shutdown. */
+  private untilStopped(wait: Promise<void>): Promise<void> {
+    const signal = this.stopping.signal;
+    if (signal.aborted) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      signal.addEventListener('abort', done, { once: true });
+      void wait.then(done);
+    });
   }
 
   private kick(): void {
