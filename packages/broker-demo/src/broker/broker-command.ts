@@ -1,8 +1,7 @@
 import { parseArgs } from 'node:util';
 import { parseAddress } from '@remoting-ts/remoting';
 import { runAsChild } from '../cluster/child-protocol.js';
-import { EtcdControllerLink } from '../coordination/etcd/etcd-controller-link.js';
-import { parseCoordinatorUrl } from '../coordination/etcd/etcd-url.js';
+import { type EtcdCoordinates, parseCoordinatorUrl } from '../coordination/etcd/etcd-url.js';
 import { BrokerConfigError } from '../protocol/errors.js';
 import { Broker, type ControllerLinkFactory } from './broker.js';
 import { BROKER_DEFAULTS, type BrokerConfig } from './broker-config.js';
@@ -33,11 +32,11 @@ export const BROKER_PROCESS_OPTIONS = {
   'verify-segments': { type: 'boolean', default: false },
 } as const;
 
-/** A parsed broker command line: the broker's config and, for etcd, the link to build. */
+/** A parsed broker command line: the broker's config and, for etcd, where and how long its session lasts. */
 export interface BrokerProcessSpec {
   config: BrokerConfig;
-  /** Undefined: the built-in controller at `config.controllerAddress`. */
-  linkTo: ControllerLinkFactory | undefined;
+  /** Null: the built-in controller at `config.controllerAddress`. */
+  etcd: { coordinates: EtcdCoordinates; sessionTtlSeconds: number } | null;
   /** "controller HOST:PORT" or "etcd etcd://…", for the first log line. */
   coordination: string;
 }
@@ -93,7 +92,7 @@ export function parseBrokerProcessArgs(args: string[]): BrokerProcessSpec {
     verifySegmentsOnStart: values['verify-segments'],
   };
   if (values.coordinator === undefined) {
-    return { config, linkTo: undefined, coordination: `controller ${values.controller}` };
+    return { config, etcd: null, coordination: `controller ${values.controller}` };
   }
   const coordinates = parseCoordinatorUrl(values.coordinator);
   const sessionTimeoutMs = number(
@@ -104,9 +103,22 @@ export function parseBrokerProcessArgs(args: string[]): BrokerProcessSpec {
   const sessionTtlSeconds = Math.max(1, Math.ceil(sessionTimeoutMs / 1000));
   return {
     config,
-    linkTo: (_client, say) => new EtcdControllerLink({ coordinates, brokerId, sessionTtlSeconds, say }),
+    etcd: { coordinates, sessionTtlSeconds },
     coordination: `etcd ${coordinates.url} (session TTL ${sessionTtlSeconds} s, keys under ${coordinates.root}/)`,
   };
+}
+
+/**
+ * The etcd link, loaded only for an etcd-coordinated broker: the etcd client
+ * (gRPC and its protocol definitions) costs a broker of the built-in
+ * controller about 0.4 s of start-up on a busy machine otherwise.
+ */
+async function linkFactory(spec: BrokerProcessSpec): Promise<ControllerLinkFactory | undefined> {
+  const etcd = spec.etcd;
+  if (etcd === null) return undefined;
+  const { EtcdControllerLink } = await import('../coordination/etcd/etcd-controller-link.js');
+  const brokerId = spec.config.brokerId;
+  return (_client, say) => new EtcdControllerLink({ ...etcd, brokerId, say });
 }
 
 /**
@@ -115,7 +127,7 @@ export function parseBrokerProcessArgs(args: string[]): BrokerProcessSpec {
  */
 export async function runBrokerProcess(args: string[]): Promise<void> {
   const spec = parseBrokerProcessArgs(args);
-  const broker = new Broker(spec.config, spec.linkTo);
+  const broker = new Broker(spec.config, await linkFactory(spec));
   const bound = await broker.start();
   const advertised = spec.config.advertise;
   broker.say(

@@ -7,7 +7,6 @@ import { percentile, runProduceWorkload } from '../client/workload.js';
 import { LocalCluster } from '../cluster/local-cluster.js';
 import { checkProcessIdentity } from '../cluster/process-identity.js';
 import { parseCoordinatorUrl } from '../coordination/etcd/etcd-url.js';
-import { createTopicThroughEtcd } from '../coordination/etcd/topic-admin.js';
 import { acksName, parseAcks } from '../protocol/codes.js';
 import { BrokerConfigError } from '../protocol/errors.js';
 import { ViewServer } from '../view/view-server.js';
@@ -149,6 +148,8 @@ async function createTopicCommand(args: string[]): Promise<void> {
     );
   }
   const topic = required(values.topic, 'topic');
+  // Loaded here only: the etcd client is not needed by any other command.
+  const { createTopicThroughEtcd } = await import('../coordination/etcd/topic-admin.js');
   const created = await createTopicThroughEtcd(
     values.coordinator,
     {

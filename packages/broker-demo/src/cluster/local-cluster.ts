@@ -2,10 +2,6 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ClusterClient } from '../client/cluster-client.js';
-import { createEtcdClient } from '../coordination/etcd/etcd-client.js';
-import { EtcdKeyLayout } from '../coordination/etcd/etcd-records.js';
-import { parseCoordinatorUrl } from '../coordination/etcd/etcd-url.js';
-import { writeClusterConfig } from '../coordination/etcd/topic-admin.js';
 import { BrokerConfigError } from '../protocol/errors.js';
 import { waitFor } from '../util/time.js';
 import { processStartTime } from './process-identity.js';
@@ -379,6 +375,14 @@ export class LocalCluster {
 
 /** The cluster's defaults in etcd: what a topic made on first use gets. */
 async function writeEtcdClusterDefaults(url: string, o: Required<LocalClusterOptions>): Promise<void> {
+  // Loaded only for an etcd cluster: the built-in controller's clusters (the demo) never pay for the etcd client.
+  const [{ createEtcdClient }, { EtcdKeyLayout }, { parseCoordinatorUrl }, { writeClusterConfig }] =
+    await Promise.all([
+      import('../coordination/etcd/etcd-client.js'),
+      import('../coordination/etcd/etcd-records.js'),
+      import('../coordination/etcd/etcd-url.js'),
+      import('../coordination/etcd/topic-admin.js'),
+    ]);
   const coordinates = parseCoordinatorUrl(url);
   const client = createEtcdClient(coordinates.endpoints);
   try {

@@ -8,6 +8,8 @@ import type {
   PartitionState,
   ResignationRequest,
 } from '../../protocol/cluster-state.js';
+import { BrokerResponseCode } from '../../protocol/codes.js';
+import { BrokerError } from '../../protocol/errors.js';
 import { createEtcdClient } from './etcd-client.js';
 import { EtcdClusterMirror } from './etcd-cluster-mirror.js';
 import { stateKey } from './etcd-cluster-state.js';
@@ -234,6 +236,11 @@ export class EtcdControllerLink implements ControllerLink {
           partitions: config.defaultPartitions,
           replicationFactor: config.defaultReplicationFactor,
           minInsyncReplicas: config.minInsyncReplicas,
+        }).catch(async (err: unknown) => {
+          // Another broker created it first (two clients' first produce at once): use theirs.
+          if (!(err instanceof BrokerError && err.responseCode === BrokerResponseCode.INVALID_REQUEST))
+            throw err;
+          return Number((await this.client.get(this.keys.topic(topic)).exec()).header.revision);
         });
         await this.mirror.waitForRevision(revision);
       }
