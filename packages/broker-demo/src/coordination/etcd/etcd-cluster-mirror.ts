@@ -174,16 +174,18 @@ export class EtcdClusterMirror {
     // A response without events is a progress notification: nothing of ours changed up to its revision.
     if (response.events.length === 0)
       this.state.revision = Math.max(covered, Number(response.header.revision));
-    if (changed || response.events.length === 0) this.notify();
+    this.notify(changed);
   }
 
-  private notify(): void {
+  /** Wakes the revision waiters, and the listeners when something they read changed. */
+  private notify(changed = true): void {
     for (const w of this.revisionWaiters) {
       if (this.state.revision >= w.revision) {
         this.revisionWaiters.delete(w);
         w.resolve();
       }
     }
+    if (!changed) return;
     for (const listener of this.listeners) {
       try {
         listener();
