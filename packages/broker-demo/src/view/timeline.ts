@@ -30,14 +30,20 @@ export class TimelineDetector {
             atMs: at,
             kind: 'broker-death',
             brokerId: b.id,
-            text: `broker ${b.id} declared dead by the controller (no heartbeat within the session timeout)`,
+            text:
+              next.coordination.kind === 'etcd'
+                ? `broker ${b.id} declared dead: its etcd lease expired and its registration is gone`
+                : `broker ${b.id} declared dead by the controller (no heartbeat within the session timeout)`,
           });
         if (!before.registered && b.registered)
           out.push({
             atMs: at,
             kind: 'broker-return',
             brokerId: b.id,
-            text: `broker ${b.id} registered with the controller again`,
+            text:
+              next.coordination.kind === 'etcd'
+                ? `broker ${b.id} registered in etcd again (a new broker epoch)`
+                : `broker ${b.id} registered with the controller again`,
           });
         if (before.process !== b.process && b.process !== 'unknown') {
           const what =
