@@ -117,6 +117,8 @@ export class EtcdFaultCluster {
     replicationFactor: number,
     minInsync: number,
   ): Promise<void> {
+    // Over the brokers registered now: the test's watch may be served by a member a moment behind.
+    await this.mirror.catchUp();
     await createTopic(this.etcdClient, this.keys, this.mirror.state, {
       topic,
       partitions,

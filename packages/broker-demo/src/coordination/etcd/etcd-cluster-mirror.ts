@@ -62,6 +62,18 @@ export class EtcdClusterMirror {
     return new Promise((resolve) => this.revisionWaiters.add({ revision, resolve }));
   }
 
+  /**
+   * Resolves once the copy has everything etcd had when this was called: a
+   * linearizable read gives etcd's current revision, and the watch is waited
+   * for up to it. For decisions that must not rest on a copy a moment behind
+   * (a member serving the watch may apply a little after the leader).
+   */
+  async catchUp(): Promise<void> {
+    await this.start();
+    const now = await this.client.get(this.keys.config).exec();
+    await this.waitForRevision(Number(now.header.revision));
+  }
+
   /** Resolves when `ok` holds for the copy, checked after every change; false after `timeoutMs`. */
   waitUntil(ok: (state: EtcdClusterState) => boolean, timeoutMs: number): Promise<boolean> {
     if (ok(this.state)) return Promise.resolve(true);

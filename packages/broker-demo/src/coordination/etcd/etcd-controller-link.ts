@@ -230,6 +230,8 @@ export class EtcdControllerLink implements ControllerLink {
       if (found.kvs.length > 0) {
         await this.mirror.waitForRevision(Number(found.header.revision));
       } else if (autoCreate && this.mirror.state.config !== null) {
+        // Replicas are assigned over the brokers registered now, not a moment ago.
+        await this.mirror.catchUp();
         const config = this.mirror.state.config.record;
         const revision = await createTopic(this.client, this.keys, this.mirror.state, {
           topic,

@@ -155,9 +155,14 @@ export class EtcdSession {
         }
         const holder = result.responses[0]?.response_range?.kvs[0];
         if (holder !== undefined && holder.lease === this.leaseId) {
+          // Our own earlier attempt went through, its answer lost (a timeout): it stands.
           this.brokerEpoch = Number(holder.create_revision);
           this.registeredAt = this.brokerEpoch;
           this.phase = 'registered';
+          this.options.say(
+            `registered in etcd as broker ${registration.id} (an earlier attempt's answer was lost; ` +
+              `lease ${this.leaseId}, broker epoch ${this.brokerEpoch})`,
+          );
           return true;
         }
         if (!waitingSaid) {
