@@ -14,6 +14,8 @@ export {
   type RecordMetadata,
 } from './client/producer.js';
 export { LocalCluster, type LocalClusterOptions } from './cluster/local-cluster.js';
+export { formatCoordinatorUrl } from './coordination/etcd/etcd-url.js';
+export { etcdAvailability, LocalEtcd } from './coordination/etcd/local-etcd.js';
 export { PartitionLog } from './log/index.js';
 export { Acks, acksName, RequestCode } from './protocol/codes.js';
 export { FetchRequestHeader, FetchResponseHeader, header } from './protocol/headers.js';

@@ -82,7 +82,7 @@ function readState(dir: string): ClusterStateFile {
 function stateProcesses(dir: string): Array<{ pid: number; startTime: string | null }> {
   try {
     const s = readState(dir);
-    return [s.controller, ...s.brokers];
+    return [...(s.controller === null ? [] : [s.controller]), ...s.brokers];
   } catch {
     return [];
   }
@@ -217,7 +217,7 @@ test('two clusters running: kill without --dir refuses and lists both; with one 
   expect(newPid).not.toBe(brokerA);
 
   // The controller too: killed through the CLI (verified like a broker), started again by `restart`.
-  const controllerPid = readState(a.dir).controller.pid;
+  const controllerPid = readState(a.dir).controller!.pid;
   expect((await cli('kill', 'controller')).stdout).toContain(
     `sent SIGKILL to the controller (pid ${controllerPid})`,
   );
@@ -226,7 +226,7 @@ test('two clusters running: kill without --dir refuses and lists both; with one 
   await waitFor(
     'the controller of a to be restarted',
     () => {
-      const pid = readState(a.dir).controller.pid;
+      const pid = readState(a.dir).controller!.pid;
       return pid !== controllerPid && alive(pid) ? pid : undefined;
     },
     20_000,

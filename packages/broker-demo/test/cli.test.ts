@@ -36,7 +36,7 @@ function alive(pid: number): boolean {
 function statePids(): number[] {
   try {
     const state = JSON.parse(readFileSync(path.join(dir, 'cluster.json'), 'utf8')) as ClusterStateFile;
-    return [state.controller.pid, ...state.brokers.map((b) => b.pid)];
+    return [state.controller!.pid, ...state.brokers.map((b) => b.pid)];
   } catch {
     return [];
   }

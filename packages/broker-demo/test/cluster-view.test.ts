@@ -189,7 +189,7 @@ describe.skipIf(!hasChromium)(`the live view in headless Chromium (${CHROMIUM})`
     await context?.close();
     // Whatever happened in the tests, nothing this file started survives it.
     const pids = existsSync(path.join(dir, 'cluster.json'))
-      ? [state().controller.pid, ...state().brokers.map((b) => b.pid)]
+      ? [state().controller!.pid, ...state().brokers.map((b) => b.pid)]
       : [];
     if (cluster.exitCode === null) {
       const exited = new Promise<void>((resolve) => cluster.once('exit', () => resolve()));

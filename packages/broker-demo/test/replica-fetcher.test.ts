@@ -55,6 +55,7 @@ async function serve(leader: Partition): Promise<{ address: string; requestsServ
     brokerId: LEADER,
     link: {
       readState: () => Promise.reject(new Error('the fetcher test has no controller')),
+      sessionValid: () => true,
     },
     clusterSnapshot: null,
     fetchersPaused: false,

@@ -16,6 +16,8 @@ function broker(id: number, fields: Partial<BrokerView> = {}): BrokerView {
     process: 'running',
     registered: true,
     answering: true,
+    fenced: false,
+    controller: false,
     ...fields,
   };
 }
@@ -55,6 +57,7 @@ function snapshot(
   atMs: number,
   partitions: PartitionPanel[],
   brokers = [broker(1), broker(2), broker(3)],
+  coordination: ClusterViewSnapshot['coordination'] = { kind: 'controller' },
 ): ClusterViewSnapshot {
   return {
     seq: atMs,
@@ -64,6 +67,7 @@ function snapshot(
     minInsync: 2,
     unclean: false,
     controller: null,
+    coordination,
     brokers,
     partitions,
     producer: { running: false, acks: 'all', topic: 't', acknowledged: 0, failed: 0, lastError: null },
@@ -136,6 +140,24 @@ describe('TimelineDetector', () => {
     const restarted = d.observe(snapshot(5, [], [broker(1), broker(2), broker(3, { pid: 999 })]));
     expect(restarted).toMatchObject([{ kind: 'process', brokerId: 3 }]);
     expect(restarted[0]!.text).toContain('restarted (pid 999)');
+  });
+
+  test('etcd-coordinated: a new controller epoch and a broker fenced, then valid again, are events', () => {
+    const etcd = (controllerBrokerId: number, controllerEpoch: number) =>
+      ({ kind: 'etcd', url: 'etcd://127.0.0.1:2379', controllerBrokerId, controllerEpoch }) as const;
+    const d = new TimelineDetector();
+    d.observe(snapshot(1, [], undefined, etcd(1, 1)));
+    const fenced = d.observe(
+      snapshot(2, [], [broker(1, { fenced: true }), broker(2), broker(3)], etcd(1, 1)),
+    );
+    expect(fenced).toMatchObject([{ kind: 'fenced', brokerId: 1 }]);
+    expect(fenced[0]!.text).toContain('FENCED');
+    const moved = d.observe(snapshot(3, [], [broker(1, { fenced: true }), broker(2), broker(3)], etcd(2, 2)));
+    expect(moved).toMatchObject([{ kind: 'controller', brokerId: 2 }]);
+    expect(moved[0]!.text).toContain('controller epoch 1 -> 2');
+    expect(d.observe(snapshot(4, [], undefined, etcd(2, 2)))).toMatchObject([
+      { kind: 'fenced', brokerId: 1 },
+    ]);
   });
 });
 

@@ -31,6 +31,7 @@ export function brokerHtmlSection(section: BrokerSection): string {
         td(ms(r.e2eP99Ms), true),
         td(r.errors === 0 ? '' : formatInteger(r.errors), true),
         td(r.kafkaRecordsPerSec === null ? '' : formatInteger(r.kafkaRecordsPerSec), true),
+        td(r.coordination),
       ].join('')}</tr>`,
   );
   const fetch = section.fetchPath.map(
@@ -61,10 +62,16 @@ ${table(
     'e2e p99 ms',
     'errors',
     'Kafka records/s',
+    'coordination',
   ],
   produce,
 )}
 <p>${ratio}</p>
+${
+  section.etcdAcksAllOverController === null
+    ? ''
+    : `<p>acks=all at RF=3, etcd-coordinated / built-in controller: <strong id="broker-etcd-ratio">${escapeXml(formatRatio(section.etcdAcksAllOverController))}</strong> (same run)</p>`
+}
 ${fetch.length > 0 ? `<h3>Fetch path (page cache → consumer)</h3>${table('broker-fetch-path', ['path', 'MB/s', 'server CPU ms/MB', 'what it copies'], fetch)}` : ''}
 ${section.notes.map((n) => `<p>${escapeXml(n)}</p>`).join('\n')}`;
 }

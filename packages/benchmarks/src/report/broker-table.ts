@@ -21,6 +21,7 @@ export function brokerTable(section: BrokerSection): string {
     ms(r.e2eP99Ms),
     r.errors === 0 ? '' : formatInteger(r.errors),
     r.kafkaRecordsPerSec === null ? '' : formatInteger(r.kafkaRecordsPerSec),
+    r.coordination,
   ]);
   return renderTable(
     [
@@ -35,9 +36,23 @@ export function brokerTable(section: BrokerSection): string {
       'p99 ms',
       'errors',
       'Kafka records/s',
+      'coordination',
     ],
     rows,
-    ['right', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+    [
+      'right',
+      'left',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+      'left',
+    ],
   );
 }
 
@@ -68,6 +83,10 @@ export function brokerReportLines(section: BrokerSection): string[] {
       `acks=all / acks=1 at RF=3: ours ${formatRatio(section.acksAllOverAcks1)}, Kafka ${formatRatio(section.kafka.acksAllOverAcks1)} ` +
         `(${formatInteger(section.kafka.acksAllRecordsPerSec)} / ${formatInteger(section.kafka.acks1RecordsPerSec)} records/s)`,
     );
+    if (section.etcdAcksAllOverController !== null)
+      lines.push(
+        `acks=all at RF=3, etcd-coordinated / built-in controller: ${formatRatio(section.etcdAcksAllOverController)} (same run)`,
+      );
   }
   if (section.fetchPath.length > 0)
     lines.push('', 'broker fetch path (page cache → consumer)', fetchPathTable(section));

@@ -13,13 +13,21 @@ import {
   Acks,
   FetchRequestHeader,
   FetchResponseHeader,
+  formatCoordinatorUrl,
   header,
   LocalCluster,
+  LocalEtcd,
   RequestCode,
 } from '@remoting-ts/broker-demo/bench';
 import { RemotingClient, RemotingCommand, ResponseCode } from '@remoting-ts/remoting';
 import { type BrokerLoadSettings, runBrokerRow } from './broker-load.js';
-import type { BrokerAcks, BrokerRunSample, FetchPath, FetchPathSample } from './broker-types.js';
+import type {
+  BrokerAcks,
+  BrokerCoordination,
+  BrokerRunSample,
+  FetchPath,
+  FetchPathSample,
+} from './broker-types.js';
 
 export interface BrokerRowPlan {
   row: string;
@@ -27,6 +35,7 @@ export interface BrokerRowPlan {
   replicationFactor: number;
   acks: BrokerAcks;
   producers: number;
+  coordination: BrokerCoordination;
 }
 
 export interface BrokerRunPlan {
@@ -54,34 +63,50 @@ function send(message: RunnerMessage): void {
 
 const ACKS: Record<BrokerAcks, Acks> = { '0': Acks.NONE, '1': Acks.LEADER, all: Acks.ALL };
 
+/** One cluster serves every row of the same replication factor and coordination. */
+function clusterKey(row: BrokerRowPlan): string {
+  return `rf${row.replicationFactor}-${row.coordination}`;
+}
+
 /**
- * Starts one cluster per replication factor, then runs the rows in turns,
+ * Starts one cluster per replication factor and coordination (an etcd
+ * server of its own for the etcd rows), then runs the rows in turns,
  * repetition by repetition, so a busy moment of a shared machine falls on
  * every row alike rather than on one of them.
  */
 async function runRows(plan: BrokerRunPlan): Promise<void> {
-  const clusters = new Map<number, LocalCluster>();
+  const clusters = new Map<string, LocalCluster>();
   const dirs: string[] = [];
+  const etcds: LocalEtcd[] = [];
   const runs = new Map<string, BrokerRunSample[]>();
   const failedRows = new Set<string>();
   try {
-    for (const rf of new Set(plan.rows.map((r) => r.replicationFactor))) {
-      const dir = mkdtempSync(path.join(os.tmpdir(), `broker-bench-rf${rf}-`));
+    for (const key of new Set(plan.rows.map(clusterKey))) {
+      const first = plan.rows.find((r) => clusterKey(r) === key)!;
+      const rf = first.replicationFactor;
+      const dir = mkdtempSync(path.join(os.tmpdir(), `broker-bench-${key}-`));
       dirs.push(dir);
       try {
+        let coordinator: string | null = null;
+        if (first.coordination === 'etcd') {
+          const etcd = await LocalEtcd.start({ members: 1, dir: path.join(dir, 'etcd') });
+          etcds.push(etcd);
+          coordinator = formatCoordinatorUrl(etcd.clientAddresses);
+        }
         const cluster = await LocalCluster.start({
           brokers: plan.brokers,
           partitions: plan.partitions,
           replicationFactor: rf,
           minInsync: Math.min(2, rf),
-          dir,
+          dir: path.join(dir, 'cluster'),
           // Generous: on a shared 2-core machine a busy follower must not be taken for a dead one.
           replicaLagTimeMaxMs: 10_000,
           sessionTimeoutMs: 15_000,
+          coordinator,
         });
-        clusters.set(rf, cluster);
+        clusters.set(key, cluster);
       } catch (err) {
-        for (const row of plan.rows.filter((r) => r.replicationFactor === rf)) {
+        for (const row of plan.rows.filter((r) => clusterKey(r) === key)) {
           failedRows.add(row.row);
           send({ type: 'case-failed', label: row.label, message: `cluster did not start: ${String(err)}` });
         }
@@ -89,7 +114,7 @@ async function runRows(plan: BrokerRunPlan): Promise<void> {
     }
     for (let i = 0; i < plan.repeat; i++) {
       for (const row of plan.rows) {
-        const cluster = clusters.get(row.replicationFactor);
+        const cluster = clusters.get(clusterKey(row));
         if (cluster === undefined || failedRows.has(row.row)) continue;
         if (i === 0) send({ type: 'case-start', label: row.label });
         try {
@@ -117,6 +142,7 @@ async function runRows(plan: BrokerRunPlan): Promise<void> {
     }
   } finally {
     await Promise.all([...clusters.values()].map((c) => c.stop()));
+    await Promise.all(etcds.map((e) => e.close()));
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -247,6 +273,6 @@ process.once('message', (message: { type: string; plan: BrokerRunPlan }) => {
   );
 });
 process.on('disconnect', () => {
-  void LocalCluster.stopAll().finally(() => process.exit());
+  void Promise.all([LocalCluster.stopAll(), LocalEtcd.closeAll()]).finally(() => process.exit());
 });
 send({ type: 'ready' });

@@ -2,6 +2,9 @@
 
 export type BrokerAcks = '0' | '1' | 'all';
 
+/** Who coordinates the cluster: the built-in controller process, or etcd (one broker elected controller there). */
+export type BrokerCoordination = 'controller' | 'etcd';
+
 /** One measured repetition of a produce row (see broker-load.ts). */
 export interface BrokerRunSample {
   records: number;
@@ -24,6 +27,7 @@ export interface BrokerBenchResult {
   replicationFactor: number;
   acks: BrokerAcks;
   producers: number;
+  coordination: BrokerCoordination;
   partitions: number;
   valueBytes: number;
   recordsPerSec: number;
@@ -76,6 +80,8 @@ export interface BrokerSection {
   kafka: KafkaReference;
   /** Ours, from this run's RF=3 rows: acks=all / acks=1; null when either row is missing. */
   acksAllOverAcks1: number | null;
+  /** RF=3 acks=all, one producer: the etcd-coordinated cluster / the built-in controller's, same run; null when either is missing. */
+  etcdAcksAllOverController: number | null;
   settings: {
     brokers: number;
     partitions: number;

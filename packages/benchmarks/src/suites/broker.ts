@@ -9,6 +9,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { etcdAvailability } from '@remoting-ts/broker-demo/bench';
 import { formatInteger } from '../format.js';
 import type { BenchOptions } from '../options.js';
 import { median } from '../stats.js';
@@ -24,17 +25,66 @@ import {
 } from './broker-types.js';
 import type { Suite, SuitePlan } from './registry.js';
 
+const CONTROLLER = 'controller' as const;
+
 export const BROKER_ROWS: BrokerRowPlan[] = [
-  { row: 'rf1-acks-1', label: 'broker RF=1 acks=1', replicationFactor: 1, acks: '1', producers: 1 },
-  { row: 'rf3-acks-0', label: 'broker RF=3 acks=0', replicationFactor: 3, acks: '0', producers: 1 },
-  { row: 'rf3-acks-1', label: 'broker RF=3 acks=1', replicationFactor: 3, acks: '1', producers: 1 },
-  { row: 'rf3-acks-all', label: 'broker RF=3 acks=all', replicationFactor: 3, acks: 'all', producers: 1 },
+  {
+    row: 'rf1-acks-1',
+    label: 'broker RF=1 acks=1',
+    replicationFactor: 1,
+    acks: '1',
+    producers: 1,
+    coordination: CONTROLLER,
+  },
+  {
+    row: 'rf3-acks-0',
+    label: 'broker RF=3 acks=0',
+    replicationFactor: 3,
+    acks: '0',
+    producers: 1,
+    coordination: CONTROLLER,
+  },
+  {
+    row: 'rf3-acks-1',
+    label: 'broker RF=3 acks=1',
+    replicationFactor: 3,
+    acks: '1',
+    producers: 1,
+    coordination: CONTROLLER,
+  },
+  {
+    row: 'rf3-acks-all',
+    label: 'broker RF=3 acks=all',
+    replicationFactor: 3,
+    acks: 'all',
+    producers: 1,
+    coordination: CONTROLLER,
+  },
   {
     row: 'rf3-acks-all-3p',
     label: 'broker RF=3 acks=all, 3 producers',
     replicationFactor: 3,
     acks: 'all',
     producers: 3,
+    coordination: CONTROLLER,
+  },
+  // The same cluster coordinated through etcd: coordination is off the produce
+  // path, so these should match the built-in controller's rows.
+  {
+    row: 'rf3-acks-1-etcd',
+    label: 'broker RF=3 acks=1, etcd-coordinated',
+    replicationFactor: 3,
+    acks: '1',
+    producers: 1,
+    coordination: 'etcd',
+  },
+  {
+    row: 'rf3-acks-all-etcd',
+    label: 'broker RF=3 acks=all, etcd-coordinated',
+    replicationFactor: 3,
+    acks: 'all',
+    producers: 1,
+    coordination: 'etcd',
   },
 ];
 
@@ -94,6 +144,7 @@ function rowResult(
     replicationFactor: row.replicationFactor,
     acks: row.acks,
     producers: row.producers,
+    coordination: row.coordination,
     partitions: plan.partitions,
     valueBytes: plan.load.valueBytes,
     recordsPerSec: med((r) => r.recordsPerSec),
@@ -108,15 +159,32 @@ function rowResult(
   };
 }
 
-/** acks=all / acks=1 at RF=3 with one producer, from the same run; null if either is missing. */
+/** acks=all / acks=1 at RF=3 with one producer (built-in controller), from the same run; null if either is missing. */
 export function acksAllOverAcks1(results: readonly BrokerBenchResult[]): number | null {
   const find = (acks: '1' | 'all') =>
-    results.find((r) => r.replicationFactor === 3 && r.producers === 1 && r.acks === acks);
+    results.find(
+      (r) =>
+        r.replicationFactor === 3 && r.producers === 1 && r.acks === acks && r.coordination === 'controller',
+    );
   const one = find('1');
   const all = find('all');
   return one === undefined || all === undefined || one.recordsPerSec <= 0
     ? null
     : all.recordsPerSec / one.recordsPerSec;
+}
+
+/** RF=3 acks=all with one producer: the etcd-coordinated cluster's records/s over the built-in controller's, same run. */
+export function etcdAcksAllOverController(results: readonly BrokerBenchResult[]): number | null {
+  const find = (coordination: 'controller' | 'etcd') =>
+    results.find(
+      (r) =>
+        r.replicationFactor === 3 && r.producers === 1 && r.acks === 'all' && r.coordination === coordination,
+    );
+  const controller = find('controller');
+  const etcd = find('etcd');
+  return controller === undefined || etcd === undefined || controller.recordsPerSec <= 0
+    ? null
+    : etcd.recordsPerSec / controller.recordsPerSec;
 }
 
 function runRunner(
@@ -145,6 +213,13 @@ function runRunner(
 
 function plan(options: BenchOptions): Promise<SuitePlan> {
   const runPlan = brokerPlan(options);
+  const etcd = etcdAvailability();
+  const skipped: SkippedCase[] = [];
+  if (!etcd.ok) {
+    for (const row of runPlan.rows.filter((r) => r.coordination === 'etcd'))
+      skipped.push({ suite: 'broker', impl: '*', description: row.label, reason: etcd.reason });
+    runPlan.rows = runPlan.rows.filter((r) => r.coordination !== 'etcd');
+  }
   const load = runPlan.load;
   const notes = [
     `broker: ${runPlan.brokers} broker processes and a controller on this machine (LocalCluster), ${runPlan.partitions} partitions per topic, ` +
@@ -152,12 +227,13 @@ function plan(options: BenchOptions): Promise<SuitePlan> {
       `producer batch.size ${load.batchSizeBytes}, linger.ms ${load.lingerMs}, max.in.flight ${load.maxInFlight}, buffer.memory ${load.bufferMemoryBytes} B; ` +
       'records/s = acknowledged (acks=0: written to the socket) inside the window; produce latency = send() to acknowledgement (includes waiting in the producer buffer); ' +
       'end-to-end = send() to a live consumer seeing the record (only once it is below the HW); min.insync.replicas 2 for RF=3.',
+    'broker: etcd rows: the same 3 brokers coordinated through an etcd server of their own on this machine (no controller process; one broker is elected controller there).',
     `broker: Kafka's figures are from ${KAFKA_REFERENCE.source}, on 3 machines of 6 cores each; ours share 2 cores between 3 brokers, the controller and the client. Compare ratios, not absolutes.`,
   ];
   const caseCount = runPlan.rows.length + runPlan.fetchPaths.length;
   return Promise.resolve({
     caseCount,
-    skipped: [],
+    skipped,
     notes,
     async run(ctx) {
       const results: BrokerBenchResult[] = [];
@@ -199,6 +275,7 @@ function plan(options: BenchOptions): Promise<SuitePlan> {
         fetchPath,
         kafka: KAFKA_REFERENCE,
         acksAllOverAcks1: acksAllOverAcks1(results),
+        etcdAcksAllOverController: etcdAcksAllOverController(results),
         settings: {
           brokers: runPlan.brokers,
           partitions: runPlan.partitions,

@@ -2,9 +2,11 @@ import type { FlushPolicy } from '../log/index.js';
 
 export interface BrokerConfig {
   brokerId: number;
-  /** Loopback only: the demo never listens beyond this machine. */
+  /** Where to listen: 127.0.0.1 for a cluster on one machine, the machine's address for `broker start` on several. */
   host: string;
   port: number;
+  /** The address registered for others to connect to, when it is not `host:port` (NAT, a proxy). */
+  advertise?: { host: string; port: number };
   /** This broker's directory; each partition replica gets a subdirectory. */
   dataDir: string;
   controllerAddress: string;

@@ -67,7 +67,7 @@ export class Broker implements BrokerHandlerContext {
     registerBrokerHandlers(this.server, this);
     this.bound = await this.server.start();
     this.link.start(
-      { brokerId: this.brokerId, ...this.bound },
+      { brokerId: this.brokerId, ...(this.config.advertise ?? this.bound) },
       (snapshot) => void this.applySnapshot(snapshot),
     );
     this.isrTimer = setInterval(
@@ -111,7 +111,7 @@ export class Broker implements BrokerHandlerContext {
         if (!state.replicas.includes(this.brokerId)) continue;
         try {
           const partition = await this.openPartition(state.topic, state.partition);
-          await partition.applyState(state, snapshot.config.minInsyncReplicas);
+          await partition.applyState(state, state.minInsyncReplicas ?? snapshot.config.minInsyncReplicas);
         } catch (err) {
           this.say(
             `[${partitionKey(state.topic, state.partition)}] cannot apply the controller's state: ${String(err)}`,
@@ -147,6 +147,7 @@ export class Broker implements BrokerHandlerContext {
       log,
       replicaLagTimeMaxMs: this.config.replicaLagTimeMaxMs,
       proposeIsr: (proposal) => this.link.alterIsr(proposal),
+      sessionValid: () => this.link.sessionValid(),
       startFollowing: (p, state) => this.follow(p, state),
       stopFollowing: (p) => this.follow(p, null),
       say: (line) => this.say(line),
@@ -222,7 +223,10 @@ export class Broker implements BrokerHandlerContext {
         return;
       }
       this.say(`[${key}] handed leadership to broker ${decided.leader} (epoch ${decided.leaderEpoch})`);
-      await partition.applyState(decided, this.snapshot?.config.minInsyncReplicas ?? 1);
+      await partition.applyState(
+        decided,
+        decided.minInsyncReplicas ?? this.snapshot?.config.minInsyncReplicas ?? 1,
+      );
     }
     if (partition.currentRole === 'leader') return;
     this.say(

@@ -36,8 +36,12 @@ import type { ControllerLink } from './controller-link.js';
  */
 export interface BrokerHandlerContext {
   readonly brokerId: number;
-  /** Where metadata requests for unknown topics are answered from (only the controller creates topics). */
-  readonly link: Pick<ControllerLink, 'readState'>;
+  /**
+   * Where metadata requests for unknown topics are answered from (only the
+   * controller creates topics), and whether this broker's session is valid:
+   * a fenced broker answers no metadata, so clients ask another broker.
+   */
+  readonly link: Pick<ControllerLink, 'readState' | 'sessionValid'>;
   /** The latest cluster state this broker applied, or null before the first. */
   readonly clusterSnapshot: ClusterSnapshot | null;
   /** Set by FETCHER_CONTROL: the scenarios hold followers behind with it. */
@@ -160,6 +164,9 @@ export function registerBrokerHandlers(server: RpcServer, broker: BrokerHandlerC
     RequestCode.METADATA,
     guarded(async (request) => {
       const h = request.decodeCustomHeader(MetadataRequestHeader);
+      // Its state may be stale (it may have been declared dead and its partitions led
+      // elsewhere): a client told "ask another broker" finds the current leaders.
+      if (!broker.link.sessionValid()) throw BrokerError.brokerFenced('metadata');
       const topic = h.topic === '' ? undefined : h.topic;
       const known =
         topic === undefined || (broker.clusterSnapshot?.partitions.some((p) => p.topic === topic) ?? false);
@@ -185,6 +192,7 @@ export function registerBrokerHandlers(server: RpcServer, broker: BrokerHandlerC
         encodeJson({
           brokerId: broker.brokerId,
           fetchersPaused: broker.fetchersPaused,
+          sessionValid: broker.link.sessionValid(),
           replicas: statuses,
           traffic: traffic.snapshot(h.topic),
         }),

@@ -1,10 +1,12 @@
 import { parseArgs } from 'node:util';
+import { DEFAULT_ETCD_SESSION_TIMEOUT_MS, runBrokerProcess } from '../broker/broker-command.js';
 import { ClusterClient } from '../client/cluster-client.js';
 import { consumeTopic } from '../client/consumer.js';
 import { describeTopic, formatPartitionView } from '../client/describe.js';
 import { percentile, runProduceWorkload } from '../client/workload.js';
 import { LocalCluster } from '../cluster/local-cluster.js';
 import { checkProcessIdentity } from '../cluster/process-identity.js';
+import { parseCoordinatorUrl } from '../coordination/etcd/etcd-url.js';
 import { acksName, parseAcks } from '../protocol/codes.js';
 import { BrokerConfigError } from '../protocol/errors.js';
 import { ViewServer } from '../view/view-server.js';
@@ -18,6 +20,10 @@ const USAGE = `usage: pnpm broker <command> [options]
            [--lag-time-ms 1500] [--session-timeout-ms 3000] [--verify-segments] [--no-view]
            (serves a live view of the cluster on 127.0.0.1 unless --no-view)
            [--controller-restart-ms ${CONTROLLER_RESTART_DELAY_MS}]  (never: only \`restart\` restarts it)
+           [--coordinator etcd://HOST:PORT[,HOST:PORT...][/ROOT]]  (coordinate through etcd: no controller process)
+  start    --id N --listen HOST:PORT [--advertise HOST:PORT] --dir D --coordinator etcd://HOST:PORT[,...][/ROOT]
+           [--session-timeout-ms ${DEFAULT_ETCD_SESSION_TIMEOUT_MS}] [--lag-time-ms 1500]   (one broker, in the foreground)
+  create-topic --coordinator etcd://… --topic T --partitions P --replication-factor R --min-insync M [--json]
   produce  --bootstrap ADDR[,ADDR...] --topic T --acks 0|1|all --count N [--size B] [--in-flight K] [--json]
            [--batch-size 16384] [--linger-ms 5]   (K: records awaiting an answer; batches fill from them)
   consume  --bootstrap ADDR[,ADDR...] --topic T --from-beginning [--max N] [--json]
@@ -57,8 +63,10 @@ async function cluster(args: string[]): Promise<void> {
       'verify-segments': { type: 'boolean', default: false },
       'controller-restart-ms': { type: 'string', default: String(CONTROLLER_RESTART_DELAY_MS) },
       'no-view': { type: 'boolean', default: false },
+      coordinator: { type: 'string' },
     },
   });
+  if (values.coordinator !== undefined) parseCoordinatorUrl(values.coordinator);
   const dir = userPath(required(values.dir, 'dir'));
   const restartText = values['controller-restart-ms'];
   const restartMs = restartText === 'never' ? null : int(restartText, 'controller-restart-ms');
@@ -73,6 +81,7 @@ async function cluster(args: string[]): Promise<void> {
     sessionTimeoutMs: int(values['session-timeout-ms'], 'session-timeout-ms', 3000),
     verifySegmentsOnStart: values['verify-segments'],
     controllerRestartDelayMs: restartMs,
+    coordinator: values.coordinator ?? null,
   });
   registerCluster(dir);
   const view = values['no-view'] ? null : new ViewServer();
@@ -82,6 +91,8 @@ async function cluster(args: string[]): Promise<void> {
     const name = p.role === 'controller' ? 'controller' : `broker ${p.brokerId}`;
     console.log(`${name.padEnd(10)} ${p.address.padEnd(16)} pid ${p.pid}  log ${p.logFile}`);
   }
+  if (values.coordinator !== undefined)
+    console.log(`etcd       ${values.coordinator}  (one of the brokers is elected controller there)`);
   if (viewUrl !== undefined)
     console.log(`view       ${viewUrl}  (live ISR, HW and LEO, with controls for every broker)`);
   console.log(`state file ${dir}/cluster.json; bootstrap with --bootstrap ${c.controllerAddress}`);
@@ -89,7 +100,7 @@ async function cluster(args: string[]): Promise<void> {
   // `pnpm broker restart` signals this process: only the process that owns the
   // children can start one again under the same state file.
   process.on('SIGUSR2', () => {
-    if (!c.isControllerRunning()) {
+    if (values.coordinator === undefined && !c.isControllerRunning()) {
       c.restartController().then(
         () => console.log(`controller restarted: ${c.controllerAddress}`),
         (err: unknown) => console.error(`controller failed to restart: ${String(err)}`),
@@ -111,6 +122,57 @@ async function cluster(args: string[]): Promise<void> {
   await c.stop();
   unregisterCluster(dir);
   console.log('cluster stopped');
+}
+
+/**
+ * `create-topic`: with --coordinator, the topic is written to etcd and the
+ * command waits for the controller (one of the brokers) to elect its leaders.
+ */
+async function createTopicCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      coordinator: { type: 'string' },
+      topic: { type: 'string' },
+      partitions: { type: 'string', default: '1' },
+      'replication-factor': { type: 'string', default: '3' },
+      'min-insync': { type: 'string', default: '2' },
+      'wait-ms': { type: 'string', default: '30000' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  if (values.coordinator === undefined) {
+    throw new BrokerConfigError(
+      'create-topic needs --coordinator etcd://…; a cluster with the built-in controller creates a topic on ' +
+        "first use with the cluster's --partitions and --replication-factor",
+    );
+  }
+  const topic = required(values.topic, 'topic');
+  // Loaded here only: the etcd client is not needed by any other command.
+  const { createTopicThroughEtcd } = await import('../coordination/etcd/topic-admin.js');
+  const created = await createTopicThroughEtcd(
+    values.coordinator,
+    {
+      topic,
+      partitions: int(values.partitions, 'partitions'),
+      replicationFactor: int(values['replication-factor'], 'replication-factor'),
+      minInsyncReplicas: int(values['min-insync'], 'min-insync'),
+    },
+    int(values['wait-ms'], 'wait-ms'),
+  );
+  if (values.json) console.log(JSON.stringify(created, null, 2));
+  else {
+    console.log(`created ${topic} in ${values.coordinator}`);
+    for (const p of created.partitions)
+      console.log(
+        `  ${topic}-${p.partition}: replicas [${p.replicas}], ` +
+          (p.leader >= 0 ? `leader ${p.leader} (epoch ${p.leaderEpoch}), ISR [${p.isr}]` : 'no leader yet'),
+      );
+    if (!created.leadersElected)
+      console.log(
+        '  no controller elected its leaders in time: are the brokers running? (they will once one is)',
+      );
+  }
 }
 
 async function produce(args: string[]): Promise<void> {
@@ -264,6 +326,11 @@ function kill(args: string[]): void {
       ? cluster.state.controller
       : cluster.state.brokers.find((b) => b.brokerId === target);
   const name = target === 'controller' ? 'the controller' : `broker ${target}`;
+  if (info === null)
+    throw new BrokerConfigError(
+      `the cluster in ${cluster.dir} has no controller process: it is coordinated through etcd ` +
+        `(${cluster.state.coordinator}), where one of its brokers is elected controller`,
+    );
   if (info === undefined) throw new BrokerConfigError(`no broker ${target} in ${cluster.dir}/cluster.json`);
   // PIDs are reused: signal only if the PID still is that process of that cluster.
   const identity = checkProcessIdentity({
@@ -311,6 +378,10 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'cluster':
       return cluster(rest);
+    case 'start':
+      return runBrokerProcess(rest);
+    case 'create-topic':
+      return createTopicCommand(rest);
     case 'produce':
       return produce(rest);
     case 'consume':

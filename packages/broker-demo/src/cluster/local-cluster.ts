@@ -29,6 +29,28 @@ export interface LocalClusterOptions {
   verifySegmentsOnStart?: boolean;
   /** Roll log segments at this size (the broker's --segment-bytes); null = the log's default. */
   segmentBytes?: number | null;
+  /**
+   * Coordinate through etcd at this URL (`etcd://HOST:PORT[,…][/ROOT]`)
+   * instead of a built-in controller process: no controller is started, each
+   * broker registers in etcd and one of them is elected controller. The
+   * cluster's min.insync, partitions and replication factor are written to
+   * etcd as the defaults of topics made on first use. Null: the built-in controller.
+   */
+  coordinator?: string | null;
+  /** Per broker: where it listens, what it registers and which etcd it dials (tests put proxies between). */
+  brokerNetwork?: ((brokerId: number) => BrokerNetwork) | null;
+}
+
+/** Where one broker listens and how others reach it (see `LocalClusterOptions.brokerNetwork`). */
+export interface BrokerNetwork {
+  /** The address to listen on; default 127.0.0.1. */
+  host?: string;
+  /** The port to listen on, the same on every restart (a proxy in front knows it); default one the OS picks. */
+  port?: number;
+  /** HOST:PORT registered for others instead of where it listens. */
+  advertise?: string;
+  /** Its own coordinator URL (the same cluster reached another way, e.g. through proxies). */
+  coordinator?: string;
 }
 
 export interface ProcessInfo {
@@ -49,7 +71,10 @@ export interface ClusterStateFile {
   /** The process that owns the children (the `cluster` command), and its start time. */
   startedBy: number;
   startedByStartTime: string | null;
-  controller: ProcessInfo;
+  /** Null in an etcd-coordinated cluster: its controller is whichever broker etcd elected. */
+  controller: ProcessInfo | null;
+  /** The etcd URL of an etcd-coordinated cluster. */
+  coordinator?: string;
   brokers: ProcessInfo[];
 }
 
@@ -88,6 +113,8 @@ export class LocalCluster {
       controllerRestartDelayMs: null,
       verifySegmentsOnStart: false,
       segmentBytes: null,
+      coordinator: null,
+      brokerNetwork: null,
       ...options,
     };
   }
@@ -105,7 +132,8 @@ export class LocalCluster {
     LocalCluster.running.add(cluster);
     try {
       mkdirSync(options.dir, { recursive: true });
-      await cluster.startController();
+      if (cluster.options.coordinator === null) await cluster.startController();
+      else await writeEtcdClusterDefaults(cluster.options.coordinator, cluster.options);
       await Promise.all(Array.from({ length: options.brokers }, (_, i) => cluster.startBroker(i + 1)));
       await cluster.waitForBrokersRegistered();
     } catch (err) {
@@ -118,14 +146,15 @@ export class LocalCluster {
   /** Topics are created from the live brokers, so wait until the controller has seen all of them. */
   private async waitForBrokersRegistered(): Promise<void> {
     const client = new ClusterClient(this.controllerAddress);
+    const where = this.options.coordinator === null ? 'the controller' : 'etcd';
     try {
       await waitFor(
-        `${this.options.brokers} brokers to register with the controller`,
+        `${this.options.brokers} brokers to register with ${where}`,
         async () => {
           const snapshot = await client.refresh(undefined, false);
           return snapshot.brokers.filter((b) => b.alive).length >= this.options.brokers ? true : undefined;
         },
-        15_000,
+        30_000,
         100,
       );
     } finally {
@@ -133,9 +162,21 @@ export class LocalCluster {
     }
   }
 
+  /**
+   * Where clients bootstrap: the controller process's address, or, in an
+   * etcd-coordinated cluster (no controller process), every broker's
+   * (HOST:PORT,HOST:PORT,…; any broker answers metadata).
+   */
   get controllerAddress(): string {
+    if (this.options.coordinator !== null)
+      return this.brokerIds.map((id) => this.brokerAddress(id)).join(',');
     if (this.controllerProcess === null) throw new Error('controller not running');
     return this.controllerProcess.info.address;
+  }
+
+  /** The address broker `id` registers for others: its advertised one, else where it listens. */
+  private brokerAddress(id: number): string {
+    return this.options.brokerNetwork?.(id).advertise ?? this.brokerProcesses.get(id)!.info.address;
   }
 
   get brokerIds(): number[] {
@@ -179,7 +220,8 @@ export class LocalCluster {
   restartController(): Promise<void> {
     if (this.controllerRestartTimer !== null) clearTimeout(this.controllerRestartTimer);
     this.controllerRestartTimer = null;
-    if (this.isControllerRunning() || this.stopped) return Promise.resolve();
+    if (this.isControllerRunning() || this.stopped || this.options.coordinator !== null)
+      return Promise.resolve();
     this.controllerStarting ??= this.startController().finally(() => {
       this.controllerStarting = null;
     });
@@ -246,6 +288,16 @@ export class LocalCluster {
     const o = this.options;
     const logFile = path.join(o.dir, `broker-${id}.log`);
     const dataDir = path.join(o.dir, `broker-${id}`);
+    const network = o.brokerNetwork?.(id) ?? {};
+    const coordination =
+      o.coordinator === null
+        ? ['--controller', this.controllerAddress]
+        : [
+            '--coordinator',
+            network.coordinator ?? o.coordinator,
+            '--session-timeout-ms',
+            String(o.sessionTimeoutMs),
+          ];
     const { child, ready } = await spawnNode(
       entryPoint('broker/main.ts'),
       [
@@ -253,8 +305,10 @@ export class LocalCluster {
         String(id),
         '--dir',
         dataDir,
-        '--controller',
-        this.controllerAddress,
+        ...coordination,
+        ...(network.host === undefined ? [] : ['--host', network.host]),
+        ...(network.port === undefined ? [] : ['--port', String(network.port)]),
+        ...(network.advertise === undefined ? [] : ['--advertise', network.advertise]),
         '--lag-time-ms',
         String(o.replicaLagTimeMaxMs),
         '--heartbeat-ms',
@@ -291,12 +345,13 @@ export class LocalCluster {
   }
 
   writeStateFile(): void {
-    if (this.controllerProcess === null) return;
+    if (this.controllerProcess === null && this.options.coordinator === null) return;
     const state: ClusterStateFile = {
       clusterDir: this.options.dir,
       startedBy: process.pid,
       startedByStartTime: processStartTime(process.pid),
-      controller: this.controllerProcess.info,
+      controller: this.controllerProcess?.info ?? null,
+      ...(this.options.coordinator === null ? {} : { coordinator: this.options.coordinator }),
       brokers: this.brokerIds.map((id) => this.brokerProcesses.get(id)!.info),
     };
     // Replaced whole, so `broker kill` never reads half a file.
@@ -315,5 +370,29 @@ export class LocalCluster {
     const children = [...this.brokerProcesses.values()].map((p) => p.child);
     if (this.controllerProcess !== null) children.push(this.controllerProcess.child);
     await Promise.all(children.map((c) => stopChild(c)));
+  }
+}
+
+/** The cluster's defaults in etcd: what a topic made on first use gets. */
+async function writeEtcdClusterDefaults(url: string, o: Required<LocalClusterOptions>): Promise<void> {
+  // Loaded only for an etcd cluster: the built-in controller's clusters (the demo) never pay for the etcd client.
+  const [{ createEtcdClient }, { EtcdKeyLayout }, { parseCoordinatorUrl }, { writeClusterConfig }] =
+    await Promise.all([
+      import('../coordination/etcd/etcd-client.js'),
+      import('../coordination/etcd/etcd-records.js'),
+      import('../coordination/etcd/etcd-url.js'),
+      import('../coordination/etcd/topic-admin.js'),
+    ]);
+  const coordinates = parseCoordinatorUrl(url);
+  const client = createEtcdClient(coordinates.endpoints);
+  try {
+    await writeClusterConfig(client, new EtcdKeyLayout(coordinates.root), {
+      minInsyncReplicas: o.minInsync,
+      uncleanLeaderElection: o.unclean,
+      defaultPartitions: o.partitions,
+      defaultReplicationFactor: o.replicationFactor,
+    });
+  } finally {
+    client.close();
   }
 }

@@ -6,6 +6,13 @@ import type {
 } from '../protocol/cluster-state.js';
 import { BrokerResponseCode, NO_LEADER } from '../protocol/codes.js';
 import { BrokerError } from '../protocol/errors.js';
+import {
+  assignReplicas,
+  type BrokerLiveness,
+  checkIsrProposal,
+  electLeader,
+  successorOf,
+} from './partition-rules.js';
 
 export interface BrokerRegistration {
   id: number;
@@ -176,16 +183,8 @@ export class ControllerState {
   /** Creates a topic, replicas assigned round-robin over the live brokers (Kafka's default assignment). */
   createTopic(topic: string, partitionCount: number, replicationFactor: number): void {
     if (this.hasTopic(topic)) return;
-    const live = this.aliveBrokerIds().sort((a, b) => a - b);
-    if (live.length < replicationFactor) {
-      throw new BrokerError(
-        BrokerResponseCode.NOT_ENOUGH_REPLICAS,
-        `cannot create ${topic} with replication factor ${replicationFactor}: ${live.length} broker(s) alive`,
-      );
-    }
-    for (let p = 0; p < partitionCount; p++) {
-      const replicas: number[] = [];
-      for (let r = 0; r < replicationFactor; r++) replicas.push(live[(p + r) % live.length]!);
+    const assignment = assignReplicas(topic, this.aliveBrokerIds(), partitionCount, replicationFactor);
+    assignment.forEach((replicas, p) => {
       this.partitions.set(`${topic}-${p}`, {
         topic,
         partition: p,
@@ -195,7 +194,7 @@ export class ControllerState {
         isr: [...replicas],
         partitionEpoch: 0,
       });
-    }
+    });
     this.note(`created ${topic}: ${partitionCount} partition(s), replication factor ${replicationFactor}`);
     this.bump();
   }
@@ -211,29 +210,7 @@ export class ControllerState {
     if (p === undefined) {
       throw new BrokerError(BrokerResponseCode.UNKNOWN_TOPIC_OR_PARTITION, `${key} does not exist`);
     }
-    if (request.brokerId !== p.leader || request.leaderEpoch !== p.leaderEpoch) {
-      throw new BrokerError(
-        BrokerResponseCode.FENCED_LEADER_EPOCH,
-        `${key}: ISR change from broker ${request.brokerId} in epoch ${request.leaderEpoch}, ` +
-          `but the leader is ${p.leader} in epoch ${p.leaderEpoch}`,
-      );
-    }
-    if (request.partitionEpoch !== p.partitionEpoch) {
-      throw new BrokerError(
-        BrokerResponseCode.INVALID_UPDATE_VERSION,
-        `${key}: ISR change based on partition epoch ${request.partitionEpoch}, current is ${p.partitionEpoch}`,
-      );
-    }
-    const isr = [...new Set(request.isr)];
-    const invalid = isr.filter(
-      (id) => !p.replicas.includes(id) || (!p.isr.includes(id) && this.brokers.get(id)?.alive !== true),
-    );
-    if (!isr.includes(p.leader) || invalid.length > 0) {
-      throw new BrokerError(
-        BrokerResponseCode.INVALID_REQUEST,
-        `${key}: proposed ISR [${isr}] must hold the leader and only live replicas (rejected: [${invalid}])`,
-      );
-    }
+    const isr = checkIsrProposal(p, request, (id) => this.brokers.get(id)?.alive === true);
     this.note(`${key}: ISR [${p.isr}] -> [${isr}] (from leader ${p.leader})`);
     p.isr = isr;
     p.partitionEpoch++;
@@ -267,11 +244,8 @@ export class ControllerState {
           `but the leader is ${p.leader} in epoch ${p.leaderEpoch}`,
       );
     }
-    const successor = p.replicas.find((id) => {
-      const b = this.brokers.get(id);
-      return id !== p.leader && p.isr.includes(id) && b?.alive === true && !b.presumed;
-    });
-    if (successor === undefined) {
+    const handover = successorOf(p, this.liveness());
+    if (handover === null) {
       throw new BrokerError(
         BrokerResponseCode.NOT_ENOUGH_REPLICAS,
         `${key}: leader ${p.leader} asked to step down (${request.reason}) but no other live ISR member ` +
@@ -279,12 +253,12 @@ export class ControllerState {
       );
     }
     const resigned = p.leader;
-    p.isr = p.isr.filter((id) => id !== resigned && this.brokers.get(id)?.alive === true);
-    p.leader = successor;
+    p.isr = handover.isr;
+    p.leader = handover.leader;
     p.leaderEpoch++;
     p.partitionEpoch++;
     this.note(
-      `${key}: leader ${resigned} stepped down (${request.reason}); broker ${successor} elected leader ` +
+      `${key}: leader ${resigned} stepped down (${request.reason}); broker ${p.leader} elected leader ` +
         `in epoch ${p.leaderEpoch}, ISR [${p.isr}]`,
     );
     this.bump();
@@ -335,29 +309,21 @@ export class ControllerState {
    * last ISR so that member can lead again when it returns.
    */
   private elect(p: PartitionState, why: string): void {
-    const alive = (id: number) => this.brokers.get(id)?.alive === true;
-    const electable = (id: number) => alive(id) && this.brokers.get(id)?.presumed !== true;
     const key = `${p.topic}-${p.partition}`;
-    const cleanCandidate = p.replicas.find((id) => p.isr.includes(id) && electable(id));
-    const awaited = p.isr.filter((id) => alive(id) && this.brokers.get(id)?.presumed === true);
-    let leader: number = NO_LEADER;
-    if (cleanCandidate !== undefined) {
-      leader = cleanCandidate;
-      p.isr = p.isr.filter(alive);
-    } else if (awaited.length > 0) {
-      // ISR members a restarted controller has not heard from yet may well be
-      // alive: wait for one to heartbeat (or for their sessions to lapse)
-      // rather than electing anyone else; the dead one leaves the ISR.
-      p.isr = p.isr.filter(alive);
-      why = `${why}; waiting for ISR member(s) [${awaited}] to heartbeat`;
-    } else if (this.config.uncleanLeaderElection) {
-      const anyLive = p.replicas.find(electable);
-      if (anyLive !== undefined) {
-        leader = anyLive;
-        p.isr = [anyLive];
-        this.note(`${key}: UNCLEAN election of broker ${anyLive} (no live ISR member; records may be lost)`);
-      }
+    const outcome = electLeader(p, this.liveness(), this.config.uncleanLeaderElection);
+    if (outcome.kind === 'clean' || outcome.kind === 'waiting') p.isr = outcome.isr;
+    // ISR members a restarted controller has not heard from yet may well be
+    // alive: wait for one to heartbeat (or for their sessions to lapse)
+    // rather than electing anyone else; the dead one leaves the ISR.
+    if (outcome.kind === 'waiting')
+      why = `${why}; waiting for ISR member(s) [${outcome.awaited}] to heartbeat`;
+    if (outcome.kind === 'unclean') {
+      p.isr = outcome.isr;
+      this.note(
+        `${key}: UNCLEAN election of broker ${outcome.leader} (no live ISR member; records may be lost)`,
+      );
     }
+    const leader = outcome.leader;
     if (leader === p.leader) return;
     p.leader = leader;
     p.leaderEpoch++;
@@ -367,6 +333,17 @@ export class ControllerState {
         ? `${key}: ${why}; no eligible leader, partition offline (ISR [${p.isr}])`
         : `${key}: ${why}; broker ${leader} elected leader in epoch ${p.leaderEpoch}, ISR [${p.isr}]`,
     );
+  }
+
+  /** Alive = heartbeating; electable = alive and not merely presumed so after a restart (see `presumed`). */
+  private liveness(): BrokerLiveness {
+    return {
+      alive: (id) => this.brokers.get(id)?.alive === true,
+      electable: (id) => {
+        const b = this.brokers.get(id);
+        return b?.alive === true && !b.presumed;
+      },
+    };
   }
 
   private bump(): void {

@@ -21,6 +21,12 @@ export interface PartitionState {
   isr: number[];
   /** Bumped on every change of leader or ISR; an ISR proposal must name the current one. */
   partitionEpoch: number;
+  /**
+   * The topic's own min.insync.replicas, where it has one (topics made with
+   * `create-topic --min-insync` on an etcd-coordinated cluster); otherwise the
+   * cluster's `config.minInsyncReplicas` applies.
+   */
+  minInsyncReplicas?: number;
 }
 
 /**

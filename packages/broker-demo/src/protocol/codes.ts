@@ -55,6 +55,13 @@ export const BrokerResponseCode = {
    * starts over under a new producer id (Kafka's UNKNOWN_PRODUCER_ID).
    */
   UNKNOWN_PRODUCER_ID: 3114,
+  /**
+   * The broker's session with the cluster's coordination (its etcd lease) is
+   * not provably alive: it may have been declared dead and its partitions
+   * led elsewhere, so it acknowledges no acks=all write and answers no
+   * metadata until it has registered again. Retriable: ask another broker.
+   */
+  BROKER_FENCED: 3115,
 } as const;
 export type BrokerResponseCode = (typeof BrokerResponseCode)[keyof typeof BrokerResponseCode];
 export type BrokerErrorName = keyof typeof BrokerResponseCode;
@@ -82,6 +89,7 @@ const RETRIABLE: ReadonlySet<number> = new Set([
   BrokerResponseCode.UNKNOWN_LEADER_EPOCH,
   BrokerResponseCode.LEADER_NOT_AVAILABLE,
   BrokerResponseCode.STORAGE_ERROR,
+  BrokerResponseCode.BROKER_FENCED,
 ]);
 
 export function isRetriableCode(code: number): boolean {

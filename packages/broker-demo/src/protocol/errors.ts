@@ -37,6 +37,16 @@ export class BrokerError extends Error {
     this.details = options?.details ?? {};
   }
 
+  /** BROKER_FENCED for `what` ("acks=all produce to t-0", "metadata"), with the facts of why. */
+  static brokerFenced(what: string, options?: { appended?: boolean }): BrokerError {
+    return new BrokerError(
+      BrokerResponseCode.BROKER_FENCED,
+      `${what}: this broker's session with the cluster's coordination is not valid (it may have been ` +
+        `declared dead and its partitions led elsewhere)${options?.appended === true ? '; the batch was appended before that' : ''}; ask another broker`,
+      options?.appended === true ? { details: { appended: 'true' } } : undefined,
+    );
+  }
+
   static notLeader(topic: string, partition: number, leaderId: number): BrokerError {
     const who = leaderId >= 0 ? `broker ${leaderId} is` : 'no broker is';
     return new BrokerError(

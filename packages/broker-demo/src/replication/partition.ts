@@ -60,6 +60,14 @@ export interface PartitionOptions {
   /** Called when this replica must stop following: it became leader, or the partition has no leader. */
   stopFollowing: (partition: Partition) => Promise<void>;
   now?: () => number;
+  /**
+   * Whether this broker's session with the cluster's coordination is
+   * provably alive (ControllerLink.sessionValid). While it is not, the
+   * broker may already have been declared dead and another replica elected:
+   * the leader then acknowledges no acks=all write (no zombie leader).
+   * Default: always valid.
+   */
+  sessionValid?: () => boolean;
   /** Where the replica narrates its role changes and ISR proposals. */
   say?: (line: string) => void;
 }
@@ -138,6 +146,7 @@ export class Partition {
   private readonly brokerId: number;
   private readonly options: PartitionOptions;
   private readonly now: () => number;
+  private readonly sessionValid: () => boolean;
   /** Serializes transitions with leader appends (see the class comment). */
   private readonly queue = new Mutex();
   /** acks=all produces waiting for the HW (Kafka's DelayedProduce). */
@@ -165,6 +174,7 @@ export class Partition {
     this.brokerId = options.brokerId;
     this.log = options.log;
     this.now = options.now ?? Date.now;
+    this.sessionValid = options.sessionValid ?? (() => true);
   }
 
   get currentRole(): ReplicaRole {
@@ -333,6 +343,11 @@ export class Partition {
         : { producerId: header.producerId, sequence: header.baseSequence };
     const appended = await this.queue.runExclusive(async (): Promise<ProduceOutcome> => {
       const tracker = this.requireLeader();
+      if (acks === Acks.ALL && !this.sessionValid()) {
+        throw BrokerError.brokerFenced(
+          `acks=all produce to ${this.topic}-${this.partition} refused before the append`,
+        );
+      }
       // Refusing before the append (Kafka's NOT_ENOUGH_REPLICAS) keeps a
       // record that cannot be committed out of the log: the producer knows
       // it was not written. Only acks=all asked for that guarantee.
@@ -384,8 +399,15 @@ export class Partition {
       this.advanceLeaderHighWatermark();
       return { baseOffset, lastOffset, leaderEpoch: epoch, duplicate: false };
     });
+    if (acks !== Acks.ALL) return appended;
+    // The session may have lapsed during the append: then no acknowledgement, whatever the HW says.
+    if (!this.sessionValid()) {
+      throw BrokerError.brokerFenced(`acks=all produce to ${this.topic}-${this.partition}`, {
+        appended: true,
+      });
+    }
     // A lone leader (or a quick follower) may already have moved the HW past the batch.
-    if (acks !== Acks.ALL || this.highWatermark > appended.lastOffset) return appended;
+    if (this.highWatermark > appended.lastOffset) return appended;
     if (this.replica.role !== 'leader' || this.leaderEpoch !== appended.leaderEpoch) {
       throw this.notLeaderAfterAppend();
     }
@@ -410,6 +432,17 @@ export class Partition {
   private delayedProduce(requiredHw: number, timeoutMs: number): DelayedOperation<AckOutcome> {
     return {
       tryComplete: () => {
+        // Checked first: a fenced leader's HW may still move (a follower's late fetch), but it
+        // may already be deposed, so nothing it holds is acknowledged (see checkIsr).
+        if (!this.sessionValid()) {
+          return {
+            ok: false,
+            responseCode: BrokerResponseCode.BROKER_FENCED,
+            message:
+              'the session with the coordination lapsed while waiting for the HW; the batch was appended, ' +
+              'and is committed only if the next leader has it',
+          };
+        }
         if (this.highWatermark >= requiredHw) return { ok: true };
         const isrSize = this.tracker?.isr.length;
         if (isrSize !== undefined && isrSize < this.minInsync) {
@@ -498,10 +531,19 @@ export class Partition {
     this.advanceLeaderHighWatermark();
   }
 
-  /** Periodic: evict followers that have lagged longer than replica.lag.time.max.ms. */
+  /**
+   * Periodic: evict followers that have lagged longer than
+   * replica.lag.time.max.ms. A fenced leader proposes nothing (it may be
+   * deposed already) and ends its acks=all waits, which no HW move would
+   * complete any more.
+   */
   checkIsr(): void {
     const tracker = this.tracker;
     if (tracker === null) return;
+    if (!this.sessionValid()) {
+      this.produceWaits.checkAll();
+      return;
+    }
     const now = this.now();
     const leo = this.log.logEndOffset;
     const shrunk = tracker.shrinkProposal(leo, now);

@@ -6,6 +6,7 @@ import { RequestCode } from '../protocol/codes.js';
 import { header, ReplicaStatusRequestHeader } from '../protocol/headers.js';
 import type { ReplicaStatus } from '../replication/partition.js';
 import { sleep } from '../util/time.js';
+import type { EtcdStateReader } from './etcd-state-reader.js';
 import type { PartitionTrafficCounters } from './partition-traffic.js';
 import { readProcessStat } from './process-state.js';
 import type { BrokerView, ClusterViewSnapshot, PartitionPanel, ReplicaBar } from './view-model.js';
@@ -18,6 +19,8 @@ export type ViewedCluster = Pick<
 
 interface StatusBody {
   brokerId: number;
+  /** Absent from brokers built before etcd coordination. */
+  sessionValid?: boolean;
   replicas: ReplicaStatus[];
   /** Absent from brokers built before the view existed. */
   traffic?: PartitionTrafficCounters[];
@@ -48,6 +51,10 @@ interface Counts {
  */
 export class ClusterSampler {
   private readonly client: ClusterClient;
+  /** An etcd-coordinated cluster's state, read from etcd itself (a watch): no request per sample. */
+  private etcd: EtcdStateReader | null = null;
+  /** Loads the etcd client only for an etcd cluster (it costs the view's process about 0.4 s otherwise). */
+  private readonly etcdLoading: Promise<EtcdStateReader> | null;
   private metadata: ClusterSnapshot | null = null;
   private readonly answers = new Map<number, { atMs: number; body: StatusBody }>();
   private readonly inFlight = new Map<number, Promise<void>>();
@@ -56,9 +63,13 @@ export class ClusterSampler {
 
   constructor(private readonly cluster: ViewedCluster) {
     this.client = new ClusterClient(cluster.controllerAddress);
+    const url = cluster.options.coordinator;
+    this.etcdLoading =
+      url === null ? null : import('./etcd-state-reader.js').then((m) => new m.EtcdStateReader(url));
   }
 
   async sample(): Promise<Omit<ClusterViewSnapshot, 'seq' | 'label' | 'producer'>> {
+    if (this.etcdLoading !== null) this.etcd ??= await this.etcdLoading;
     const brokers = this.cluster.processes().filter((p) => p.role === 'broker');
     const pending: Promise<void>[] = [];
     for (const b of brokers) {
@@ -71,7 +82,7 @@ export class ClusterSampler {
       }
       pending.push(request);
     }
-    const metadata = this.client.refresh(undefined, false).then(
+    const metadata = (this.etcd?.read() ?? this.client.refresh(undefined, false)).then(
       (m) => {
         this.metadata = m;
       },
@@ -102,19 +113,28 @@ export class ClusterSampler {
     const o = this.cluster.options;
     const meta = this.metadata;
     const controller = this.cluster.processes().find((p) => p.role === 'controller');
+    const elected = this.etcd?.controller() ?? null;
     const brokers: BrokerView[] = this.cluster.processes().flatMap((p) => {
       if (p.role !== 'broker' || p.brokerId === null) return [];
       const id = p.brokerId;
       const answer = this.answers.get(id);
-      const stat = this.cluster.isRunning(id) ? readProcessStat(p.pid) : null;
+      const running = this.cluster.isRunning(id);
+      const stat = running ? readProcessStat(p.pid) : null;
+      const registered = meta?.brokers.find((b) => b.id === id)?.alive ?? false;
+      const answering = answer !== undefined && now - answer.atMs < STALE_AFTER_MS;
       return [
         {
           id,
           address: p.address,
           pid: p.pid,
-          process: !this.cluster.isRunning(id) ? 'exited' : (stat?.state ?? 'unknown'),
-          registered: meta?.brokers.find((b) => b.id === id)?.alive ?? false,
-          answering: answer !== undefined && now - answer.atMs < STALE_AFTER_MS,
+          process: !running ? 'exited' : (stat?.state ?? 'unknown'),
+          registered,
+          answering,
+          fenced:
+            this.etcd !== null &&
+            running &&
+            (!registered || (answering && answer.body.sessionValid === false)),
+          controller: elected?.brokerId === id,
         },
       ];
     });
@@ -205,6 +225,15 @@ export class ClusterSampler {
       minInsync: o.minInsync,
       unclean: o.unclean,
       controller: controller === undefined ? null : { address: controller.address, pid: controller.pid },
+      coordination:
+        this.etcd === null
+          ? { kind: 'controller' }
+          : {
+              kind: 'etcd',
+              url: this.etcd.url,
+              controllerBrokerId: elected?.brokerId ?? null,
+              controllerEpoch: elected?.epoch ?? null,
+            },
       brokers,
       partitions,
     };
@@ -212,6 +241,7 @@ export class ClusterSampler {
 
   async close(): Promise<void> {
     this.closed = true;
+    await (await this.etcdLoading)?.close();
     await this.client.close();
   }
 }

@@ -21,6 +21,7 @@ export class TimelineDetector {
     const at = next.atMs;
     const out: TimelineEntry[] = [];
     if (prev !== null) {
+      out.push(...coordinationChanges(prev, next));
       for (const b of next.brokers) {
         const before = prev.brokers.find((x) => x.id === b.id);
         if (before === undefined) continue;
@@ -29,14 +30,20 @@ export class TimelineDetector {
             atMs: at,
             kind: 'broker-death',
             brokerId: b.id,
-            text: `broker ${b.id} declared dead by the controller (no heartbeat within the session timeout)`,
+            text:
+              next.coordination.kind === 'etcd'
+                ? `broker ${b.id} declared dead: its etcd lease expired and its registration is gone`
+                : `broker ${b.id} declared dead by the controller (no heartbeat within the session timeout)`,
           });
         if (!before.registered && b.registered)
           out.push({
             atMs: at,
             kind: 'broker-return',
             brokerId: b.id,
-            text: `broker ${b.id} registered with the controller again`,
+            text:
+              next.coordination.kind === 'etcd'
+                ? `broker ${b.id} registered in etcd again (a new broker epoch)`
+                : `broker ${b.id} registered with the controller again`,
           });
         if (before.process !== b.process && b.process !== 'unknown') {
           const what =
@@ -86,6 +93,39 @@ export class TimelineDetector {
     }
     return out;
   }
+}
+
+/** etcd-coordinated clusters: a new controller (and epoch), and brokers fenced or back. */
+function coordinationChanges(prev: ClusterViewSnapshot, next: ClusterViewSnapshot): TimelineEntry[] {
+  const out: TimelineEntry[] = [];
+  const at = next.atMs;
+  const before = prev.coordination;
+  const now = next.coordination;
+  if (before.kind === 'etcd' && now.kind === 'etcd' && now.controllerEpoch !== before.controllerEpoch) {
+    out.push({
+      atMs: at,
+      kind: 'controller',
+      ...(now.controllerBrokerId === null ? {} : { brokerId: now.controllerBrokerId }),
+      text:
+        now.controllerBrokerId === null
+          ? `no controller: epoch ${before.controllerEpoch} ended and nobody has claimed the next yet`
+          : `broker ${now.controllerBrokerId} elected controller in etcd, controller epoch ${before.controllerEpoch ?? '-'} -> ${now.controllerEpoch}` +
+            ' (writes of the previous one are refused from now on)',
+    });
+  }
+  for (const b of next.brokers) {
+    const was = prev.brokers.find((x) => x.id === b.id);
+    if (was === undefined || was.fenced === b.fenced) continue;
+    out.push({
+      atMs: at,
+      kind: 'fenced',
+      brokerId: b.id,
+      text: b.fenced
+        ? `broker ${b.id} FENCED: its etcd session is not valid, it acknowledges no acks=all write`
+        : `broker ${b.id} has a valid etcd session again`,
+    });
+  }
+  return out;
 }
 
 function partitionChanges(

@@ -15,7 +15,26 @@ export interface BrokerView {
   registered: boolean;
   /** It answered the last status request in time. */
   answering: boolean;
+  /**
+   * etcd-coordinated: running, but its session is not valid (it says so, or
+   * etcd has no registration for it): it acknowledges no acks=all write.
+   */
+  fenced: boolean;
+  /** It is the elected controller (etcd-coordinated clusters; the built-in controller is a process of its own). */
+  controller: boolean;
 }
+
+/** Who coordinates the cluster shown. */
+export type CoordinationView =
+  | { kind: 'controller' }
+  | {
+      kind: 'etcd';
+      /** The coordinator URL the brokers were given. */
+      url: string;
+      /** The broker etcd elected controller, and the epoch it claimed; null while there is none. */
+      controllerBrokerId: number | null;
+      controllerEpoch: number | null;
+    };
 
 export interface ReplicaBar {
   brokerId: number;
@@ -64,6 +83,7 @@ export interface ClusterViewSnapshot {
   minInsync: number;
   unclean: boolean;
   controller: { address: string; pid: number } | null;
+  coordination: CoordinationView;
   brokers: BrokerView[];
   partitions: PartitionPanel[];
   producer: ProducerView;
@@ -78,6 +98,8 @@ export type TimelineKind =
   | 'truncation'
   | 'broker-death'
   | 'broker-return'
+  | 'fenced'
+  | 'controller'
   | 'process'
   | 'control'
   | 'note';

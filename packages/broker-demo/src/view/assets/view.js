@@ -110,7 +110,13 @@ function renderBrokers(brokers) {
     row.cells.pid.textContent = String(b.pid);
     row.cells.process.textContent = b.process;
     row.cells.process.className = `state-${b.process}`;
-    row.cells.registered.textContent = b.registered ? 'alive' : 'dead';
+    // etcd-coordinated clusters: the elected controller is a broker, and a broker whose session
+    // is not valid is fenced (it acknowledges no acks=all write) even while its process runs.
+    row.cells.registered.textContent =
+      (b.fenced ? 'FENCED' : b.registered ? 'alive' : 'dead') + (b.controller ? ' · controller' : '');
+    row.cells.registered.className = b.fenced ? 'fenced' : '';
+    row.tr.dataset.fenced = String(b.fenced === true);
+    row.tr.dataset.controller = String(b.controller === true);
     row.cells.answering.textContent = b.answering ? 'yes' : 'no';
     for (const button of row.controls.querySelectorAll('button')) {
       const c = button.dataset.control;
@@ -298,12 +304,20 @@ function renderPartitions(snapshot) {
 
 // ---- header, producer, timeline ------------------------------------------
 
+function coordinationFact(s) {
+  const c = s.coordination;
+  if (c === undefined || c.kind !== 'etcd') return `controller ${s.controller?.address ?? '-'}`;
+  const who =
+    c.controllerBrokerId === null ? 'no controller yet' : `controller broker ${c.controllerBrokerId}`;
+  return `etcd ${c.url} · ${who}, controller epoch ${c.controllerEpoch ?? '-'}`;
+}
+
 function renderFacts(s) {
   const now = performance.now();
   stats.recent = stats.recent.filter((t) => now - t < 2000);
   const perSecond = stats.recent.length / 2;
   document.getElementById('facts').textContent =
-    `${s.label ?? 'no cluster'} · controller ${s.controller?.address ?? '-'} · ` +
+    `${s.label ?? 'no cluster'} · ${coordinationFact(s)} · ` +
     `replica.lag.time.max.ms ${s.replicaLagTimeMaxMs} · min.insync.replicas ${s.minInsync} · ` +
     `unclean election ${s.unclean ? 'on' : 'off'} · ${perSecond.toFixed(1)} updates/s`;
   const p = s.producer;
