@@ -86,7 +86,7 @@ export interface ShutdownOptions {
  * Accepts connections and serves requests with registered processors; can also
  * call its connected clients (brokers call clients too).
  */
-export class RemotingServer extends RemotingService {
+export class RemotingServer extends RemotingService<Channel> {
   private readonly options: RemotingServerOptions;
   private readonly server: net.Server;
   private readonly tlsServer: tls.Server | null;
@@ -164,50 +164,16 @@ export class RemotingServer extends RemotingService {
     return this.endpoint.invoker.invokeSync(channel, request, timeoutMs, performance.now(), options?.signal);
   }
 
-  /**
-   * Calls a connected client under an async permit (RocketMQ's invokeAsync;
-   * serverAsyncSemaphoreValue permits): a promise, or `callback` called once.
-   * Rejections as `invokeSync`, plus RemotingTooMuchRequestError.
-   */
-  invokeAsync(
-    channel: Channel,
-    request: RemotingCommand,
-    timeoutMs: number,
-    options?: InvokeOptions,
-  ): Promise<RemotingCommand>;
-  invokeAsync(
+  /** Server-side calls: `invokeAsync(channel, ...)` (see RemotingService) runs here. */
+  protected startAsync(
     channel: Channel,
     request: RemotingCommand,
     timeoutMs: number,
     callback: InvokeCallback,
-    options?: InvokeOptions,
-  ): void;
-  invokeAsync(
-    channel: Channel,
-    request: RemotingCommand,
-    timeoutMs: number,
-    callbackOrOptions?: InvokeCallback | InvokeOptions,
-    maybeOptions?: InvokeOptions,
-  ): Promise<RemotingCommand> | undefined {
-    const started = performance.now();
-    if (typeof callbackOrOptions !== 'function') {
-      return this.endpoint.invoker.invokeAsync(
-        channel,
-        request,
-        timeoutMs,
-        started,
-        callbackOrOptions?.signal,
-      );
-    }
-    this.endpoint.invoker.invokeAsyncCallback(
-      channel,
-      request,
-      timeoutMs,
-      callbackOrOptions,
-      started,
-      maybeOptions?.signal,
-    );
-    return undefined;
+    startedAt: number,
+    signal: AbortSignal | undefined,
+  ): void {
+    this.endpoint.invoker.invokeAsync(channel, request, timeoutMs, callback, startedAt, signal);
   }
 
   /**

@@ -13,7 +13,13 @@ const channelA = { remoteAddress: '127.0.0.1:1' } as Channel;
 const channelB = { remoteAddress: '127.0.0.1:2' } as Channel;
 
 function futureFor(opaque: number, channel: Channel, startedAt: number): ResponseFuture {
-  return new ResponseFuture(channel, new RemotingCommand(1, opaque), 1000, 'async', null, null, startedAt);
+  return new ResponseFuture({
+    channel,
+    request: new RemotingCommand(1, opaque),
+    timeoutMs: 1000,
+    mode: 'async',
+    beginTimestamp: startedAt,
+  });
 }
 
 /** A deterministic pseudo-random sequence (xorshift32), so a failure replays. */

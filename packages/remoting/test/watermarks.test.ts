@@ -11,7 +11,8 @@
 import net from 'node:net';
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { describe, expect, test } from 'vitest';
-import { Channel, FrameDecoder, RemotingCommand, ResponseCode } from '../src/index.js';
+import { FrameDecoder, RemotingCommand, ResponseCode } from '../src/index.js';
+import { Channel } from '../src/transport/channel.js';
 import {
   EchoCode,
   eventually,

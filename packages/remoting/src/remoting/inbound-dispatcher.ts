@@ -1,7 +1,10 @@
 import { ResponseCode } from '../protocol/codes.js';
+import { exceptionSimpleDesc } from '../protocol/exception-desc.js';
 import { RemotingCommand } from '../protocol/remoting-command.js';
+import { diagnosticsChannels } from './diagnostics.js';
 import { InboundChannel, InboundRequest, type InboundSettings } from './inbound-request.js';
 import type { ProcessorRegistry } from './processor-registry.js';
+import { asError, userCodeFailed } from './user-code.js';
 
 /** Remarks RocketMQ sends; peers and people grep for them, so they are kept verbatim. */
 export const Remarks = {
@@ -44,7 +47,14 @@ export class InboundDispatcher {
       );
       return;
     }
-    if (pair.processor.rejectRequest?.() === true) {
+    let rejected: boolean;
+    try {
+      rejected = pair.processor.rejectRequest?.() === true;
+    } catch (thrown) {
+      this.rejectRequestThrew(inbound, request, thrown);
+      return;
+    }
+    if (rejected) {
       this.refuse(inbound, request, ResponseCode.SYSTEM_BUSY, Remarks.rejectRequest);
       return;
     }
@@ -55,6 +65,32 @@ export class InboundDispatcher {
       inbound.release(cost);
       this.refuse(inbound, request, ResponseCode.SYSTEM_BUSY, Remarks.overload);
     }
+  }
+
+  /** A throwing `rejectRequest()` is answered as a throwing processor is: SYSTEM_ERROR, and an `exception` event. */
+  private rejectRequestThrew(inbound: InboundChannel, request: RemotingCommand, thrown: unknown): void {
+    const settings = inbound.settings;
+    const remoteAddress = inbound.channel.remoteAddress;
+    userCodeFailed({
+      side: settings.side,
+      kind: 'rejectRequest',
+      outcome: 'response',
+      remoteAddress,
+      requestCode: request.code,
+      error: thrown,
+    });
+    const error = asError(thrown);
+    this.refuse(inbound, request, ResponseCode.SYSTEM_ERROR, exceptionSimpleDesc(error));
+    if (diagnosticsChannels.requestError.hasSubscribers) {
+      diagnosticsChannels.requestError.publish({
+        side: settings.side,
+        remoteAddress,
+        request,
+        error,
+        durationMs: 0,
+      });
+    }
+    settings.onProcessorError(inbound.channel, error);
   }
 
   private refuse(inbound: InboundChannel, request: RemotingCommand, code: number, remark: string): void {

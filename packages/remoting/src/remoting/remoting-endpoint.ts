@@ -1,5 +1,6 @@
 import type { SerializeType } from '../protocol/codes.js';
 import type { Channel } from '../transport/channel.js';
+import type { ResponseTableScanOptions } from './call-deadlines.js';
 import type { CodeStatsSnapshot } from './code-stats.js';
 import { CodeStats } from './code-stats.js';
 import { debugLog } from './debug-log.js';
@@ -7,7 +8,7 @@ import { diagnosticsChannels, type EndpointSide } from './diagnostics.js';
 import { type EmitEvent, EventFanOut } from './event-fan-out.js';
 import type { ChannelEventListener } from './events.js';
 import { InboundDispatcher } from './inbound-dispatcher.js';
-import { OutboundInvoker, type ResponseTableScanOptions } from './outbound-invoker.js';
+import { OutboundInvoker } from './outbound-invoker.js';
 import type { RPCHook } from './processor.js';
 import { ProcessorRegistry } from './processor-registry.js';
 import { RpcHooks } from './rpc-hooks.js';
@@ -37,6 +38,8 @@ export interface EndpointOptions {
    * `commandDefaults.language` keeps it). Default: leave commands as made.
    */
   language?: number;
+  /** RocketMQ version ordinal stamped on the requests this side sends that kept `commandDefaults.version`. */
+  version?: number;
 }
 
 /** What `stats()` reports: the numbers a leak or an overload would show in. */
@@ -96,8 +99,8 @@ export class RemotingEndpoint {
 
   constructor(options: EndpointOptions, emit: EmitEvent) {
     this.side = options.side ?? 'client';
-    this.hooks = new RpcHooks(options.rpcHooks);
-    this.events = new EventFanOut(emit, options.channelEventListener);
+    this.hooks = new RpcHooks(this.side, options.rpcHooks);
+    this.events = new EventFanOut(this.side, emit, options.channelEventListener);
     this.pauseReadWhenUnwritable = options.pauseReadWhenUnwritable;
     this.invoker = new OutboundInvoker({
       side: this.side,
@@ -106,6 +109,7 @@ export class RemotingEndpoint {
       responseTableScan: options.responseTableScan,
       hooks: this.hooks,
       language: options.language,
+      version: options.version,
     });
     this.dispatcher = new InboundDispatcher(this.registry, {
       side: this.side,
@@ -128,7 +132,7 @@ export class RemotingEndpoint {
       channels: this.channelCount,
       unmatchedResponses: invoker.unmatchedResponses,
       writeWaiters: invoker.writeWaiters(),
-      callsByCode: invoker.calls.snapshot(),
+      callsByCode: invoker.telemetry.calls.snapshot(),
       requestsByCode: this.served.snapshot(),
     };
   }
