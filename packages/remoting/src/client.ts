@@ -277,8 +277,25 @@ export class RemotingClient extends RemotingService<string | null> {
     const live = signal?.aborted === true ? undefined : this.liveChannel(address);
     if (live !== undefined) {
       this.sendAsync(address, live, request, timeoutMs, callback, startedAt, signal, retryOnGoAway);
-      return;
+    } else {
+      this.invokeAsyncConnecting(address, request, timeoutMs, callback, startedAt, signal, retryOnGoAway);
     }
+  }
+
+  /**
+   * invokeAsync when the connection is not open yet. A method of its own:
+   * the closures below would otherwise cost every call a context object,
+   * connected or not.
+   */
+  private invokeAsyncConnecting(
+    address: string | null,
+    request: RemotingCommand,
+    timeoutMs: number,
+    callback: InvokeCallback,
+    startedAt: number,
+    signal: AbortSignal | undefined,
+    retryOnGoAway: boolean,
+  ): void {
     this.connect('async', address, request, timeoutMs, startedAt, signal).then(
       (channel) =>
         this.sendAsync(address, channel, request, timeoutMs, callback, startedAt, signal, retryOnGoAway),
@@ -298,17 +315,30 @@ export class RemotingClient extends RemotingService<string | null> {
     retryOnGoAway: boolean,
   ): void {
     // Only a call that can be told GO_AWAY pays for a wrapper; the default client's callback goes straight through.
-    const done: InvokeCallback = !retryOnGoAway
-      ? callback
-      : (error, response) => {
-          if (response === null || response.code !== ResponseCode.GO_AWAY) {
-            callback(error, response);
-            return;
-          }
-          this.goneAway(channel);
-          this.invokeAsyncAt(address, retryOf(request), timeoutMs, callback, startedAt, signal, false);
-        };
+    const done = retryOnGoAway
+      ? this.retryingOnGoAway(address, channel, request, timeoutMs, callback, startedAt, signal)
+      : callback;
     this.endpoint.invoker.invokeAsync(channel, request, timeoutMs, done, startedAt, signal);
+  }
+
+  /** `callback`, except that a GO_AWAY answer on `channel` sends the call once more, on a new connection. */
+  private retryingOnGoAway(
+    address: string | null,
+    channel: Channel,
+    request: RemotingCommand,
+    timeoutMs: number,
+    callback: InvokeCallback,
+    startedAt: number,
+    signal: AbortSignal | undefined,
+  ): InvokeCallback {
+    return (error, response) => {
+      if (response === null || response.code !== ResponseCode.GO_AWAY) {
+        callback(error, response);
+        return;
+      }
+      this.goneAway(channel);
+      this.invokeAsyncAt(address, retryOf(request), timeoutMs, callback, startedAt, signal, false);
+    };
   }
 
   /** One attempt of invokeSync: connect if needed, then call. */

@@ -46,6 +46,7 @@ export {
   type HeaderFieldType,
 } from './protocol/custom-header.js';
 export {
+  RemotingEncodeError,
   RemotingError,
   type RemotingErrorOptions,
   RemotingHeaderError,

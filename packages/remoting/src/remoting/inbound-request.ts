@@ -1,4 +1,5 @@
-import { ResponseCode, type SerializeType } from '../protocol/codes.js';
+import { ResponseCode, SerializeType } from '../protocol/codes.js';
+import { RemotingEncodeError } from '../protocol/errors.js';
 import { exceptionSimpleDesc } from '../protocol/exception-desc.js';
 import { commandDefaults, RemotingCommand } from '../protocol/remoting-command.js';
 import type { Channel, WriteCallback } from '../transport/channel.js';
@@ -37,7 +38,11 @@ export class InboundChannel {
     readonly settings: InboundSettings,
   ) {}
 
-  /** Answers `request` unless it is oneway: the response carries its opaque and serialization unchanged. */
+  /**
+   * Answers `request` unless it is oneway: the response carries its opaque
+   * and serialization unchanged, except that a response the ROCKETMQ header
+   * cannot carry goes out with a JSON header.
+   */
   reply(request: RemotingCommand, response: RemotingCommand, afterWrite?: WriteCallback): void {
     if (request.isOneway()) return;
     response.opaque = request.opaque;
@@ -46,7 +51,16 @@ export class InboundChannel {
     const language = this.settings.language;
     if (language !== undefined && response.language === commandDefaults.language)
       response.language = language;
-    this.channel.write(response, afterWrite);
+    try {
+      this.channel.write(response, afterWrite);
+    } catch (error) {
+      if (!(error instanceof RemotingEncodeError) || response.serializeType === SerializeType.JSON)
+        throw error;
+      // The ROCKETMQ header cannot carry it (a code above 32767, say); every peer decodes either
+      // serialization, and JSON carries it intact, where Java would send it truncated.
+      response.serializeType = SerializeType.JSON;
+      this.channel.write(response, afterWrite);
+    }
   }
 
   /** Counts `bytes` of a request now waiting in an executor. */
@@ -134,13 +148,16 @@ export class InboundRequest implements RequestContext, ExecutorTask {
       this.processorThrew(thrown);
       return;
     }
-    if (isThenable(result)) {
-      return Promise.resolve(result).then(
-        (response) => this.complete(response),
-        (thrown: unknown) => this.processorThrew(thrown),
-      );
-    }
+    if (isThenable(result)) return this.completeLater(result);
     this.complete(result);
+  }
+
+  /** An async processor's answer. A method of its own, so a synchronous processor's request allocates no closure context. */
+  private completeLater(result: PromiseLike<RemotingCommand | null | undefined>): Promise<void> {
+    return Promise.resolve(result).then(
+      (response) => this.complete(response),
+      (thrown: unknown) => this.processorThrew(thrown),
+    );
   }
 
   private complete(response: RemotingCommand | null | undefined): void {

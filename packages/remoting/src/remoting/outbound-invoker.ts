@@ -138,13 +138,7 @@ export class OutboundInvoker implements QueuedCallOwner {
   ): Promise<RemotingCommand> {
     this.telemetry.started('sync', channel.remoteAddress, request, timeoutMs);
     this.beforeRequest('sync', channel, request, timeoutMs, startedAt);
-    const future = new ResponseFuture({
-      channel,
-      request,
-      timeoutMs,
-      mode: 'sync',
-      beginTimestamp: startedAt,
-    });
+    const future = ResponseFuture.sync(channel, request, timeoutMs, startedAt);
     this.begin(future, signal);
     await future.waitResponse();
     const response = future.response;
@@ -174,15 +168,14 @@ export class OutboundInvoker implements QueuedCallOwner {
       return;
     }
     if (channel.isWritable() && this.asyncPermits.tryTake()) {
-      const future = new ResponseFuture({
+      const future = ResponseFuture.async(
         channel,
         request,
         timeoutMs,
-        mode: 'async',
-        beginTimestamp: startedAt,
+        startedAt,
         callback,
-        permits: this.asyncPermits,
-      });
+        this.asyncPermits,
+      );
       if (signal === undefined) {
         // The fast path: writable, a permit, nothing to watch.
         this.deadlines.add(future);
@@ -192,6 +185,21 @@ export class OutboundInvoker implements QueuedCallOwner {
       }
       return;
     }
+    this.invokeAsyncWaiting(channel, request, timeoutMs, callback, startedAt, signal);
+  }
+
+  /**
+   * invokeAsync when it has to wait. A method of its own: the closure below
+   * would otherwise cost every call a context object, fast path included.
+   */
+  private invokeAsyncWaiting(
+    channel: Channel,
+    request: RemotingCommand,
+    timeoutMs: number,
+    callback: InvokeCallback,
+    startedAt: number,
+    signal: AbortSignal | undefined,
+  ): void {
     this.invokeAsyncSlowly(channel, request, timeoutMs, callback, startedAt, signal).catch((error: Error) =>
       this.callBackEarly(callback, error, channel.remoteAddress, request),
     );
@@ -221,7 +229,18 @@ export class OutboundInvoker implements QueuedCallOwner {
     // cost one shared resolved promise, not a promise and a generator per call.
     if (signal?.aborted !== true && channel.isWritable() && this.onewayPermits.tryTake()) {
       // The permit is held until the bytes reach the socket (or never will).
-      channel.write(request, this.releaseOnewayPermit);
+      try {
+        channel.write(request, this.releaseOnewayPermit);
+      } catch (error) {
+        // It could not be encoded (RemotingEncodeError): nothing was queued.
+        this.onewayPermits.release();
+        this.telemetry.failedEarly(
+          'oneway',
+          unsentFacts(channel, request, timeoutMs, startedAt),
+          error as Error,
+        );
+        return Promise.reject(error);
+      }
       this.telemetry.onewayWritten(channel.remoteAddress, request, startedAt);
       return WRITTEN;
     }
@@ -241,15 +260,7 @@ export class OutboundInvoker implements QueuedCallOwner {
       // The future returns the permit to the pool itself, so the waiter's release function goes unused.
       await this.acquire(this.asyncPermits, 'async', channel, request, timeoutMs, startedAt, signal);
     }
-    const future = new ResponseFuture({
-      channel,
-      request,
-      timeoutMs,
-      mode: 'async',
-      beginTimestamp: startedAt,
-      callback,
-      permits: this.asyncPermits,
-    });
+    const future = ResponseFuture.async(channel, request, timeoutMs, startedAt, callback, this.asyncPermits);
     if (!this.outOfTime(future)) this.begin(future, signal);
   }
 
@@ -266,23 +277,15 @@ export class OutboundInvoker implements QueuedCallOwner {
       await this.acquire(this.onewayPermits, 'oneway', channel, request, timeoutMs, startedAt, signal);
     }
     // Only the slow path needs the call's facts, for the error it may raise.
-    const future = new ResponseFuture({
-      channel,
-      request,
-      timeoutMs,
-      mode: 'oneway',
-      beginTimestamp: startedAt,
-    });
+    const future = ResponseFuture.oneway(channel, request, timeoutMs, startedAt);
     if (this.outOfTime(future) || (signal !== undefined && !this.watchAbort(future, signal))) {
       this.onewayPermits.release();
       throw future.cause;
     }
     if (channel.isWritable()) {
-      // The permit is held until the bytes reach the socket (or never will).
-      future.markWritten();
-      channel.write(request, this.releaseOnewayPermit);
-      this.completeCall(future, null);
-      return;
+      if (this.writeOneway(future)) return;
+      this.onewayPermits.release();
+      throw future.cause;
     }
     this.deadlines.add(future);
     this.enqueue(future, true);
@@ -351,13 +354,26 @@ export class OutboundInvoker implements QueuedCallOwner {
     const future = call.future;
     // The deadline wheel ticks every 4 ms: a call may come up just past its deadline, and must not go out.
     if (future.isDone || this.outOfTime(future)) return;
-    if (!call.oneway) {
-      this.send(future);
-      return;
-    }
+    if (call.oneway) this.writeOneway(future);
+    else this.send(future);
+  }
+
+  /**
+   * Writes a oneway call that waited, which completes it; its permit is held
+   * until the bytes reach the socket. False (the call failed unwritten; the
+   * caller still holds the permit) when the request cannot be encoded.
+   */
+  private writeOneway(future: ResponseFuture): boolean {
     future.markWritten();
-    future.channel.write(future.request, this.releaseOnewayPermit);
+    try {
+      future.channel.write(future.request, this.releaseOnewayPermit);
+    } catch (error) {
+      future.markUnsent();
+      this.failCall(future, error as Error);
+      return false;
+    }
     this.completeCall(future, null);
+    return true;
   }
 
   /** @internal A queued call's channel closed before its turn (see QueuedCall). */
@@ -377,7 +393,13 @@ export class OutboundInvoker implements QueuedCallOwner {
     }
     future.markWritten();
     future.writeFailed = this.writeFailed;
-    future.channel.write(future.request, future);
+    try {
+      future.channel.write(future.request, future);
+    } catch (error) {
+      // It could not be encoded (RemotingEncodeError, e.g. a code the ROCKETMQ header cannot hold): nothing was queued.
+      future.markUnsent();
+      this.failCall(future, error as Error);
+    }
   }
 
   /** A call's write failed: every call shares this one function (the future is the write's listener). */

@@ -142,6 +142,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements PartialFrame
    * never copied). `callback` runs once the bytes are handed to the kernel,
    * or with an error if they never will be; a WriteListener hears the same
    * through its `writeDone`.
+   * @throws RemotingEncodeError when the command cannot be encoded in its serialization; nothing is queued
    */
   write(command: RemotingCommand, callback?: WriteCallback | WriteListener): void {
     if (this.isClosed) {
