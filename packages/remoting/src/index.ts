@@ -52,6 +52,7 @@ export {
   RemotingHeaderError,
   RemotingProtocolError,
 } from './protocol/errors.js';
+export type { ForeignProtocol } from './protocol/foreign-protocol.js';
 export { FrameDecoder, type FrameDecoderOptions } from './protocol/frame-decoder.js';
 export {
   explainFrame,
@@ -113,4 +114,5 @@ export {
 export type { Channel, ChannelEvents, WriteCallback, WriteListener } from './transport/channel.js';
 export { type HostPort, parseAddress } from './transport/connect.js';
 export { ChannelClosedError, RemotingConnectError } from './transport/errors.js';
+export type { ProxyProtocolMode } from './transport/first-bytes.js';
 export { PartialFramesOverBudgetError } from './transport/partial-frame-budget.js';

@@ -502,10 +502,10 @@ export class OutboundInvoker implements QueuedCallOwner {
     this.failCall(future, error);
   }
 
-  /** Fails every call waiting on `channel` now, rather than at its timeout. */
-  failChannelCalls(channel: Channel, why: string): void {
+  /** Fails every call waiting on `channel` now, rather than at its timeout; `cause` is why the channel closed, when known. */
+  failChannelCalls(channel: Channel, why: string, cause?: Error): void {
     for (const future of this.responseTable.takeForChannel(channel)) {
-      this.failCall(future, new RemotingSendRequestError(future.facts(), why));
+      this.failCall(future, new RemotingSendRequestError(future.facts(), why, cause));
     }
   }
 

@@ -1,4 +1,5 @@
 import type { SerializeType } from '../protocol/codes.js';
+import { RemotingProtocolError } from '../protocol/errors.js';
 import type { Channel } from '../transport/channel.js';
 import type { ResponseTableScanOptions } from './call-deadlines.js';
 import type { CodeStatsSnapshot } from './code-stats.js';
@@ -148,7 +149,10 @@ export class RemotingEndpoint {
       if (cmd.isResponse()) invoker.onResponse(channel, cmd);
       else dispatcher.dispatch(inbound, cmd);
     });
+    // Calls failed by a close that bad bytes caused say so, and keep the protocol error as their cause.
+    let closedBy: Error | null = null;
     channel.on('protocolError', (error) => {
+      closedBy = error;
       debugLog('%s channel %s: protocol error, closing: %s', this.side, remote, error.message);
       if (diagnosticsChannels.channelProtocolError.hasSubscribers) {
         diagnosticsChannels.channelProtocolError.publish({ ...this.channelFacts(channel), error });
@@ -173,7 +177,13 @@ export class RemotingEndpoint {
     channel.on('close', () => {
       this.channelCount -= 1;
       debugLog('%s channel %s: closed', this.side, remote);
-      invoker.failChannelCalls(channel, 'the connection closed before the response arrived');
+      invoker.failChannelCalls(
+        channel,
+        closedBy === null
+          ? 'the connection closed before the response arrived'
+          : `the connection was closed before the response arrived: ${closedBy.message}`,
+        closedBy ?? undefined,
+      );
       if (diagnosticsChannels.channelClose.hasSubscribers) {
         diagnosticsChannels.channelClose.publish(this.channelFacts(channel));
       }
@@ -184,6 +194,25 @@ export class RemotingEndpoint {
       diagnosticsChannels.channelConnect.publish(this.channelFacts(channel));
     }
     this.events.notify('connect', remote, channel);
+  }
+
+  /**
+   * A connection failed before it became a channel (a TLS handshake, a
+   * malformed PROXY header, a plain client at an enforcing server): the
+   * `exception` event with no channel, and `channel:protocolError` when it
+   * is a protocol error.
+   */
+  connectionFailed(remoteAddress: string, localAddress: string, error: Error): void {
+    debugLog('%s connection %s: failed before it was attached: %s', this.side, remoteAddress, error.message);
+    if (error instanceof RemotingProtocolError && diagnosticsChannels.channelProtocolError.hasSubscribers) {
+      diagnosticsChannels.channelProtocolError.publish({
+        side: this.side,
+        remoteAddress,
+        localAddress,
+        error,
+      });
+    }
+    this.events.notify('exception', remoteAddress, null, error);
   }
 
   private channelFacts(channel: Channel): {

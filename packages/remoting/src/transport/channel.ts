@@ -25,6 +25,8 @@ export interface ChannelOptions {
   idleTimeoutMs?: number;
   /** Shared by a server's channels: caps the bytes all of them hold in unfinished frames. */
   partialFrameBudget?: PartialFrameBudget;
+  /** The peer's "host:port" when the socket's is not it (a PROXY protocol header named the real client). */
+  remoteAddress?: string | undefined;
 }
 
 /** The events a {@link Channel} emits, with their arguments. */
@@ -65,7 +67,10 @@ export const DEFAULT_WRITE_BUFFER_LOW_WATER_MARK = 32 * 1024;
 export class Channel extends EventEmitter<ChannelEvents> implements PartialFrameHolder {
   /** The underlying net.Socket (or tls.TLSSocket). */
   readonly socket: Socket;
-  /** The peer as "host:port", fixed at creation (RocketMQ's parseChannelRemoteAddr). */
+  /**
+   * The peer as "host:port", fixed at creation (RocketMQ's parseChannelRemoteAddr):
+   * the client a PROXY protocol header named, behind a load balancer.
+   */
   readonly remoteAddress: string;
   /** This end as "host:port". */
   readonly localAddress: string;
@@ -91,7 +96,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements PartialFrame
   constructor(socket: Socket, options: ChannelOptions = {}) {
     super();
     this.socket = socket;
-    this.remoteAddress = formatAddress(socket.remoteAddress, socket.remotePort);
+    this.remoteAddress = options.remoteAddress ?? formatAddress(socket.remoteAddress, socket.remotePort);
     this.localAddress = formatAddress(socket.localAddress, socket.localPort);
     this.decoder = new FrameDecoder({ maxFrameBytes: options.maxFrameBytes });
     this.partialFrameBudget = options.partialFrameBudget ?? null;
