@@ -62,7 +62,9 @@ async function echoServer(args: string[]): Promise<number> {
     throw new UsageError(`--tls-mode must be permissive or enforcing`);
   // One of the pair alone would silently serve a generated certificate instead of the one meant.
   if ((values.cert === undefined) !== (values.key === undefined))
-    throw new UsageError('--cert and --key go together: give both files, or neither for a generated certificate');
+    throw new UsageError(
+      '--cert and --key go together: give both files, or neither for a generated certificate',
+    );
   if (!values.tls && (values.cert !== undefined || values.key !== undefined))
     throw new UsageError('--cert and --key apply to --tls only');
   const server = await startEchoServer({
