@@ -6,9 +6,9 @@
 
 /**
  * The client language a command says it came from (RocketMQ's LanguageCode;
- * one byte in the binary header, the enum name in a JSON header). RocketMQ 4.x
- * knows 0..11 only; RUST and NODE_JS came with 5.x, which is why new commands
- * say JAVA by default (see {@link commandDefaults}).
+ * one byte in the binary header, the enum name in a JSON header). RocketMQ
+ * 4.9.7 knows 0..12 (RUST is its last); NODE_JS came with 5.x, which is why
+ * new commands say JAVA by default (see {@link commandDefaults}).
  */
 export const LanguageCode = {
   /** The Java client and servers; the default of new commands. */
@@ -35,7 +35,7 @@ export const LanguageCode = {
   PHP: 10,
   /** OpenMessaging. */
   OMS: 11,
-  /** rocketmq-rust (RocketMQ 5.x only). */
+  /** rocketmq-rust (RocketMQ 4.9.7 and 5.x know it). */
   RUST: 12,
   /** Node.js (recent RocketMQ 5.x only; 4.x reads it as null). */
   NODE_JS: 13,
