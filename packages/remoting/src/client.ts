@@ -1,29 +1,27 @@
 import type tls from 'node:tls';
-import type { NameServerStats } from './client/name-server-list.js';
-import { NameServerSelector } from './client/name-server-selector.js';
-import { ResponseCode } from './protocol/codes.js';
-import type { RemotingCommand } from './protocol/remoting-command.js';
-import {
-  RemotingAbortError,
-  RemotingCommandError,
-  RemotingShutdownError,
-  RemotingTimeoutError,
-} from './remoting/errors.js';
+import { ChannelTable } from './channel-table.js';
+import type { NameServerStats } from './name-server/list.js';
+import { NameServerSelector } from './name-server/selector.js';
+import { GO_AWAY_MIN_VERSION, ResponseCode } from './protocol/codes.js';
+import { commandDefaults, nextOpaque, RemotingCommand } from './protocol/remoting-command.js';
+import type { ResponseTableScanOptions } from './remoting/call-deadlines.js';
+import type { InvokeMode } from './remoting/diagnostics.js';
+import { RemotingAbortError, RemotingCommandError, RemotingTimeoutError } from './remoting/errors.js';
 import type { ChannelEventListener } from './remoting/events.js';
-import {
-  type InvokeOptions,
-  type ResponseTableScanOptions,
-  unsentFacts,
-} from './remoting/outbound-invoker.js';
+import { type InvokeOptions, unsentFacts } from './remoting/outbound-invoker.js';
 import type { RPCHook } from './remoting/processor.js';
 import type { InvokeCallback } from './remoting/response-future.js';
+import { runInvokeCallback } from './remoting/user-code.js';
 import { RemotingService } from './remoting-service.js';
-import { Channel } from './transport/channel.js';
-import { connectSocket } from './transport/connect.js';
+import type { Channel } from './transport/channel.js';
 
 /** Settings of a {@link RemotingClient} (RocketMQ NettyClientConfig); every field is optional. */
 export interface RemotingClientOptions {
-  /** Time allowed to open a connection (RocketMQ connectTimeoutMillis: 3000). */
+  /**
+   * Time one connection attempt (TCP connect, then the TLS handshake) may
+   * take (RocketMQ connectTimeoutMillis: 3000). A call waits for it only
+   * until its own timeout runs out.
+   */
   connectTimeoutMs?: number;
   /** Async calls in flight at once (RocketMQ clientAsyncSemaphoreValue: 65535). */
   permitsAsync?: number;
@@ -46,7 +44,15 @@ export interface RemotingClientOptions {
   writeBufferLowWaterMark?: number;
   /** When the response table scanner first runs and how often (RocketMQ: 3 s, then every 1 s). */
   responseTableScan?: ResponseTableScanOptions;
-  /** Use TLS; the options go to tls.connect (ca, cert, key, rejectUnauthorized, ...). */
+  /**
+   * Connect with TLS. `true` uses Node's defaults (the server's certificate is
+   * verified against the system CAs); an object goes to `tls.connect` as is:
+   * `ca` for a private CA, `cert` and `key` for a client certificate,
+   * `rejectUnauthorized: false` to skip verification, `servername` for SNI
+   * (by default the host name of the address; none for an IP address). The
+   * handshake counts against `connectTimeoutMs`. A server in permissive or
+   * enforcing mode accepts it; a plain-only server closes the connection.
+   */
   tls?: tls.ConnectionOptions | true;
   /** Hooks run around every call made and every server-initiated request served (RocketMQ's RPCHook). */
   rpcHooks?: RPCHook[];
@@ -59,6 +65,17 @@ export interface RemotingClientOptions {
    */
   language?: number;
   /**
+   * The `version` (RocketMQ MQVersion ordinal) announced on every request
+   * whose version was left at `commandDefaults.version` (0). A version of at
+   * least {@link GO_AWAY_MIN_VERSION} (476) tells a shutting-down server that
+   * this client understands GO_AWAY: the server then answers new requests
+   * with it, and this client reconnects and retries the call once (see
+   * `RemotingServer.shutdown({ graceful })`). Real RocketMQ brokers also
+   * read the version to choose features: announce one you mean. Default:
+   * leave requests as made.
+   */
+  version?: number;
+  /**
    * Probe every name server periodically, keeping a connection to each, and
    * let calls with no address skip the ones found down (RocketMQ 5
    * scanAvailableNameSrv). Off by default.
@@ -70,22 +87,22 @@ export interface RemotingClientOptions {
 
 /**
  * Calls remoting servers by address ("host:port"). One connection per address,
- * opened on first use under a per-address lock, shared by every call, and
- * dropped when it fails so the next call reconnects. A call whose address is
- * `null` goes to the chosen name server (see updateNameServerAddressList).
+ * opened on first use, shared by every call, and dropped when it fails so the
+ * next call reconnects. A call whose address is `null` goes to the chosen
+ * name server (see updateNameServerAddressList). Every call has one time
+ * budget, `timeoutMs`, from the moment it is made: connecting, waiting for a
+ * permit or a writable connection and waiting for the response all spend it,
+ * and a call whose budget is gone before its request is written is never
+ * written.
  */
-export class RemotingClient extends RemotingService {
+export class RemotingClient extends RemotingService<string | null> {
   private readonly options: RemotingClientOptions;
-  private readonly channelTable = new Map<string, Channel>();
-  private readonly connecting = new Map<string, Promise<Channel>>();
-  /**
-   * Channels whose 'close' has not fired yet, including ones already dropped
-   * from the table, each with the address it was opened for (its table key).
-   */
-  private readonly openChannels = new Map<Channel, string>();
-  private started = false;
-  private stopped = false;
+  private readonly channels: ChannelTable;
   private readonly nameServers: NameServerSelector;
+  private stopped = false;
+  private shuttingDown: Promise<void> | null = null;
+  private scannerStarted = false;
+  private goAwayRetries = 0;
 
   constructor(options: RemotingClientOptions = {}) {
     super({
@@ -97,13 +114,27 @@ export class RemotingClient extends RemotingService {
       rpcHooks: options.rpcHooks,
       channelEventListener: options.channelEventListener,
       language: options.language,
+      version: options.version,
     });
     this.options = options;
     const connectTimeoutMs = options.connectTimeoutMs ?? 3000;
+    this.channels = new ChannelTable(
+      {
+        connectTimeoutMs,
+        tls: options.tls === true ? {} : options.tls,
+        channel: {
+          maxFrameBytes: options.maxFrameBytes,
+          writeBufferHighWaterMark: options.writeBufferHighWaterMark,
+          writeBufferLowWaterMark: options.writeBufferLowWaterMark,
+          idleTimeoutMs: (options.channelMaxIdleTimeSeconds ?? 120) * 1000,
+        },
+      },
+      (channel, address) => this.attach(channel, address),
+    );
     this.nameServers = new NameServerSelector(
       {
-        live: (address) => this.liveChannel(address),
-        open: (address, timeoutMs) => this.getOrCreateChannel(address, timeoutMs),
+        live: (address) => this.channels.live(address),
+        open: (address, timeoutMs) => this.channels.get(address, timeoutMs, performance.now()),
       },
       {
         connectTimeoutMs,
@@ -115,22 +146,23 @@ export class RemotingClient extends RemotingService {
     // As RocketMQ: a send failure drops the connection (the next call reconnects). During
     // shutdown the connections close on their own, after flushing what is queued.
     this.endpoint.invoker.onSendFailure((channel) => {
-      const address = this.openChannels.get(channel);
-      if (!this.stopped && address !== undefined) this.closeChannel(address, channel);
+      const address = this.channels.addressOf(channel);
+      if (!this.stopped && address !== undefined) this.channels.drop(address, channel);
     });
   }
 
   /**
    * Sends `request` to `address` ("host:port", or `null` for the chosen name
-   * server) and waits for the response
-   * (RocketMQ's invokeSync). `timeoutMs` covers connecting, waiting for a
-   * writable connection and the response. Whatever the response code, it
-   * resolves with the response; `invokeSyncOk` turns non-SUCCESS into an error.
+   * server) and waits for the response (RocketMQ's invokeSync). `timeoutMs`
+   * covers connecting, waiting for a writable connection and the response.
+   * Whatever the response code, it resolves with the response;
+   * `invokeSyncOk` turns non-SUCCESS into an error.
    * @throws RemotingTimeoutError no response in time (`written` says whether the peer may have it)
    * @throws RemotingSendRequestError could not be sent, or the connection closed before the response
-   * @throws RemotingConnectError could not connect
+   * @throws RemotingConnectError could not connect (within the call's timeout)
    * @throws RemotingAbortError `options.signal` aborted the call
    * @throws RemotingShutdownError the client is shut down
+   * @throws RemotingEncodeError the request cannot be written in its serialization (nothing was sent)
    */
   async invokeSync(
     address: string | null,
@@ -138,26 +170,12 @@ export class RemotingClient extends RemotingService {
     timeoutMs: number,
     options?: InvokeOptions,
   ): Promise<RemotingCommand> {
-    const started = performance.now();
+    const startedAt = performance.now();
     const signal = options?.signal;
-    let target: ChannelTarget;
-    try {
-      target = await this.channelFor(address, request, timeoutMs, started, signal);
-    } catch (error) {
-      this.callFailedToConnect('sync', address, request, timeoutMs, started, error as Error);
-      throw error;
-    }
-    const channel = target.channel;
-    try {
-      return await this.endpoint.invoker.invokeSync(channel, request, timeoutMs, started, signal);
-    } catch (error) {
-      // A send failure has dropped the connection already (see onSendFailure); a timeout
-      // drops it when configured; anything else (a hook that threw) says nothing about it.
-      if (error instanceof RemotingTimeoutError && (this.options.closeSocketIfTimeout ?? true)) {
-        this.closeChannel(target.address, channel);
-      }
-      throw error;
-    }
+    const response = await this.invokeSyncAt(address, request, timeoutMs, startedAt, signal);
+    if (response.code !== ResponseCode.GO_AWAY || !this.understandsGoAway(request)) return response;
+    // The server did not process it: once more, on a new connection (to another name server for null).
+    return this.invokeSyncAt(address, retryOf(request), timeoutMs, startedAt, signal);
   }
 
   /**
@@ -179,67 +197,12 @@ export class RemotingClient extends RemotingService {
   }
 
   /**
-   * Sends `request` under an async permit and delivers the response later
-   * (RocketMQ's invokeAsync): as a promise, or to `callback`, called exactly
-   * once. The rejections are `invokeSync`'s, plus RemotingTooMuchRequestError
-   * when no async permit frees up in time. With a live connection and a free
-   * permit the callback form runs synchronously up to the write.
-   */
-  invokeAsync(
-    address: string | null,
-    request: RemotingCommand,
-    timeoutMs: number,
-    options?: InvokeOptions,
-  ): Promise<RemotingCommand>;
-  invokeAsync(
-    address: string | null,
-    request: RemotingCommand,
-    timeoutMs: number,
-    callback: InvokeCallback,
-    options?: InvokeOptions,
-  ): void;
-  invokeAsync(
-    address: string | null,
-    request: RemotingCommand,
-    timeoutMs: number,
-    callbackOrOptions?: InvokeCallback | InvokeOptions,
-    maybeOptions?: InvokeOptions,
-  ): Promise<RemotingCommand> | undefined {
-    const started = performance.now();
-    if (typeof callbackOrOptions === 'function') {
-      this.invokeAsyncWithCallback(
-        address,
-        request,
-        timeoutMs,
-        callbackOrOptions,
-        started,
-        maybeOptions?.signal,
-      );
-      return undefined;
-    }
-    const signal = callbackOrOptions?.signal;
-    return new Promise((resolve, reject) => {
-      this.invokeAsyncWithCallback(
-        address,
-        request,
-        timeoutMs,
-        (error, response) => {
-          if (error !== null) reject(error);
-          else resolve(response as RemotingCommand);
-        },
-        started,
-        signal,
-      );
-    });
-  }
-
-  /**
    * Sends a request that gets no response (RocketMQ's invokeOneway): resolves
    * once it is handed to the connection, holding a oneway permit until its
    * bytes reach the socket.
    * @throws RemotingTooMuchRequestError no oneway permit in time
    * @throws RemotingTimeoutError the connection stayed unwritable past `timeoutMs` (not sent)
-   * @throws RemotingSendRequestError, RemotingConnectError, RemotingAbortError, RemotingShutdownError
+   * @throws RemotingSendRequestError, RemotingConnectError, RemotingAbortError, RemotingShutdownError, RemotingEncodeError
    */
   invokeOneway(
     address: string | null,
@@ -247,14 +210,161 @@ export class RemotingClient extends RemotingService {
     timeoutMs: number,
     options?: InvokeOptions,
   ): Promise<void> {
-    const started = performance.now();
+    const startedAt = performance.now();
     const signal = options?.signal;
     // With a live connection no async function runs: a oneway call sent at once costs no promise of its own.
-    const live = signal?.aborted === true ? undefined : this.liveTarget(address);
+    const live = signal?.aborted === true ? undefined : this.liveChannel(address);
     if (live !== undefined) {
-      return this.endpoint.invoker.invokeOneway(live, request, timeoutMs, started, signal);
+      return this.endpoint.invoker.invokeOneway(live, request, timeoutMs, startedAt, signal);
     }
-    return this.invokeOnewayConnecting(address, request, timeoutMs, started, signal);
+    return this.invokeOnewayConnecting(address, request, timeoutMs, startedAt, signal);
+  }
+
+  /**
+   * Fails every call still waiting for a response, then closes every
+   * connection after flushing what is already queued (oneway requests sent
+   * just before shutdown still leave). A second call returns the first one's
+   * promise: it resolves when everything is closed, not before.
+   */
+  shutdown(): Promise<void> {
+    this.shuttingDown ??= this.shutdownOnce();
+    return this.shuttingDown;
+  }
+
+  private async shutdownOnce(): Promise<void> {
+    this.stopped = true;
+    this.nameServers.stop();
+    this.endpoint.invoker.stopScanner();
+    this.endpoint.invoker.failAllCalls('the client shut down before the response arrived');
+    await this.channels.shutdown();
+  }
+
+  /** Drops the connection to `address` (if it is still `channel`); the next call reconnects. */
+  closeChannel(address: string, channel?: Channel): void {
+    this.channels.drop(address, channel);
+  }
+
+  /** Both forms of `invokeAsync` (see RemotingService) run here. */
+  protected startAsync(
+    address: string | null,
+    request: RemotingCommand,
+    timeoutMs: number,
+    callback: InvokeCallback,
+    startedAt: number,
+    signal: AbortSignal | undefined,
+  ): void {
+    this.invokeAsyncAt(
+      address,
+      request,
+      timeoutMs,
+      callback,
+      startedAt,
+      signal,
+      this.understandsGoAway(request),
+    );
+  }
+
+  /** With a live connection this runs synchronously; only a call that must connect waits. */
+  private invokeAsyncAt(
+    address: string | null,
+    request: RemotingCommand,
+    timeoutMs: number,
+    callback: InvokeCallback,
+    startedAt: number,
+    signal: AbortSignal | undefined,
+    retryOnGoAway: boolean,
+  ): void {
+    const live = signal?.aborted === true ? undefined : this.liveChannel(address);
+    if (live !== undefined) {
+      this.sendAsync(address, live, request, timeoutMs, callback, startedAt, signal, retryOnGoAway);
+    } else {
+      this.invokeAsyncConnecting(address, request, timeoutMs, callback, startedAt, signal, retryOnGoAway);
+    }
+  }
+
+  /**
+   * invokeAsync when the connection is not open yet. A method of its own:
+   * the closures below would otherwise cost every call a context object,
+   * connected or not.
+   */
+  private invokeAsyncConnecting(
+    address: string | null,
+    request: RemotingCommand,
+    timeoutMs: number,
+    callback: InvokeCallback,
+    startedAt: number,
+    signal: AbortSignal | undefined,
+    retryOnGoAway: boolean,
+  ): void {
+    this.connect('async', address, request, timeoutMs, startedAt, signal).then(
+      (channel) =>
+        this.sendAsync(address, channel, request, timeoutMs, callback, startedAt, signal, retryOnGoAway),
+      (error: Error) =>
+        runInvokeCallback('client', callback, error, null, address ?? NAME_SERVER_TARGET, request.code),
+    );
+  }
+
+  private sendAsync(
+    address: string | null,
+    channel: Channel,
+    request: RemotingCommand,
+    timeoutMs: number,
+    callback: InvokeCallback,
+    startedAt: number,
+    signal: AbortSignal | undefined,
+    retryOnGoAway: boolean,
+  ): void {
+    // Only a call that can be told GO_AWAY pays for a wrapper; the default client's callback goes straight through.
+    const done = retryOnGoAway
+      ? this.retryingOnGoAway(address, channel, request, timeoutMs, callback, startedAt, signal)
+      : callback;
+    this.endpoint.invoker.invokeAsync(channel, request, timeoutMs, done, startedAt, signal);
+  }
+
+  /** `callback`, except that a GO_AWAY answer on `channel` sends the call once more, on a new connection. */
+  private retryingOnGoAway(
+    address: string | null,
+    channel: Channel,
+    request: RemotingCommand,
+    timeoutMs: number,
+    callback: InvokeCallback,
+    startedAt: number,
+    signal: AbortSignal | undefined,
+  ): InvokeCallback {
+    return (error, response) => {
+      if (response === null || response.code !== ResponseCode.GO_AWAY) {
+        callback(error, response);
+        return;
+      }
+      this.goneAway(channel);
+      this.invokeAsyncAt(address, retryOf(request), timeoutMs, callback, startedAt, signal, false);
+    };
+  }
+
+  /** One attempt of invokeSync: connect if needed, then call. */
+  private async invokeSyncAt(
+    address: string | null,
+    request: RemotingCommand,
+    timeoutMs: number,
+    startedAt: number,
+    signal: AbortSignal | undefined,
+  ): Promise<RemotingCommand> {
+    const channel =
+      (signal?.aborted === true ? undefined : this.liveChannel(address)) ??
+      (await this.connect('sync', address, request, timeoutMs, startedAt, signal));
+    try {
+      const response = await this.endpoint.invoker.invokeSync(channel, request, timeoutMs, startedAt, signal);
+      if (response.code === ResponseCode.GO_AWAY && this.understandsGoAway(request)) this.goneAway(channel);
+      return response;
+    } catch (error) {
+      // A send failure has dropped the connection already (see onSendFailure); a timeout
+      // drops it when configured; anything else (a hook that threw) says nothing about it.
+      if (error instanceof RemotingTimeoutError && (this.options.closeSocketIfTimeout ?? true)) {
+        const opened = this.channels.addressOf(channel);
+        if (opened !== undefined) this.channels.drop(opened, channel);
+      }
+      throw error;
+    }
   }
 
   /** invokeOneway when the connection is not open yet (or the call is already aborted). */
@@ -262,123 +372,83 @@ export class RemotingClient extends RemotingService {
     address: string | null,
     request: RemotingCommand,
     timeoutMs: number,
-    started: number,
+    startedAt: number,
     signal: AbortSignal | undefined,
   ): Promise<void> {
-    let target: ChannelTarget;
-    try {
-      target = await this.channelFor(address, request, timeoutMs, started, signal);
-    } catch (error) {
-      this.callFailedToConnect('oneway', address, request, timeoutMs, started, error as Error);
-      throw error;
-    }
+    const channel = await this.connect('oneway', address, request, timeoutMs, startedAt, signal);
     // A send failure drops the connection (onSendFailure); permit exhaustion or a slow
     // socket is no reason to drop the calls already on it.
-    await this.endpoint.invoker.invokeOneway(target.channel, request, timeoutMs, started, signal);
+    await this.endpoint.invoker.invokeOneway(channel, request, timeoutMs, startedAt, signal);
   }
 
   /**
-   * Fails every call still waiting for a response, then closes every
-   * connection after flushing what is already queued (oneway requests sent
-   * just before shutdown still leave).
+   * The connection for a call that has none open yet: to `address`, or (for
+   * `null`) to the chosen name server. An aborted `signal` rejects at once
+   * (without connecting) or ends the wait. Whatever ends the call here is
+   * counted as a failed call; a call whose time ran out while it connected
+   * fails unwritten, as RocketMQ checks costTime before the write.
    */
-  async shutdown(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.nameServers.stop();
-    this.endpoint.invoker.stopScanner();
-    this.endpoint.invoker.failAllCalls('the client shut down before the response arrived');
-    // Not the table: a failed call may have dropped a channel from it whose 'close' is still to come.
-    const closing = [...this.openChannels.keys()].map((channel) => {
-      channel.close();
-      return channel.whenClosed();
-    });
-    this.channelTable.clear();
-    await Promise.all(closing);
-  }
-
-  /** Drops the connection to `address` (if it is still `channel`); the next call reconnects. */
-  closeChannel(address: string, channel?: Channel): void {
-    const current = this.channelTable.get(address);
-    if (current === undefined || (channel !== undefined && current !== channel)) return;
-    this.channelTable.delete(address);
-    current.destroy();
-  }
-
-  /** With a live connection this runs synchronously; only the first call to an address waits to connect. */
-  private invokeAsyncWithCallback(
+  private async connect(
+    mode: InvokeMode,
     address: string | null,
     request: RemotingCommand,
     timeoutMs: number,
-    callback: InvokeCallback,
-    started: number,
+    startedAt: number,
     signal: AbortSignal | undefined,
-  ): void {
-    // No closure per call: a send failure reaches the client through onSendFailure, not a wrapped callback.
-    const invoker = this.endpoint.invoker;
-    const live = signal?.aborted === true ? undefined : this.liveTarget(address);
-    if (live !== undefined) {
-      invoker.invokeAsyncCallback(live, request, timeoutMs, callback, started, signal);
-      return;
-    }
-    this.channelFor(address, request, timeoutMs, started, signal).then(
-      (target) => invoker.invokeAsyncCallback(target.channel, request, timeoutMs, callback, started, signal),
-      (error: Error) => {
-        this.callFailedToConnect('async', address, request, timeoutMs, started, error);
-        callback(error, null);
-      },
-    );
-  }
-
-  /**
-   * The connection for a call, to `address` or (for `null`) to the chosen
-   * name server; an aborted `signal` rejects at once (without connecting) or
-   * ends the wait for a connection in progress.
-   */
-  private channelFor(
-    address: string | null,
-    request: RemotingCommand,
-    timeoutMs: number,
-    started: number,
-    signal: AbortSignal | undefined,
-  ): Promise<ChannelTarget> {
-    const aborted = (s: AbortSignal) =>
-      new RemotingAbortError(
-        unsentFacts({ remoteAddress: address ?? NAME_SERVER_TARGET }, request, timeoutMs, started),
-        s.reason,
-      );
-    if (signal?.aborted) return Promise.reject(aborted(signal));
-    const connecting =
-      address === null
-        ? this.nameServers.channel(timeoutMs, started)
-        : this.getOrCreateChannel(address, timeoutMs).then((channel) => ({ address, channel }));
-    if (signal === undefined) return connecting;
-    return new Promise((resolve, reject) => {
-      const onAbort = () => reject(aborted(signal));
-      signal.addEventListener('abort', onAbort, { once: true });
-      connecting.then(
-        (target) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(target);
-        },
-        (error: unknown) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-      );
-    });
-  }
-
-  private callFailedToConnect(
-    mode: 'sync' | 'async' | 'oneway',
-    address: string | null,
-    request: RemotingCommand,
-    timeoutMs: number,
-    started: number,
-    error: Error,
-  ): void {
+  ): Promise<Channel> {
     const remote = address ?? NAME_SERVER_TARGET;
-    this.endpoint.invoker.callFailedToConnect(mode, remote, request, timeoutMs, started, error);
+    try {
+      const aborted = () => abortError(remote, request, timeoutMs, startedAt, signal as AbortSignal);
+      if (signal?.aborted) throw aborted();
+      const channel = await abortable(this.connecting(address, timeoutMs, startedAt), signal, aborted);
+      if (performance.now() - startedAt >= timeoutMs) {
+        throw new RemotingTimeoutError(
+          unsentFacts(channel, request, timeoutMs, startedAt),
+          'was not sent: connecting took its whole timeout',
+        );
+      }
+      return channel;
+    } catch (error) {
+      this.endpoint.invoker.callFailedToConnect(mode, remote, request, timeoutMs, startedAt, error as Error);
+      throw error;
+    }
+  }
+
+  private connecting(address: string | null, timeoutMs: number, startedAt: number): Promise<Channel> {
+    if (address === null)
+      return this.nameServers.channel(timeoutMs, startedAt).then((chosen) => chosen.channel);
+    return this.channels.get(address, timeoutMs, startedAt);
+  }
+
+  /** Wires a new connection to the endpoint; the first one starts the response-table sweep. */
+  private attach(channel: Channel, address: string): void {
+    channel.on('close', () => this.nameServers.channelClosed(address));
+    this.endpoint.attachChannel(channel);
+    if (!this.scannerStarted) {
+      this.scannerStarted = true;
+      this.endpoint.invoker.startScanner();
+    }
+  }
+
+  /**
+   * The peer answered GO_AWAY on `channel`: new calls need another connection
+   * (the calls still on this one get their answers; the peer closes it once
+   * drained), and a name server that said it is going away is not chosen again first.
+   */
+  private goneAway(channel: Channel): void {
+    this.goAwayRetries += 1;
+    const address = this.channels.addressOf(channel);
+    this.channels.retire(channel);
+    if (address !== undefined) this.nameServers.goneAway(address);
+  }
+
+  /** Whether `request` announces a version a conforming server answers GO_AWAY to (see GO_AWAY_MIN_VERSION). */
+  private understandsGoAway(request: RemotingCommand): boolean {
+    const version =
+      request.version === commandDefaults.version
+        ? (this.options.version ?? request.version)
+        : request.version;
+    return version >= GO_AWAY_MIN_VERSION;
   }
 
   /**
@@ -386,60 +456,8 @@ export class RemotingClient extends RemotingService {
    * one: to `address`, or for `null` to the chosen name server while its
    * connection is healthy.
    */
-  private liveTarget(address: string | null): Channel | undefined {
-    return address !== null ? this.liveChannel(address) : this.nameServers.current()?.channel;
-  }
-
-  private liveChannel(address: string): Channel | undefined {
-    const channel = this.channelTable.get(address);
-    return channel !== undefined && !channel.isClosed ? channel : undefined;
-  }
-
-  /**
-   * The connection to `address`, opened if there is none. Concurrent callers
-   * share one connect attempt: the pending promise is the lock (RocketMQ takes
-   * a lock around its channel table for the same reason), and every waiter
-   * costs O(1) however many pile up behind a slow connect.
-   */
-  private getOrCreateChannel(address: string, timeoutMs: number): Promise<Channel> {
-    const live = this.liveChannel(address);
-    if (live !== undefined) return Promise.resolve(live);
-    if (this.stopped) return Promise.reject(new RemotingShutdownError('client'));
-    let pending = this.connecting.get(address);
-    if (pending === undefined) {
-      pending = this.openChannel(address, timeoutMs).finally(() => this.connecting.delete(address));
-      this.connecting.set(address, pending);
-    }
-    return pending;
-  }
-
-  private async openChannel(address: string, timeoutMs: number): Promise<Channel> {
-    const connectTimeoutMs = Math.min(this.options.connectTimeoutMs ?? 3000, Math.max(1, timeoutMs));
-    const tlsOptions = this.options.tls === true ? {} : this.options.tls;
-    const socket = await connectSocket(address, { timeoutMs: connectTimeoutMs, tls: tlsOptions });
-    if (this.stopped) {
-      socket.destroy();
-      throw new RemotingShutdownError('client');
-    }
-    const channel = new Channel(socket, {
-      maxFrameBytes: this.options.maxFrameBytes,
-      writeBufferHighWaterMark: this.options.writeBufferHighWaterMark,
-      writeBufferLowWaterMark: this.options.writeBufferLowWaterMark,
-      idleTimeoutMs: (this.options.channelMaxIdleTimeSeconds ?? 120) * 1000,
-    });
-    this.channelTable.set(address, channel);
-    this.openChannels.set(channel, address);
-    channel.on('close', () => {
-      this.openChannels.delete(channel);
-      if (this.channelTable.get(address) === channel) this.channelTable.delete(address);
-      this.nameServers.channelClosed(address);
-    });
-    this.endpoint.attachChannel(channel);
-    if (!this.started) {
-      this.started = true;
-      this.endpoint.invoker.startScanner();
-    }
-    return channel;
+  private liveChannel(address: string | null): Channel | undefined {
+    return address !== null ? this.channels.live(address) : this.nameServers.current()?.channel;
   }
 
   // ---- name server list and channel table (the rest of RocketMQ's RemotingClient surface) ----
@@ -453,7 +471,7 @@ export class RemotingClient extends RemotingService {
    */
   updateNameServerAddressList(addresses: readonly string[]): void {
     const dropped = this.nameServers.update(addresses);
-    if (dropped !== null) this.closeChannel(dropped);
+    if (dropped !== null) this.channels.drop(dropped);
   }
 
   /** The name server list, in the order given (RocketMQ getNameServerAddressList). */
@@ -473,7 +491,7 @@ export class RemotingClient extends RemotingService {
 
   /** Closes the connections to `addresses`; calls in flight on them fail, the next call reconnects. */
   closeChannels(addresses: readonly string[]): void {
-    for (const address of addresses) this.closeChannel(address);
+    for (const address of addresses) this.channels.drop(address);
   }
 
   /**
@@ -482,7 +500,15 @@ export class RemotingClient extends RemotingService {
    * (RocketMQ isChannelWritable: nothing queued, nothing to wait for).
    */
   isChannelWritable(address: string): boolean {
-    return this.liveChannel(address)?.isWritable() ?? true;
+    return this.channels.live(address)?.isWritable() ?? true;
+  }
+
+  /**
+   * Calls this client sent again on a new connection because the server
+   * answered GO_AWAY (it was shutting down and had not processed them).
+   */
+  get goAwayRetryCount(): number {
+    return this.goAwayRetries;
   }
 }
 
@@ -495,10 +521,55 @@ function requireSuccess(
   return response;
 }
 
-/** A connection a call goes out on, and the channel-table key it sits under. */
-interface ChannelTarget {
-  address: string;
-  channel: Channel;
+/**
+ * The request a GO_AWAY retry sends: the same command under a fresh opaque
+ * (the 5.x Java client builds a new command too), so a late answer to the
+ * first attempt can never be taken for the second's.
+ */
+function retryOf(request: RemotingCommand): RemotingCommand {
+  const retry = new RemotingCommand(request.code, nextOpaque());
+  retry.language = request.language;
+  retry.version = request.version;
+  retry.flag = request.flag;
+  retry.remark = request.remark;
+  retry.extFields = request.extFields === null ? null : new Map(request.extFields);
+  retry.body = request.body;
+  retry.serializeType = request.serializeType;
+  return retry;
+}
+
+/** `pending`, or a rejection with `aborted()` as soon as `signal` aborts (at once if it already has). */
+function abortable<T>(
+  pending: Promise<T>,
+  signal: AbortSignal | undefined,
+  aborted: () => Error,
+): Promise<T> {
+  if (signal === undefined) return pending;
+  if (signal.aborted) return Promise.reject(aborted());
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(aborted());
+    signal.addEventListener('abort', onAbort, { once: true });
+    pending.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+function abortError(
+  remoteAddress: string,
+  request: RemotingCommand,
+  timeoutMs: number,
+  startedAt: number,
+  signal: AbortSignal,
+): RemotingAbortError {
+  return new RemotingAbortError(unsentFacts({ remoteAddress }, request, timeoutMs, startedAt), signal.reason);
 }
 
 /** What errors and diagnostics name as the remote of a call made with no address that never found a server. */

@@ -6,6 +6,12 @@
  * processors and controllers ({@link RequestMapping}), and typed errors
  * ({@link RemotingError}).
  *
+ * What is exported is what a user calls, implements, catches or reads; the
+ * machinery behind it (permits, the response table, the partial-frame budget,
+ * writability queues) is not. {@link Channel} and {@link RemotingService} are
+ * exported as types only: a server hands its channels to processors, events
+ * and `server.invokeSync(channel, ...)`, and a user never constructs one.
+ *
  * @packageDocumentation
  */
 export {
@@ -18,12 +24,6 @@ export {
   RemotingReentrantCallError,
   RemotingWorkerError,
 } from './blocking/errors.js';
-export {
-  type NameServerAttempt,
-  type NameServerAttemptOutcome,
-  NameServerUnavailableError,
-} from './client/name-server-errors.js';
-export type { NameServerStats, NameServerStatus } from './client/name-server-list.js';
 export {
   RemotingClient,
   type RemotingClientOptions,
@@ -50,7 +50,14 @@ export {
   runClusterWorker,
 } from './cluster/worker.js';
 export {
+  type NameServerAttempt,
+  type NameServerAttemptOutcome,
+  NameServerUnavailableError,
+} from './name-server/errors.js';
+export type { NameServerStats, NameServerStatus } from './name-server/list.js';
+export {
   DEFAULT_MAX_FRAME_BYTES,
+  GO_AWAY_MIN_VERSION,
   LanguageCode,
   type LanguageName,
   languageFromName,
@@ -70,11 +77,13 @@ export {
   type HeaderFieldType,
 } from './protocol/custom-header.js';
 export {
+  RemotingEncodeError,
   RemotingError,
   type RemotingErrorOptions,
   RemotingHeaderError,
   RemotingProtocolError,
 } from './protocol/errors.js';
+export type { ForeignProtocol } from './protocol/foreign-protocol.js';
 export { FrameDecoder, type FrameDecoderOptions } from './protocol/frame-decoder.js';
 export {
   explainFrame,
@@ -104,6 +113,9 @@ export {
   type RequestEndMessage,
   type RequestErrorMessage,
   type RequestStartMessage,
+  type UserCodeErrorMessage,
+  type UserCodeKind,
+  type UserCodeOutcome,
 } from './remoting/diagnostics.js';
 export {
   type InvocationFacts,
@@ -118,30 +130,20 @@ export {
 export type { ChannelEventListener, RemotingEvents } from './remoting/events.js';
 export { Remarks } from './remoting/inbound-dispatcher.js';
 export type { InvokeOptions, ResponseTableScanOptions } from './remoting/outbound-invoker.js';
-export type { PermitRelease } from './remoting/permits.js';
-export { Permits } from './remoting/permits.js';
 export type { RequestContext, RequestProcessor, RPCHook } from './remoting/processor.js';
 export { RequestMapping, type RequestMappingDecorator } from './remoting/processor-registry.js';
 export type { EndpointStats } from './remoting/remoting-endpoint.js';
-export type { InvokeCallback, ResponseFutureState } from './remoting/response-future.js';
-export { RemotingService } from './remoting-service.js';
+export type { InvokeCallback } from './remoting/response-future.js';
+export type { RemotingService } from './remoting-service.js';
 export {
-  DEFAULT_MAX_PARTIAL_FRAME_BYTES_TOTAL,
   RemotingServer,
   type RemotingServerOptions,
   type ServerTlsOptions,
   type ShutdownOptions,
   type TlsMode,
 } from './server.js';
-export {
-  Channel,
-  type ChannelEvents,
-  type ChannelOptions,
-  DEFAULT_WRITE_BUFFER_HIGH_WATER_MARK,
-  DEFAULT_WRITE_BUFFER_LOW_WATER_MARK,
-  type WriteCallback,
-  type WriteListener,
-} from './transport/channel.js';
+export type { Channel, ChannelEvents, WriteCallback, WriteListener } from './transport/channel.js';
 export { type HostPort, parseAddress } from './transport/connect.js';
 export { ChannelClosedError, RemotingConnectError } from './transport/errors.js';
-export { PartialFrameBudget, PartialFramesOverBudgetError } from './transport/partial-frame-budget.js';
+export type { ProxyProtocolMode } from './transport/first-bytes.js';
+export { PartialFramesOverBudgetError } from './transport/partial-frame-budget.js';

@@ -1,16 +1,21 @@
 import { EventEmitter } from 'node:events';
+import type { RemotingCommand } from './protocol/remoting-command.js';
 import type { ExecutorOptions } from './remoting/bounded-executor.js';
 import type { RemotingEvents } from './remoting/events.js';
+import type { InvokeOptions } from './remoting/outbound-invoker.js';
 import type { RequestProcessor, RPCHook } from './remoting/processor.js';
 import { controllerProcessors, type ProcessorRegistry } from './remoting/processor-registry.js';
 import { type EndpointOptions, type EndpointStats, RemotingEndpoint } from './remoting/remoting-endpoint.js';
+import type { InvokeCallback } from './remoting/response-future.js';
 
 /**
  * What RemotingServer and RemotingClient have in common (RocketMQ's
  * RemotingService): processors for requests the peer sends, RPC hooks,
- * channel events, and counters.
+ * channel events, counters, and `invokeAsync`'s two forms. `Target` is what
+ * a call goes to: an address (`"host:port"`, or null for the chosen name
+ * server) for a client, a connected Channel for a server.
  */
-export abstract class RemotingService extends EventEmitter<RemotingEvents> {
+export abstract class RemotingService<Target> extends EventEmitter<RemotingEvents> {
   protected readonly endpoint: RemotingEndpoint;
   private readonly registry: ProcessorRegistry;
 
@@ -21,6 +26,76 @@ export abstract class RemotingService extends EventEmitter<RemotingEvents> {
     );
     this.registry = this.endpoint.registry;
   }
+
+  /**
+   * Sends `request` to `target` under an async permit and delivers the
+   * response later (RocketMQ's invokeAsync), as a promise. `timeoutMs`
+   * covers everything from this call on: connecting, waiting for a permit or
+   * a writable connection, and the response. Whatever the response code, it
+   * resolves with the response.
+   * @throws RemotingTimeoutError no response in time (`written` says whether the peer may have it)
+   * @throws RemotingSendRequestError could not be sent, or the connection closed before the response
+   * @throws RemotingTooMuchRequestError no async permit freed up in time
+   * @throws RemotingConnectError, RemotingAbortError, RemotingShutdownError, RemotingEncodeError, or what an RPC hook threw
+   */
+  invokeAsync(
+    target: Target,
+    request: RemotingCommand,
+    timeoutMs: number,
+    options?: InvokeOptions,
+  ): Promise<RemotingCommand>;
+  /**
+   * The callback form: `callback` is called exactly once, with the response or
+   * with one of the errors the promise form rejects with. With an open
+   * connection and a free permit everything up to the write runs
+   * synchronously, with no promise. What `callback` throws cannot change the
+   * call: it is re-thrown on a later tick (an `uncaughtException`, as Node
+   * does with callbacks) and published on `remoting-ts:user-code:error`.
+   */
+  invokeAsync(
+    target: Target,
+    request: RemotingCommand,
+    timeoutMs: number,
+    callback: InvokeCallback,
+    options?: InvokeOptions,
+  ): void;
+  invokeAsync(
+    target: Target,
+    request: RemotingCommand,
+    timeoutMs: number,
+    callbackOrOptions?: InvokeCallback | InvokeOptions,
+    maybeOptions?: InvokeOptions,
+  ): Promise<RemotingCommand> | undefined {
+    const startedAt = performance.now();
+    if (typeof callbackOrOptions === 'function') {
+      this.startAsync(target, request, timeoutMs, callbackOrOptions, startedAt, maybeOptions?.signal);
+      return undefined;
+    }
+    const signal = callbackOrOptions?.signal;
+    return new Promise((resolve, reject) => {
+      this.startAsync(
+        target,
+        request,
+        timeoutMs,
+        (error, response) => {
+          if (error !== null) reject(error);
+          else resolve(response as RemotingCommand);
+        },
+        startedAt,
+        signal,
+      );
+    });
+  }
+
+  /** Starts an async call whose end `callback` hears exactly once (the one implementation behind both forms). */
+  protected abstract startAsync(
+    target: Target,
+    request: RemotingCommand,
+    timeoutMs: number,
+    callback: InvokeCallback,
+    startedAt: number,
+    signal: AbortSignal | undefined,
+  ): void;
 
   /** Handles requests of `code` with `processor`, under its own bounded executor (RocketMQ's registerProcessor). */
   registerProcessor(code: number, processor: RequestProcessor, executor?: ExecutorOptions): this {

@@ -2,16 +2,17 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { SerializeType } from './protocol/codes.js';
 import { RemotingProtocolError } from './protocol/errors.js';
+import { recognizeForeignProtocol } from './protocol/foreign-protocol.js';
 import type { RemotingCommand } from './protocol/remoting-command.js';
 import type { ChannelEventListener } from './remoting/events.js';
 import type { InvokeOptions, ResponseTableScanOptions } from './remoting/outbound-invoker.js';
 import type { RPCHook } from './remoting/processor.js';
 import type { InvokeCallback } from './remoting/response-future.js';
 import { RemotingService } from './remoting-service.js';
-import { Channel, type ChannelOptions } from './transport/channel.js';
+import { Channel, type ChannelOptions, formatAddress } from './transport/channel.js';
 import type { HostPort } from './transport/connect.js';
+import { type FirstBytes, type ProxyProtocolMode, readFirstBytes } from './transport/first-bytes.js';
 import { PartialFrameBudget } from './transport/partial-frame-budget.js';
-import { sniffTls } from './transport/tls-detect.js';
 
 /** RocketMQ's TlsMode: plain only, both on one port (detected per connection), or TLS only. */
 export type TlsMode = 'disabled' | 'permissive' | 'enforcing';
@@ -53,8 +54,26 @@ export interface RemotingServerOptions {
   responseTableScan?: ResponseTableScanOptions;
   /** TLS mode and material; absent means plain TCP only. */
   tls?: ServerTlsOptions;
-  /** How long a permissive/enforcing server waits for a connection's first byte. Default 10 s. */
+  /**
+   * How long the server waits for a connection's first bytes when it has to
+   * look at them: to tell TLS from plain remoting (permissive, enforcing),
+   * and for the PROXY protocol header (`proxyProtocol`). A connection that
+   * sends nothing in time is closed. Default 10 s.
+   */
   tlsDetectTimeoutMs?: number;
+  /**
+   * Accept the PROXY protocol (v1 text, v2 binary) that HAProxy and cloud
+   * load balancers put in front of each connection, as RocketMQ 5.1.4+
+   * servers do: `'optional'` (a connection may start with a header) or
+   * `'required'` (one without is refused). The header's source address then
+   * becomes the channel's remote address everywhere: events, RPC hooks,
+   * processors, errors. `PROXY UNKNOWN` and v2 LOCAL (a health check) keep
+   * the socket's own address. The header comes before anything else,
+   * TLS included. A malformed or oversized header (v1 over 107 bytes, v2
+   * over 4 KiB of addresses and TLVs) is a protocol error that closes that
+   * connection. Default `'off'`: a header is reported as what it is.
+   */
+  proxyProtocol?: ProxyProtocolMode;
   /** Hooks run around every request served and every call made (RocketMQ's RPCHook). */
   rpcHooks?: RPCHook[];
   /** Told about connects, closes, errors and idle connections (RocketMQ's ChannelEventListener). */
@@ -76,25 +95,49 @@ export interface RemotingServerOptions {
 /** Default of `maxPartialFrameBytesTotal`. */
 export const DEFAULT_MAX_PARTIAL_FRAME_BYTES_TOTAL = 256 * 1024 * 1024;
 
+/**
+ * A gracefully shutting-down server closes its connections once this long has
+ * passed without a new request (and nothing is left in flight): time for a
+ * client that was told GO_AWAY to stop sending on its old connection, so no
+ * request is in transit when the connection closes.
+ */
+const GO_AWAY_QUIET_MS = 200;
+
 /** How {@link RemotingServer.shutdown} drains before it closes connections. */
 export interface ShutdownOptions {
-  /** How long in-flight requests may take to finish before channels are closed. Default 5000. */
+  /** The most time requests already accepted may take to finish before connections close, in ms. Default 5000. */
   graceMs?: number;
+  /**
+   * For rolling restarts. Keep reading while draining, and answer every new
+   * request at once, unprocessed: GO_AWAY (1500, remark "please go away") to
+   * a request whose `version` is at least GO_AWAY_MIN_VERSION (476; a
+   * RemotingClient with `version: 476`, a RocketMQ 5 Java client), which
+   * reconnects, to another server if it can, and sends it again; SYSTEM_BUSY
+   * to older peers, which retry on their own. Oneway requests are still
+   * processed (they cannot be answered). Connections close once nothing is
+   * in flight and no request came for 200 ms, or at `graceMs`. Default
+   * false: stop reading and let what was read finish.
+   */
+  graceful?: boolean;
 }
 
 /**
  * Accepts connections and serves requests with registered processors; can also
  * call its connected clients (brokers call clients too).
  */
-export class RemotingServer extends RemotingService {
+export class RemotingServer extends RemotingService<Channel> {
   private readonly options: RemotingServerOptions;
   private readonly server: net.Server;
   private readonly tlsServer: tls.Server | null;
   private readonly channels = new Set<Channel>();
+  /** Sockets whose first bytes (PROXY header, TLS detection) are awaited. */
   private readonly pendingSockets = new Set<net.Socket>();
+  /** Sockets in a TLS handshake, by peer `host:port`, with the address their channel will have. */
+  private readonly handshakes = new Map<string, { socket: net.Socket; remoteAddress: string }>();
   private readonly partialFrameBudget: PartialFrameBudget;
   private listening = false;
   private stopping = false;
+  private shuttingDown: Promise<void> | null = null;
 
   constructor(options: RemotingServerOptions = {}) {
     super({
@@ -164,50 +207,16 @@ export class RemotingServer extends RemotingService {
     return this.endpoint.invoker.invokeSync(channel, request, timeoutMs, performance.now(), options?.signal);
   }
 
-  /**
-   * Calls a connected client under an async permit (RocketMQ's invokeAsync;
-   * serverAsyncSemaphoreValue permits): a promise, or `callback` called once.
-   * Rejections as `invokeSync`, plus RemotingTooMuchRequestError.
-   */
-  invokeAsync(
-    channel: Channel,
-    request: RemotingCommand,
-    timeoutMs: number,
-    options?: InvokeOptions,
-  ): Promise<RemotingCommand>;
-  invokeAsync(
+  /** Server-side calls: `invokeAsync(channel, ...)` (see RemotingService) runs here. */
+  protected startAsync(
     channel: Channel,
     request: RemotingCommand,
     timeoutMs: number,
     callback: InvokeCallback,
-    options?: InvokeOptions,
-  ): void;
-  invokeAsync(
-    channel: Channel,
-    request: RemotingCommand,
-    timeoutMs: number,
-    callbackOrOptions?: InvokeCallback | InvokeOptions,
-    maybeOptions?: InvokeOptions,
-  ): Promise<RemotingCommand> | undefined {
-    const started = performance.now();
-    if (typeof callbackOrOptions !== 'function') {
-      return this.endpoint.invoker.invokeAsync(
-        channel,
-        request,
-        timeoutMs,
-        started,
-        callbackOrOptions?.signal,
-      );
-    }
-    this.endpoint.invoker.invokeAsyncCallback(
-      channel,
-      request,
-      timeoutMs,
-      callbackOrOptions,
-      started,
-      maybeOptions?.signal,
-    );
-    return undefined;
+    startedAt: number,
+    signal: AbortSignal | undefined,
+  ): void {
+    this.endpoint.invoker.invokeAsync(channel, request, timeoutMs, callback, startedAt, signal);
   }
 
   /**
@@ -231,20 +240,33 @@ export class RemotingServer extends RemotingService {
   }
 
   /**
-   * Stops accepting, lets requests already accepted finish (up to `graceMs`),
-   * then closes every connection and fails calls still waiting.
+   * Stops accepting, lets requests already accepted finish (up to
+   * `graceMs`), then closes every connection and fails the server's own calls
+   * still waiting. With `graceful`, new requests meanwhile are answered
+   * GO_AWAY or SYSTEM_BUSY instead of left unread (see ShutdownOptions). A
+   * second call returns the first one's promise: it resolves when the server
+   * is closed, not before.
    */
-  async shutdown(options: ShutdownOptions = {}): Promise<void> {
-    if (this.stopping) return;
+  shutdown(options: ShutdownOptions = {}): Promise<void> {
+    this.shuttingDown ??= this.shutdownOnce(options);
+    return this.shuttingDown;
+  }
+
+  private async shutdownOnce(options: ShutdownOptions): Promise<void> {
     this.stopping = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const socket of this.pendingSockets) socket.destroy();
-    // Requests already read get their grace period; new ones stay in the socket.
-    for (const channel of this.channels) channel.pauseReading('shutdown');
-    const graceMs = options.graceMs ?? 5000;
-    const deadline = performance.now() + graceMs;
-    for (const executor of this.endpoint.registry.executors()) {
-      await executor.drain(Math.max(0, deadline - performance.now()));
+    for (const { socket } of this.handshakes.values()) socket.destroy();
+    const deadline = performance.now() + (options.graceMs ?? 5000);
+    if (options.graceful) {
+      this.endpoint.dispatcher.startGoingAway();
+      await this.drainGoingAway(deadline);
+    } else {
+      // Requests already read get their grace period; new ones stay in the socket.
+      for (const channel of this.channels) channel.pauseReading('shutdown');
+      for (const executor of this.endpoint.registry.executors()) {
+        await executor.drain(Math.max(0, deadline - performance.now()));
+      }
     }
     this.endpoint.invoker.stopScanner();
     this.endpoint.invoker.failAllCalls('the server shut down before the response arrived');
@@ -257,14 +279,51 @@ export class RemotingServer extends RemotingService {
     this.listening = false;
   }
 
+  /**
+   * Waits, answering GO_AWAY, until nothing is in flight and no request has
+   * come for GO_AWAY_QUIET_MS, or until `deadline`. Polled: a shutdown can
+   * afford a check every few milliseconds.
+   */
+  private async drainGoingAway(deadline: number): Promise<void> {
+    const executors = this.endpoint.registry.executors();
+    const dispatcher = this.endpoint.dispatcher;
+    for (;;) {
+      const now = performance.now();
+      if (now >= deadline) return;
+      const busy = executors.some((executor) => executor.active + executor.queued > 0);
+      if (!busy && now - dispatcher.lastRequestAt >= GO_AWAY_QUIET_MS) return;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(10, deadline - now)));
+    }
+  }
+
   private createTlsServer(options: ServerTlsOptions): tls.Server {
     const { mode: _mode, ...tlsOptions } = options;
-    const server = tls.createServer(tlsOptions, (secureSocket) => this.adopt(secureSocket));
-    // Handshake failures belong to one connection; report them, keep serving.
-    server.on('tlsClientError', (error, socket) => {
-      this.emit('exception', socket.remoteAddress ?? 'unknown', null, error);
+    const server = tls.createServer(tlsOptions, (secureSocket) => {
+      const handshake = this.takeHandshake(secureSocket);
+      // A handshake that completes during shutdown makes no channel: nobody would close it.
+      if (this.stopping) secureSocket.destroy();
+      else this.adopt(secureSocket, handshake?.remoteAddress);
+    });
+    // Handshake failures belong to one connection: reported like any connection error, and the server keeps serving.
+    server.on('tlsClientError', (error, secureSocket) => {
+      const handshake = this.takeHandshake(secureSocket);
+      const remote =
+        handshake?.remoteAddress ?? formatAddress(secureSocket.remoteAddress, secureSocket.remotePort);
+      this.endpoint.connectionFailed(
+        remote,
+        formatAddress(secureSocket.localAddress, secureSocket.localPort),
+        error,
+      );
     });
     return server;
+  }
+
+  /** The handshake record of `secureSocket` (found by its peer's host:port, which its raw socket shares), removed. */
+  private takeHandshake(secureSocket: net.Socket): { socket: net.Socket; remoteAddress: string } | undefined {
+    const key = formatAddress(secureSocket.remoteAddress, secureSocket.remotePort);
+    const handshake = this.handshakes.get(key);
+    this.handshakes.delete(key);
+    return handshake;
   }
 
   private onConnection(socket: net.Socket): void {
@@ -273,47 +332,69 @@ export class RemotingServer extends RemotingService {
       return;
     }
     const mode = this.options.tls?.mode ?? 'disabled';
-    if (mode === 'disabled' || this.tlsServer === null) {
-      this.adopt(socket);
+    const proxyProtocol = this.options.proxyProtocol ?? 'off';
+    if (proxyProtocol === 'off' && (mode === 'disabled' || this.tlsServer === null)) {
+      this.adopt(socket, undefined);
       return;
     }
-    const tlsServer = this.tlsServer;
     this.pendingSockets.add(socket);
-    socket.on('error', () => socket.destroy());
-    void sniffTls(socket, this.options.tlsDetectTimeoutMs ?? 10_000).then((isTls) => {
-      this.pendingSockets.delete(socket);
-      if (isTls === null || this.stopping) {
-        socket.destroy();
-        return;
-      }
-      if (isTls) {
-        socket.removeAllListeners('error');
-        tlsServer.emit('connection', socket);
-      } else if (mode === 'permissive') {
-        socket.removeAllListeners('error');
-        this.adopt(socket);
-        socket.resume();
-      } else {
-        // Enforcing: a plain-text client is turned away, as RocketMQ's server does.
-        const remote = `${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0}`;
-        socket.destroy();
-        this.emit(
-          'exception',
-          remote,
-          null,
-          new RemotingProtocolError('plain-text connection refused: this server enforces TLS'),
-        );
-      }
-    });
+    // An error while waiting closes the socket; readFirstBytes reports it as gone.
+    socket.on('error', ignore);
+    void readFirstBytes(socket, {
+      proxyProtocol,
+      detectTls: mode !== 'disabled' && this.tlsServer !== null,
+      timeoutMs: this.options.tlsDetectTimeoutMs ?? 10_000,
+    }).then((first) => this.onFirstBytes(socket, first));
   }
 
-  private adopt(socket: net.Socket): void {
+  /** The connection's first bytes said who it is from and how it speaks: serve it, hand it to TLS, or refuse it. */
+  private onFirstBytes(socket: net.Socket, first: FirstBytes): void {
+    this.pendingSockets.delete(socket);
+    if (first.kind === 'gone' || this.stopping) {
+      socket.destroy();
+      return;
+    }
+    const socketAddress = formatAddress(socket.remoteAddress, socket.remotePort);
+    const localAddress = formatAddress(socket.localAddress, socket.localPort);
+    const source = first.proxy?.source;
+    const remoteAddress = source ? formatAddress(source.address, source.port) : socketAddress;
+    if (first.kind === 'refused') {
+      socket.destroy();
+      this.endpoint.connectionFailed(remoteAddress, localAddress, first.error);
+      return;
+    }
+    socket.off('error', ignore);
+    if (first.tls && this.tlsServer !== null) {
+      this.handshakes.set(socketAddress, { socket, remoteAddress });
+      socket.once('close', () => {
+        if (this.handshakes.get(socketAddress)?.socket === socket) this.handshakes.delete(socketAddress);
+      });
+      this.tlsServer.emit('connection', socket);
+      return;
+    }
+    if (this.options.tls?.mode === 'enforcing') {
+      // Enforcing: a plain-text client is turned away, as RocketMQ's server does; say what it spoke, if we know.
+      socket.destroy();
+      const named = first.head.length >= 4 ? recognizeForeignProtocol(first.head) : null;
+      const error = new RemotingProtocolError(
+        `plain-text connection refused: this server enforces TLS${named === null ? '' : ` (${named.description})`}`,
+        { foreignProtocol: named?.protocol },
+      );
+      this.endpoint.connectionFailed(remoteAddress, localAddress, error);
+      return;
+    }
+    this.adopt(socket, source ? remoteAddress : undefined);
+    socket.resume();
+  }
+
+  private adopt(socket: net.Socket, remoteAddress: string | undefined): void {
     const channelOptions: ChannelOptions = {
       maxFrameBytes: this.options.maxFrameBytes,
       writeBufferHighWaterMark: this.options.writeBufferHighWaterMark,
       writeBufferLowWaterMark: this.options.writeBufferLowWaterMark,
       idleTimeoutMs: (this.options.channelMaxIdleTimeSeconds ?? 120) * 1000,
       partialFrameBudget: this.partialFrameBudget,
+      remoteAddress,
     };
     const channel = new Channel(socket, channelOptions);
     this.channels.add(channel);
@@ -321,3 +402,5 @@ export class RemotingServer extends RemotingService {
     this.endpoint.attachChannel(channel);
   }
 }
+
+function ignore(): void {}

@@ -221,6 +221,8 @@ describe('call against a running echo-server', () => {
     ['--oneway with --async', ['call', '127.0.0.1:9876', '--code', '1', '--oneway', '--async']],
     ['an unknown option', ['call', '127.0.0.1:9876', '--code', '1', '--bogus']],
     ['an unknown command', ['frobnicate']],
+    ['echo-server --tls --cert without --key', ['echo-server', '--tls', '--cert', 'cert.pem']],
+    ['echo-server --tls --key without --cert', ['echo-server', '--tls', '--key', 'key.pem']],
   ])('bad usage (%s) exits 2 with the usage text', async (_name, args) => {
     const run = await runCli(args);
     expect(run.code, run.stdout + run.stderr).toBe(2);

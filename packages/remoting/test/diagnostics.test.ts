@@ -59,6 +59,7 @@ test('the channel table names what is published', () => {
     'remoting-ts:channel:connect',
     'remoting-ts:channel:close',
     'remoting-ts:channel:protocolError',
+    'remoting-ts:user-code:error',
   ]);
 });
 

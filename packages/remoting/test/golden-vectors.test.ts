@@ -14,7 +14,14 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
-import { FrameDecoder, languageName, RemotingCommand, SerializeType } from '../src/index.js';
+import {
+  FrameDecoder,
+  languageName,
+  RemotingCommand,
+  RemotingEncodeError,
+  SerializeType,
+} from '../src/index.js';
+import { fitsRocketMqHeader } from '../src/protocol/rocketmq-header.js';
 
 interface ManifestFields {
   code: number;
@@ -168,7 +175,14 @@ describe.skipIf(!present)(
         });
 
         test('encoding the manifest fields from scratch reproduces the file', () => {
-          expect(ourBytes(v, commandFromManifest(v)).toString('hex')).toBe(read(v).toString('hex'));
+          const cmd = commandFromManifest(v);
+          if (v.serializeType === 'ROCKETMQ' && !fitsRocketMqHeader(cmd)) {
+            // Java wrote a value outside int16 truncated; we refuse it, and the file holds what truncation gives.
+            expect(() => ourBytes(v, cmd)).toThrow(RemotingEncodeError);
+            cmd.code = (cmd.code << 16) >> 16;
+            cmd.version = (cmd.version << 16) >> 16;
+          }
+          expect(ourBytes(v, cmd).toString('hex')).toBe(read(v).toString('hex'));
         });
       } else {
         test('non-canonical (byte-exact re-encoding not required), yet we reproduce the file as fastjson does', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { NameServerList } from '../src/client/name-server-list.js';
+import { NameServerList } from '../src/name-server/list.js';
 
 const A = '127.0.0.1:1001';
 const B = '127.0.0.1:1002';

@@ -3,13 +3,13 @@ import { describe, expect, test } from 'vitest';
 import {
   type Channel,
   CountDownLatch,
-  Permits,
   type RemotingClient,
   RemotingCommand,
   RemotingSendRequestError,
   RemotingTimeoutError,
   RemotingTooMuchRequestError,
 } from '../src/index.js';
+import { Permits } from '../src/remoting/permits.js';
 import { EchoCode, eventually, newClient, onCleanup, startEchoServer } from './helpers/servers.js';
 
 const fastSweep = { initialDelayMs: 20, intervalMs: 20, graceMs: 0 };

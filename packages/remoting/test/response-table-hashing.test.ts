@@ -4,6 +4,7 @@
  */
 import { expect, test } from 'vitest';
 import { RemotingCommand } from '../src/index.js';
+import { Permits } from '../src/remoting/permits.js';
 import { ResponseFuture } from '../src/remoting/response-future.js';
 import { ResponseTable } from '../src/remoting/response-table.js';
 import type { Channel } from '../src/transport/channel.js';
@@ -13,7 +14,14 @@ const channelA = { remoteAddress: '127.0.0.1:1' } as Channel;
 const channelB = { remoteAddress: '127.0.0.1:2' } as Channel;
 
 function futureFor(opaque: number, channel: Channel, startedAt: number): ResponseFuture {
-  return new ResponseFuture(channel, new RemotingCommand(1, opaque), 1000, 'async', null, null, startedAt);
+  return ResponseFuture.async(
+    channel,
+    new RemotingCommand(1, opaque),
+    1000,
+    startedAt,
+    () => {},
+    new Permits(1),
+  );
 }
 
 /** A deterministic pseudo-random sequence (xorshift32), so a failure replays. */

@@ -4,7 +4,7 @@
  * quirks reproduced on purpose.
  */
 import { describe, expect, test } from 'vitest';
-import { RemotingCommand, SerializeType } from '../src/index.js';
+import { RemotingCommand, RemotingEncodeError, SerializeType } from '../src/index.js';
 import { decodeRocketMqHeader } from '../src/protocol/rocketmq-header.js';
 import { hex } from './support/wire.js';
 
@@ -13,22 +13,42 @@ function roundTrip(cmd: RemotingCommand): RemotingCommand {
 }
 
 describe('int16 code and version', () => {
-  test.each([
-    [32767, 32767],
-    [-32768, -32768],
-    [32768, -32768],
-    [40000, -25536],
-    [65535, -1],
-    [65536 + 10, 10],
-  ])('code %i travels as int16 and reads back as %i (Java short)', (sent, read) => {
-    const cmd = new RemotingCommand(sent, 1);
-    expect(roundTrip(cmd).code).toBe(read);
+  test.each([32767, -32768, 0, 105, -1])('code %i travels as int16 and reads back unchanged', (code) => {
+    const cmd = new RemotingCommand(code, 1);
+    expect(roundTrip(cmd).code).toBe(code);
   });
 
-  test('version 65535 reads back as -1, as RocketMQ decode does', () => {
-    const cmd = new RemotingCommand(1, 1);
+  test.each([32768, 40000, 65535, 200050, -32769])(
+    'code %i does not fit: encoding refuses it with RemotingEncodeError (Java would truncate it)',
+    (code) => {
+      const cmd = new RemotingCommand(code, 1);
+      const error = (() => {
+        try {
+          cmd.encode(SerializeType.ROCKETMQ);
+        } catch (thrown) {
+          return thrown;
+        }
+        return null;
+      })() as RemotingEncodeError;
+      expect(error).toBeInstanceOf(RemotingEncodeError);
+      expect(error).toMatchObject({ code: 'REMOTING_ENCODE', field: 'code', value: code, written: false });
+      expect(error.message).toMatch(
+        new RegExp(`request code ${code} does not fit.*JSON serialization carries it`),
+      );
+    },
+  );
+
+  test('a version outside int16 is refused too; a response names itself', () => {
+    const cmd = RemotingCommand.createResponse(0);
     cmd.version = 65535;
-    expect(roundTrip(cmd).version).toBe(-1);
+    expect(() => cmd.encode(SerializeType.ROCKETMQ)).toThrow(/^response version 65535 does not fit/);
+  });
+
+  test('a binary header carrying 65535 as version reads back as -1, as RocketMQ decode does', () => {
+    const frame = new RemotingCommand(1, 1).encode(SerializeType.ROCKETMQ);
+    // code(2) language(1) version(2): the version sits 8 + 3 bytes into the frame.
+    frame.writeUInt16BE(0xffff, 8 + 3);
+    expect(RemotingCommand.decode(frame).version).toBe(-1);
   });
 
   test('the same code in JSON keeps its full int range', () => {
@@ -165,9 +185,10 @@ describe('strings', () => {
     expect(roundTrip(cmd).extFields?.get('k'.repeat(32767))).toBe('v');
   });
 
-  test('a longer key cannot be written: encoding throws a RangeError naming the limit', () => {
+  test('a longer key cannot be written: encoding throws a RemotingEncodeError naming the limit', () => {
     const cmd = new RemotingCommand(1, 1);
     cmd.extFields = new Map([['é'.repeat(16384), 'v']]);
+    expect(() => cmd.encode(SerializeType.ROCKETMQ)).toThrow(RemotingEncodeError);
     expect(() => cmd.encode(SerializeType.ROCKETMQ)).toThrow(/32768 bytes.*at most 32767/);
   });
 

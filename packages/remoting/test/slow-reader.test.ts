@@ -6,13 +6,8 @@
  */
 import net from 'node:net';
 import { expect, test } from 'vitest';
-import {
-  type Channel,
-  DEFAULT_WRITE_BUFFER_HIGH_WATER_MARK,
-  FrameDecoder,
-  RemotingCommand,
-  ResponseCode,
-} from '../src/index.js';
+import { type Channel, FrameDecoder, RemotingCommand, ResponseCode } from '../src/index.js';
+import { DEFAULT_WRITE_BUFFER_HIGH_WATER_MARK } from '../src/transport/channel.js';
 import { eventually, onCleanup, sleep, startServer } from './helpers/servers.js';
 
 const READ_CHUNK_BYTES = 64 * 1024;

@@ -11,7 +11,8 @@
 import net from 'node:net';
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { describe, expect, test } from 'vitest';
-import { Channel, FrameDecoder, RemotingCommand, ResponseCode } from '../src/index.js';
+import { FrameDecoder, RemotingCommand, ResponseCode } from '../src/index.js';
+import { Channel } from '../src/transport/channel.js';
 import {
   EchoCode,
   eventually,
@@ -270,4 +271,27 @@ describe("a high watermark below the socket's own (16 KiB) buffer limit", () => 
       expect(response.body?.length).toBe(body.length);
     }
   });
+});
+
+test('waitWritable wakes its waiters one at a time, in arrival order, each only while the channel is writable', async () => {
+  const { near, far } = await socketPair();
+  far.pause();
+  const channel = new Channel(near, { writeBufferHighWaterMark: HIGH, writeBufferLowWaterMark: LOW });
+  await fillUntilUnwritable(channel);
+  const woken: Array<{ waiter: number; writable: boolean }> = [];
+  const waiters = [1, 2, 3].map(async (waiter) => {
+    expect(await channel.waitWritable(30_000)).toBe(true);
+    woken.push({ waiter, writable: channel.isWritable() });
+    // Each writes as much as the peer made room for and more: the channel is over its high mark again.
+    channel.write(RemotingCommand.createRequest(1).setBody(BIG_BODY));
+  });
+  far.on('data', () => {});
+  far.resume();
+  await Promise.all(waiters);
+  // Waking all three at once let the second and third write into a channel already over its mark.
+  expect(woken).toEqual([
+    { waiter: 1, writable: true },
+    { waiter: 2, writable: true },
+    { waiter: 3, writable: true },
+  ]);
 });

@@ -7,7 +7,8 @@
 import net from 'node:net';
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { expect, test } from 'vitest';
-import { Channel, RemotingCommand } from '../src/index.js';
+import { RemotingCommand } from '../src/index.js';
+import { Channel } from '../src/transport/channel.js';
 import { WritabilityQueue, type WritabilityWaiter } from '../src/transport/writability-queue.js';
 import { onCleanup, sleep } from './helpers/servers.js';
 

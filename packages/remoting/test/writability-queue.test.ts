@@ -7,13 +7,8 @@
  * the peer never receives the request.
  */
 import { describe, expect, test } from 'vitest';
-import {
-  type Channel,
-  DEFAULT_WRITE_BUFFER_HIGH_WATER_MARK,
-  type RemotingClient,
-  RemotingCommand,
-  type RemotingError,
-} from '../src/index.js';
+import { type Channel, type RemotingClient, RemotingCommand, type RemotingError } from '../src/index.js';
+import { DEFAULT_WRITE_BUFFER_HIGH_WATER_MARK } from '../src/transport/channel.js';
 import { newClient, sleep } from './helpers/servers.js';
 import { type RawConnection, startRawServer } from './support/raw-server.js';
 

@@ -9,7 +9,8 @@
  */
 import net, { type Socket } from 'node:net';
 import { expect, test } from 'vitest';
-import { Channel, FrameDecoder, RemotingCommand, ResponseCode, SerializeType } from '../src/index.js';
+import { FrameDecoder, RemotingCommand, ResponseCode, SerializeType } from '../src/index.js';
+import { Channel } from '../src/transport/channel.js';
 import { EchoCode, eventually, newClient, onCleanup, startEchoServer } from './helpers/servers.js';
 
 type WriteCallback = (error?: Error | null) => void;

@@ -1,4 +1,4 @@
-import { NameServerList } from '../client/name-server-list.js';
+import { NameServerList } from '../name-server/list.js';
 import type { RemotingClientOptions } from '../client.js';
 import { commandDefaults, RemotingCommand } from '../protocol/remoting-command.js';
 import { type InvocationFacts, RemotingShutdownError } from '../remoting/errors.js';

@@ -6,7 +6,7 @@
  * `instanceof`, `code`, `retriable`, `written`, every fact and the message
  * come out as they went in, and so does the chain of causes.
  */
-import { type NameServerAttempt, NameServerUnavailableError } from '../client/name-server-errors.js';
+import { type NameServerAttempt, NameServerUnavailableError } from '../name-server/errors.js';
 import { RemotingError, RemotingHeaderError, RemotingProtocolError } from '../protocol/errors.js';
 import { RemotingCommand } from '../protocol/remoting-command.js';
 import {

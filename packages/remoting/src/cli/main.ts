@@ -15,7 +15,9 @@ const USAGE = `usage:
       [--tls] [--tls-mode permissive|enforcing] [--cert FILE --key FILE] [--workers N]
       code 1 = echo (body and extFields back), 2 = sleep extFields.sleepMs then echo, 3 = fail (SYSTEM_ERROR)
       prints one line per connection event (connect, close, idle) and per protocol error
+      --cert and --key go together (neither: a generated self-signed certificate)
       --workers N: N processes (node:cluster) share the one address; a worker that dies is replaced
+      SIGTERM/SIGINT shut it down gracefully: new requests get GO_AWAY while the rest drain
   remoting call HOST:PORT --code N [--ext k=v]... [--body TEXT] [--oneway|--async] [--timeout MS]
       [--serialize json|rocketmq] [--language JAVA] [--version N] [--json]
       [--tls [--ca FILE] [--insecure]]
@@ -66,6 +68,13 @@ async function echoServer(args: string[]): Promise<number> {
   const tlsMode = values['tls-mode'];
   if (tlsMode !== 'permissive' && tlsMode !== 'enforcing')
     throw new UsageError(`--tls-mode must be permissive or enforcing`);
+  // One of the pair alone would silently serve a generated certificate instead of the one meant.
+  if ((values.cert === undefined) !== (values.key === undefined))
+    throw new UsageError(
+      '--cert and --key go together: give both files, or neither for a generated certificate',
+    );
+  if (!values.tls && (values.cert !== undefined || values.key !== undefined))
+    throw new UsageError('--cert and --key apply to --tls only');
   const options: EchoServerOptions = {
     host: values.host,
     port,
@@ -97,7 +106,8 @@ async function echoServer(args: string[]): Promise<number> {
     `echo-server listening on ${host}:${bound} (tls: ${values.tls ? tlsMode : 'disabled'}, pid ${process.pid})`,
   );
   await stopped;
-  await server.shutdown({ graceMs: 2000 });
+  // A rolling restart loses nothing: new requests are answered GO_AWAY (or SYSTEM_BUSY) while the rest drain.
+  await server.shutdown({ graceful: true, graceMs: 2000 });
   console.log('echo-server: stopped');
   return 0;
 }

@@ -6,9 +6,9 @@
 
 /**
  * The client language a command says it came from (RocketMQ's LanguageCode;
- * one byte in the binary header, the enum name in a JSON header). RocketMQ 4.x
- * knows 0..11 only; RUST and NODE_JS came with 5.x, which is why new commands
- * say JAVA by default (see {@link commandDefaults}).
+ * one byte in the binary header, the enum name in a JSON header). RocketMQ
+ * 4.9.7 knows 0..12 (RUST is its last); NODE_JS came with 5.x, which is why
+ * new commands say JAVA by default (see {@link commandDefaults}).
  */
 export const LanguageCode = {
   /** The Java client and servers; the default of new commands. */
@@ -35,7 +35,7 @@ export const LanguageCode = {
   PHP: 10,
   /** OpenMessaging. */
   OMS: 11,
-  /** rocketmq-rust (RocketMQ 5.x only). */
+  /** rocketmq-rust (RocketMQ 4.9.7 and 5.x know it). */
   RUST: 12,
   /** Node.js (recent RocketMQ 5.x only; 4.x reads it as null). */
   NODE_JS: 13,
@@ -77,8 +77,9 @@ export function serializeTypeName(type: SerializeType): SerializeTypeName {
 }
 
 /**
- * Response codes the remoting layer itself produces (RemotingSysResponseCode).
- * Application protocols (the broker demo, RocketMQ's ResponseCode) add their own above these.
+ * Response codes the remoting layer itself produces (RemotingSysResponseCode,
+ * plus RocketMQ 5's GO_AWAY). Application protocols (the broker demo,
+ * RocketMQ's ResponseCode) add their own above these.
  */
 export const ResponseCode = {
   /** The request was served. */
@@ -91,9 +92,27 @@ export const ResponseCode = {
   REQUEST_CODE_NOT_SUPPORTED: 3,
   /** A transactional message operation failed (used by RocketMQ brokers). */
   TRANSACTION_FAILED: 4,
+  /**
+   * The server is shutting down and did not process the request: send it
+   * again on a new connection, to another server if there is one (RocketMQ 5
+   * ResponseCode.GO_AWAY, remark "please go away"). Servers send it only to
+   * requests whose `version` is at least {@link GO_AWAY_MIN_VERSION}.
+   */
+  GO_AWAY: 1500,
 } as const;
 /** One of the system response codes. */
 export type ResponseCode = (typeof ResponseCode)[keyof typeof ResponseCode];
+
+/**
+ * The lowest request `version` a shutting-down server answers with GO_AWAY;
+ * lower versions get SYSTEM_BUSY (RocketMQ 5.3.3 serves them until the socket
+ * closes). RocketMQ 5.3.3 compares with `MQVersion.Version.V5_1_4.ordinal()`
+ * (475): a request with version 476 got GO_AWAY, 475 did not (5.2.0 to 5.3.1
+ * used ordinal 441). RocketMQ's own 5.x clients send their MQVersion ordinal,
+ * above it; this framework's default `version` is 0, so a client opts in
+ * with `new RemotingClient({ version: GO_AWAY_MIN_VERSION })`.
+ */
+export const GO_AWAY_MIN_VERSION = 476;
 
 /** Bits of the header's `flag` word. */
 export const RpcFlag = {

@@ -1,3 +1,5 @@
+import type { ForeignProtocol } from './foreign-protocol.js';
+
 /** Options every {@link RemotingError} takes. */
 export interface RemotingErrorOptions {
   /** The error underneath (a socket error, a parse error), kept as `error.cause`. */
@@ -98,12 +100,22 @@ export class RemotingError extends Error {
 export class RemotingProtocolError extends RemotingError {
   /** Byte offset in the stream where the offending frame starts, when known. */
   readonly streamOffset: number | undefined;
+  /**
+   * The protocol the connection's first bytes belong to, when they were
+   * another protocol's (an HTTP/2 preface, a TLS handshake, ...); undefined
+   * for a malformed remoting frame.
+   */
+  readonly foreignProtocol: ForeignProtocol | undefined;
 
-  constructor(message: string, options?: { streamOffset?: number; cause?: unknown }) {
+  constructor(
+    message: string,
+    options?: { streamOffset?: number; cause?: unknown; foreignProtocol?: ForeignProtocol },
+  ) {
     const where =
       options?.streamOffset === undefined ? '' : ` (frame at stream offset ${options.streamOffset})`;
     super('REMOTING_PROTOCOL', `${message}${where}`, { cause: options?.cause });
     this.streamOffset = options?.streamOffset;
+    this.foreignProtocol = options?.foreignProtocol;
   }
 }
 
@@ -123,5 +135,28 @@ export class RemotingHeaderError extends RemotingError {
     super('REMOTING_HEADER', message);
     this.headerClass = headerClass;
     this.field = field;
+  }
+}
+
+/**
+ * A command cannot be written in its serialization: a value does not fit the
+ * field that carries it. RocketMQ's binary (ROCKETMQ) header holds `code` and
+ * `version` as int16 (-32768..32767) and an extFields key in at most 32767
+ * bytes; Java truncates the code silently (RocketMQ 5's POP code 200050 goes
+ * out as 3442), we refuse. JSON serialization carries all of them. Nothing
+ * was written: `written` false; `retriable` false (the same command fails the
+ * same way). Code `REMOTING_ENCODE`.
+ */
+export class RemotingEncodeError extends RemotingError {
+  /** The header field whose value does not fit. */
+  readonly field: 'code' | 'version' | 'extFields key';
+  /** The value that does not fit (a key's byte length for `extFields key`). */
+  readonly value: number;
+  declare readonly written: false;
+
+  constructor(field: 'code' | 'version' | 'extFields key', value: number, message: string) {
+    super('REMOTING_ENCODE', message, { retriable: false, written: false });
+    this.field = field;
+    this.value = value;
   }
 }

@@ -1,5 +1,6 @@
 import { DEFAULT_MAX_FRAME_BYTES } from './codes.js';
 import { RemotingProtocolError } from './errors.js';
+import { FOREIGN_PROTOCOL_PREFIX_BYTES, recognizeForeignProtocol } from './foreign-protocol.js';
 import { checkTotalLength, decodeFrameBody, type RemotingCommand } from './remoting-command.js';
 
 /** Limits of a {@link FrameDecoder}. */
@@ -15,6 +16,11 @@ export interface FrameDecoderOptions {
  */
 const INITIAL_PARTIAL_BYTES = 64 * 1024;
 
+/** What checkTotalLength accepts, without building its error. */
+function isPlausibleLength(total: number, maxFrameBytes: number): boolean {
+  return total >= 4 && total + 4 <= maxFrameBytes;
+}
+
 /**
  * Turns a byte stream cut into arbitrary chunks into RemotingCommands.
  *
@@ -26,7 +32,10 @@ const INITIAL_PARTIAL_BYTES = 64 * 1024;
  * copied once on arrival and, on average, about once more by the regrowths.
  *
  * After a protocol error the decoder is failed: the stream cannot be
- * resynchronised, so every later `push` throws the same error.
+ * resynchronised, so every later `push` throws the same error. When the
+ * stream's very first bytes are another protocol's (an HTTP/2 preface, an
+ * HTTP request, a TLS handshake, a PROXY header), the error names it (see
+ * recognizeForeignProtocol) rather than an absurd frame length.
  */
 export class FrameDecoder {
   private readonly maxFrameBytes: number;
@@ -83,6 +92,7 @@ export class FrameDecoder {
         if (this.pendingTotal < 0) {
           this.frameStart = base + pos - this.prefixFilled;
           let total: number;
+          let split = false;
           if (this.prefixFilled === 0 && chunk.length - pos >= 4) {
             total = chunk.readInt32BE(pos);
             pos += 4;
@@ -94,6 +104,10 @@ export class FrameDecoder {
             if (this.prefixFilled < 4) return;
             total = this.prefix.readInt32BE(0);
             this.prefixFilled = 0;
+            split = true;
+          }
+          if (this.frameStart === 0 && !isPlausibleLength(total, this.maxFrameBytes)) {
+            this.throwIfForeign(split ? this.prefix : chunk.subarray(pos - 4, pos), chunk, pos);
           }
           checkTotalLength(total, this.maxFrameBytes, this.frameStart);
           this.pendingTotal = total;
@@ -132,6 +146,18 @@ export class FrameDecoder {
       this.partial = null;
       throw this.failure;
     }
+  }
+
+  /**
+   * The stream's first length field is no frame's: if the first bytes
+   * (`lengthField` and what follows it in `chunk`) open another protocol,
+   * fails naming it instead of reporting an absurd frame length.
+   */
+  private throwIfForeign(lengthField: Buffer, chunk: Buffer, after: number): void {
+    const more = chunk.subarray(after, after + FOREIGN_PROTOCOL_PREFIX_BYTES - 4);
+    const match = recognizeForeignProtocol(Buffer.concat([lengthField, more]));
+    if (match === null) return;
+    throw new RemotingProtocolError(match.description, { streamOffset: 0, foreignProtocol: match.protocol });
   }
 
   /**

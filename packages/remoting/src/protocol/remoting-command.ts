@@ -21,13 +21,12 @@ export function nextOpaque(): number {
 /**
  * Process-wide defaults for commands this process creates.
  *
- * `language` is JAVA (0), not NODE_JS (13), on purpose: RocketMQ 4.x knows
- * codes 0..11 only, decodes 13 as null, and a 4.9.7 peer that re-encodes such a
- * command with the ROCKETMQ serializer throws a NullPointerException and
- * closes the channel (its JSON serializer silently drops the field). RocketMQ
- * 5's proxy also answers remoting requests from a language other than JAVA
- * with "client not supported". Every 4.x and 5.x peer decodes JAVA, and the
- * Java client sends it, so brokers take no language-specific path. Set
+ * `language` is JAVA (0), not NODE_JS (13), on purpose: RocketMQ 4.9.7 knows
+ * codes 0..12 (RUST = 12 is its last), decodes 13 as null, and a 4.9.7 peer
+ * that re-encodes such a command with the ROCKETMQ serializer throws a
+ * NullPointerException and closes the channel (its JSON serializer silently
+ * drops the field). Every 4.x and 5.x peer decodes JAVA, and the Java client
+ * sends it, so brokers take no language-specific path. Set
  * `commandDefaults.language = LanguageCode.NODE_JS` (or `language` on one
  * command) to announce Node.js to a peer that knows the code.
  */

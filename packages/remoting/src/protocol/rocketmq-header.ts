@@ -1,4 +1,4 @@
-import { RemotingProtocolError } from './errors.js';
+import { RemotingEncodeError, RemotingProtocolError } from './errors.js';
 import type { HeaderFields } from './header-fields.js';
 
 /** code(2) language(1) version(2) opaque(4) flag(4) remarkLength(4) extFieldsLength(4). */
@@ -6,8 +6,10 @@ const FIXED_BYTES = 21;
 
 /**
  * RocketMQ's binary header (RocketMQSerializable), big-endian. code and version
- * travel as int16 and read back signed, exactly as Java's short does; an empty
- * remark or extFields map is written as length 0 and so reads back as null.
+ * travel as int16 and read back signed, exactly as Java's short does; a value
+ * outside -32768..32767 is refused (RemotingEncodeError) where Java would
+ * truncate it. An empty remark or extFields map is written as length 0 and so
+ * reads back as null.
  *
  * Empty strings follow Java: its reader turns a zero-length string into null
  * and its writer skips null keys and values, so an extFields entry with an
@@ -40,9 +42,10 @@ export function rocketMqHeaderBytes(h: HeaderFields): number {
  * `rocketMqHeaderBytes(h)` bytes there. Returns the offset after the header.
  */
 export function writeRocketMqHeader(h: HeaderFields, out: Buffer, offset: number): number {
-  let pos = out.writeInt16BE((h.code << 16) >> 16, offset);
+  checkInt16Fields(h);
+  let pos = out.writeInt16BE(h.code, offset);
   out[pos++] = h.language & 0xff;
-  pos = out.writeInt16BE((h.version << 16) >> 16, pos);
+  pos = out.writeInt16BE(h.version, pos);
   pos = out.writeInt32BE(h.opaque | 0, pos);
   pos = out.writeInt32BE(h.flag | 0, pos);
   if (h.remark) {
@@ -60,7 +63,12 @@ export function writeRocketMqHeader(h: HeaderFields, out: Buffer, offset: number
       const keyStart = pos + 2;
       const keyBytes = out.write(key, keyStart, 'utf8');
       if (keyBytes > 0x7fff) {
-        throw new RangeError(`extFields key is ${keyBytes} bytes; the binary header allows at most 32767`);
+        throw new RemotingEncodeError(
+          'extFields key',
+          keyBytes,
+          `an extFields key of ${keyBytes} bytes does not fit the ROCKETMQ binary header, which allows at most 32767; ` +
+            'JSON serialization carries it; nothing was written',
+        );
       }
       out.writeInt16BE(keyBytes, pos);
       pos = keyStart + keyBytes;
@@ -72,6 +80,29 @@ export function writeRocketMqHeader(h: HeaderFields, out: Buffer, offset: number
   }
   out.writeInt32BE(pos - extStart - 4, extStart);
   return pos;
+}
+
+/** Whether `h` has a code and a version the binary header can carry (int16). */
+export function fitsRocketMqHeader(h: Pick<HeaderFields, 'code' | 'version'>): boolean {
+  return isInt16(h.code) && isInt16(h.version);
+}
+
+/** @throws RemotingEncodeError when code or version is outside int16. */
+function checkInt16Fields(h: HeaderFields): void {
+  if (isInt16(h.code) && isInt16(h.version)) return;
+  const field = isInt16(h.code) ? 'version' : 'code';
+  const value = field === 'code' ? h.code : h.version;
+  const kind = (h.flag & 1) === 1 ? 'response' : 'request';
+  throw new RemotingEncodeError(
+    field,
+    value,
+    `${kind} ${field} ${value} does not fit the ROCKETMQ binary header, which carries it as an int16 ` +
+      `(-32768..32767); JSON serialization carries it (serializeType = SerializeType.JSON); nothing was written`,
+  );
+}
+
+function isInt16(value: number): boolean {
+  return value === (value << 16) >> 16;
 }
 
 /**

@@ -15,6 +15,7 @@
  * | `remoting-ts:channel:connect`     | a connection was attached                    | {@link ChannelMessage}    |
  * | `remoting-ts:channel:close`       | a connection closed                          | {@link ChannelMessage}    |
  * | `remoting-ts:channel:protocolError` | a peer sent bytes that are not a frame     | {@link ChannelErrorMessage} |
+ * | `remoting-ts:user-code:error`     | a function a user handed us threw            | {@link UserCodeErrorMessage} |
  *
  * Calls are the ones this side makes (a client's, or a server's call back to
  * a client); requests are the ones it serves. `side` says which kind of
@@ -133,6 +134,52 @@ export interface ChannelErrorMessage extends ChannelMessage {
   error: Error;
 }
 
+/**
+ * Which function a user handed the framework threw (or rejected):
+ * - `invokeCallback`: the callback of `invokeAsync`;
+ * - `doBeforeRequest`, `doAfterResponse`: an RPC hook, on a call made or a request served;
+ * - `processRequest`, `rejectRequest`: a processor;
+ * - `onResponseWritten`: a callback given to `RequestContext.onResponseWritten`;
+ * - `eventListener`: a listener of a server's or client's `connect`, `close`, `exception` or `idle` event;
+ * - `channelEventListener`: a method of the `channelEventListener` option.
+ */
+export type UserCodeKind =
+  | 'invokeCallback'
+  | 'doBeforeRequest'
+  | 'doAfterResponse'
+  | 'processRequest'
+  | 'rejectRequest'
+  | 'onResponseWritten'
+  | 'eventListener'
+  | 'channelEventListener';
+
+/**
+ * Where a user-code failure went:
+ * - `call`: the call it belonged to failed with the thrown error (a hook of a call made);
+ * - `response`: the peer was answered SYSTEM_ERROR and `exception` was emitted (a hook, processor or rejectRequest of a request served);
+ * - `uncaught`: it was thrown again on a later tick, off the I/O path, as Node does for a throwing callback or listener (process `uncaughtException`).
+ */
+export type UserCodeOutcome = 'call' | 'response' | 'uncaught';
+
+/**
+ * `remoting-ts:user-code:error`: a function a user handed the framework threw.
+ * Published for every such failure, whatever else reports it, before it surfaces.
+ */
+export interface UserCodeErrorMessage {
+  /** Which kind of endpoint published: the client, or the server. */
+  side: EndpointSide;
+  /** Which function threw. */
+  kind: UserCodeKind;
+  /** Where the failure went. */
+  outcome: UserCodeOutcome;
+  /** The peer (`host:port`) of the call, request or connection concerned; null when none. */
+  remoteAddress: string | null;
+  /** The request code of the call or request concerned; null for connection events. */
+  requestCode: number | null;
+  /** What was thrown (not always an Error). */
+  error: unknown;
+}
+
 /** The channels, by name; `diagnosticsChannels.callStart.name` etc. give the strings. */
 export const diagnosticsChannels = {
   /** `remoting-ts:call:start`, publishes {@link CallStartMessage}. */
@@ -153,4 +200,6 @@ export const diagnosticsChannels = {
   channelClose: diagnosticsChannel.channel('remoting-ts:channel:close'),
   /** `remoting-ts:channel:protocolError`, publishes {@link ChannelErrorMessage}. */
   channelProtocolError: diagnosticsChannel.channel('remoting-ts:channel:protocolError'),
+  /** `remoting-ts:user-code:error`, publishes {@link UserCodeErrorMessage}. */
+  userCodeError: diagnosticsChannel.channel('remoting-ts:user-code:error'),
 } as const;

@@ -1,4 +1,5 @@
-import { ResponseCode, type SerializeType } from '../protocol/codes.js';
+import { ResponseCode, SerializeType } from '../protocol/codes.js';
+import { RemotingEncodeError } from '../protocol/errors.js';
 import { exceptionSimpleDesc } from '../protocol/exception-desc.js';
 import { commandDefaults, RemotingCommand } from '../protocol/remoting-command.js';
 import type { Channel, WriteCallback } from '../transport/channel.js';
@@ -7,6 +8,7 @@ import type { CodeStats } from './code-stats.js';
 import { diagnosticsChannels, type EndpointSide } from './diagnostics.js';
 import type { RequestContext, RequestProcessor } from './processor.js';
 import type { RpcHooks } from './rpc-hooks.js';
+import { asError, rethrowLater, userCodeFailed } from './user-code.js';
 
 /** What every inbound channel of one server or client shares. */
 export interface InboundSettings {
@@ -36,7 +38,11 @@ export class InboundChannel {
     readonly settings: InboundSettings,
   ) {}
 
-  /** Answers `request` unless it is oneway: the response carries its opaque and serialization unchanged. */
+  /**
+   * Answers `request` unless it is oneway: the response carries its opaque
+   * and serialization unchanged, except that a response the ROCKETMQ header
+   * cannot carry goes out with a JSON header.
+   */
   reply(request: RemotingCommand, response: RemotingCommand, afterWrite?: WriteCallback): void {
     if (request.isOneway()) return;
     response.opaque = request.opaque;
@@ -45,7 +51,16 @@ export class InboundChannel {
     const language = this.settings.language;
     if (language !== undefined && response.language === commandDefaults.language)
       response.language = language;
-    this.channel.write(response, afterWrite);
+    try {
+      this.channel.write(response, afterWrite);
+    } catch (error) {
+      if (!(error instanceof RemotingEncodeError) || response.serializeType === SerializeType.JSON)
+        throw error;
+      // The ROCKETMQ header cannot carry it (a code above 32767, say); every peer decodes either
+      // serialization, and JSON carries it intact, where Java would send it truncated.
+      response.serializeType = SerializeType.JSON;
+      this.channel.write(response, afterWrite);
+    }
   }
 
   /** Counts `bytes` of a request now waiting in an executor. */
@@ -91,10 +106,11 @@ export class InboundRequest implements RequestContext, ExecutorTask {
 
   writeResponse(response: RemotingCommand): void {
     if (this.responded) return;
-    this.responded = true;
     const afterWrite =
       this.writtenCallbacks === null ? undefined : (error: Error | null) => this.written(error);
     this.inbound.reply(this.request, response, afterWrite);
+    // Only once it was queued: a response that could not be encoded leaves room for the SYSTEM_ERROR answer.
+    this.responded = true;
   }
 
   onResponseWritten(callback: (error: Error | null) => void): void {
@@ -113,45 +129,69 @@ export class InboundRequest implements RequestContext, ExecutorTask {
         : -1;
     if (diagnosticsChannels.requestStart.hasSubscribers) {
       diagnosticsChannels.requestStart.publish({
-        side: this.inbound.settings.side,
+        side: settings.side,
         remoteAddress: this.remoteAddress,
         request: this.request,
       });
     }
+    if (!settings.hooks.isEmpty) {
+      const hookError = settings.hooks.beforeRequest(this.remoteAddress, this.request, 'response');
+      if (hookError !== null) {
+        this.fail(hookError);
+        return;
+      }
+    }
     let result: ReturnType<RequestProcessor['processRequest']>;
     try {
-      this.inbound.settings.hooks.beforeRequest(this.remoteAddress, this.request);
       result = this.processor.processRequest(this, this.request);
-    } catch (error) {
-      this.fail(error);
+    } catch (thrown) {
+      this.processorThrew(thrown);
       return;
     }
-    if (isThenable(result)) {
-      return Promise.resolve(result).then(
-        (response) => this.complete(response),
-        (error: unknown) => this.fail(error),
-      );
-    }
+    if (isThenable(result)) return this.completeLater(result);
     this.complete(result);
   }
 
+  /** An async processor's answer. A method of its own, so a synchronous processor's request allocates no closure context. */
+  private completeLater(result: PromiseLike<RemotingCommand | null | undefined>): Promise<void> {
+    return Promise.resolve(result).then(
+      (response) => this.complete(response),
+      (thrown: unknown) => this.processorThrew(thrown),
+    );
+  }
+
   private complete(response: RemotingCommand | null | undefined): void {
-    try {
-      this.inbound.settings.hooks.afterResponse(this.remoteAddress, this.request, response ?? null);
-      if (response) this.writeResponse(response);
-    } catch (error) {
-      this.fail(error);
-      return;
+    const settings = this.inbound.settings;
+    if (!settings.hooks.isEmpty) {
+      const hookError = settings.hooks.afterResponse(
+        this.remoteAddress,
+        this.request,
+        response ?? null,
+        'response',
+      );
+      if (hookError !== null) {
+        this.fail(hookError);
+        return;
+      }
+    }
+    if (response) {
+      try {
+        this.writeResponse(response);
+      } catch (error) {
+        // Not even JSON could carry it (see InboundChannel.reply): the peer hears SYSTEM_ERROR instead.
+        this.fail(asError(error));
+        return;
+      }
     }
     const code = response ? response.code : ResponseCode.SUCCESS;
-    this.inbound.settings.served.record(
+    settings.served.record(
       this.request.code,
       code === ResponseCode.SYSTEM_ERROR || code === ResponseCode.SYSTEM_BUSY,
       this.startedAt,
     );
     if (diagnosticsChannels.requestEnd.hasSubscribers) {
       diagnosticsChannels.requestEnd.publish({
-        side: this.inbound.settings.side,
+        side: settings.side,
         remoteAddress: this.remoteAddress,
         request: this.request,
         response: response ?? null,
@@ -161,21 +201,34 @@ export class InboundRequest implements RequestContext, ExecutorTask {
     this.finish();
   }
 
-  private fail(error: unknown): void {
-    const message = error instanceof Error ? error.message : String(error);
-    const asError = error instanceof Error ? error : new Error(message);
+  /** The processor threw or rejected: user code, reported as such before the peer hears SYSTEM_ERROR. */
+  private processorThrew(thrown: unknown): void {
+    userCodeFailed({
+      side: this.inbound.settings.side,
+      kind: 'processRequest',
+      outcome: 'response',
+      remoteAddress: this.remoteAddress,
+      requestCode: this.request.code,
+      error: thrown,
+    });
+    this.fail(asError(thrown));
+  }
+
+  /** Answers SYSTEM_ERROR (a oneway request gets nothing) and tells the endpoint's `exception` listeners. */
+  private fail(error: Error): void {
+    const settings = this.inbound.settings;
     this.writeResponse(RemotingCommand.createResponse(ResponseCode.SYSTEM_ERROR, exceptionSimpleDesc(error)));
-    this.inbound.settings.served.record(this.request.code, true, this.startedAt);
+    settings.served.record(this.request.code, true, this.startedAt);
     if (diagnosticsChannels.requestError.hasSubscribers) {
       diagnosticsChannels.requestError.publish({
-        side: this.inbound.settings.side,
+        side: settings.side,
         remoteAddress: this.remoteAddress,
         request: this.request,
-        error: asError,
+        error,
         durationMs: performance.now() - this.startedAt,
       });
     }
-    this.inbound.settings.onProcessorError(this.inbound.channel, asError);
+    settings.onProcessorError(this.inbound.channel, error);
     this.finish();
   }
 
@@ -185,10 +238,26 @@ export class InboundRequest implements RequestContext, ExecutorTask {
     this.inbound.release(this.cost);
   }
 
+  /** Runs the onResponseWritten callbacks: user code after the fact, so a throw is re-thrown on a later tick. */
   private written(error: Error | null): void {
     const callbacks = this.writtenCallbacks;
     this.writtenCallbacks = null;
-    for (const callback of callbacks ?? []) callback(error);
+    if (callbacks === null) return;
+    for (const callback of callbacks) {
+      try {
+        callback(error);
+      } catch (thrown) {
+        userCodeFailed({
+          side: this.inbound.settings.side,
+          kind: 'onResponseWritten',
+          outcome: 'uncaught',
+          remoteAddress: this.remoteAddress,
+          requestCode: this.request.code,
+          error: thrown,
+        });
+        rethrowLater(thrown);
+      }
+    }
   }
 }
 

@@ -1,13 +1,8 @@
 import { commandDefaults, type RemotingCommand } from '../protocol/remoting-command.js';
 import type { Channel } from '../transport/channel.js';
-import {
-  WritabilityQueue,
-  type WritabilityTicket,
-  type WritabilityWaiter,
-} from '../transport/writability-queue.js';
-import { CodeStats } from './code-stats.js';
-import { DeadlineWheel } from './deadline-wheel.js';
-import { diagnosticsChannels, type EndpointSide, type InvokeMode } from './diagnostics.js';
+import { CallDeadlines, type ResponseTableScanOptions } from './call-deadlines.js';
+import { CallTelemetry } from './call-telemetry.js';
+import type { EndpointSide, InvokeMode } from './diagnostics.js';
 import {
   type InvocationFacts,
   RemotingAbortError,
@@ -20,21 +15,10 @@ import { type PermitRelease, Permits } from './permits.js';
 import { type InvokeCallback, ResponseFuture } from './response-future.js';
 import { ResponseTable } from './response-table.js';
 import type { RpcHooks } from './rpc-hooks.js';
+import { runInvokeCallback } from './user-code.js';
+import { ChannelWriteQueues, QueuedCall, type QueuedCallOwner } from './write-queues.js';
 
-/**
- * Timing of the response-table sweep (RocketMQ scanResponseTable), which fails
- * with a RemotingTimeoutError every call still waiting past its deadline plus
- * `graceMs`. Each call's own deadline normally fails it on time; the sweep is
- * the backstop. All times in ms.
- */
-export interface ResponseTableScanOptions {
-  /** First sweep after this long, in ms (RocketMQ: 3000). */
-  initialDelayMs?: number;
-  /** Sweep period, in ms (RocketMQ: 1000). */
-  intervalMs?: number;
-  /** A call the sweep finds is failed this long after its deadline, in ms (RocketMQ: 1000). */
-  graceMs?: number;
-}
+export type { ResponseTableScanOptions } from './call-deadlines.js';
 
 /** Options every invoke method takes as its last argument. */
 export interface InvokeOptions {
@@ -58,47 +42,50 @@ export interface OutboundOptions {
   hooks: RpcHooks;
   /** LanguageCode stamped on requests that kept the process default; undefined leaves them as they are. */
   language?: number | undefined;
+  /** Version stamped on requests that kept the process default; undefined leaves them as they are. */
+  version?: number | undefined;
 }
 
-/** Per-request framing and header overhead, counted on top of the body for queued bytes. */
-const FRAME_OVERHEAD_BYTES = 256;
-
 /**
- * Makes calls over channels (RocketMQ's invokeSyncImpl / invokeAsyncImpl /
- * invokeOnewayImpl): permits for async and oneway calls, waiting for
- * writability in FIFO order, the response table, per-call deadlines on one
- * timer, and the RocketMQ-style sweep as a backstop. Every call ends in
- * exactly one place: `settle` (response or oneway written) or `failCall`.
+ * Makes calls over channels, in RocketMQ's three modes (invokeSyncImpl,
+ * invokeAsyncImpl, invokeOnewayImpl): permits for async and oneway calls, the
+ * response table, then the write now or a place in the channel's writability
+ * queue. Every call ends in exactly one of two places: `completeCall` (a
+ * response, or a oneway call written) or `failCall`. User code it runs (RPC
+ * hooks, the async callback) runs guarded: nothing a user throws unwinds into
+ * the socket's read loop or leaves a call pending.
+ *
+ * Deadlines live in CallDeadlines, writability queues in ChannelWriteQueues,
+ * counters and diagnostics in CallTelemetry.
  */
-export class OutboundInvoker {
+export class OutboundInvoker implements QueuedCallOwner {
   readonly responseTable = new ResponseTable();
   readonly asyncPermits: Permits;
   readonly onewayPermits: Permits;
-  /** Calls made, per request code. */
-  readonly calls = new CodeStats();
+  readonly telemetry: CallTelemetry;
+  /** Channels with calls waiting for them to become writable. */
+  readonly writeQueues = new ChannelWriteQueues();
+  private readonly deadlines: CallDeadlines;
   private readonly side: EndpointSide;
   private readonly hooks: RpcHooks;
   private readonly language: number | undefined;
-  private readonly deadlines = new DeadlineWheel<ResponseFuture>((future) => this.expire(future));
-  private readonly writeQueues = new Map<Channel, WritabilityQueue>();
-  private readonly scan: Required<ResponseTableScanOptions>;
-  private scanTimer: NodeJS.Timeout | null = null;
+  private readonly version: number | undefined;
   private unmatched = 0;
   private sendFailureListener: ((channel: Channel) => void) | null = null;
-  /** The write callback of every oneway call sent at once: one shared function, not a closure per call. */
+  /** The write callback of every oneway call: one shared function, not a closure per call. */
   private readonly releaseOnewayPermit = (): void => this.onewayPermits.release();
 
   constructor(options: OutboundOptions) {
     this.side = options.side;
     this.hooks = options.hooks;
     this.language = options.language;
+    this.version = options.version;
     this.asyncPermits = new Permits(options.permitsAsync);
     this.onewayPermits = new Permits(options.permitsOneway);
-    this.scan = {
-      initialDelayMs: options.responseTableScan?.initialDelayMs ?? 3000,
-      intervalMs: options.responseTableScan?.intervalMs ?? 1000,
-      graceMs: options.responseTableScan?.graceMs ?? 1000,
-    };
+    this.telemetry = new CallTelemetry(options.side);
+    this.deadlines = new CallDeadlines(this.responseTable, options.responseTableScan, (future) =>
+      this.expire(future),
+    );
   }
 
   /**
@@ -117,76 +104,30 @@ export class OutboundInvoker {
 
   /** Calls waiting for a channel to become writable, and the bytes they hold. */
   writeWaiters(): { calls: number; bytes: number } {
-    let calls = 0;
-    let bytes = 0;
-    for (const queue of this.writeQueues.values()) {
-      calls += queue.waiting;
-      bytes += queue.queuedBytes;
-    }
-    return { calls, bytes };
+    return this.writeQueues.totals();
   }
 
-  /**
-   * Starts RocketMQ's response-table sweep (first after 3 s, then every 1 s,
-   * failing calls 1 s past their deadline). Deadlines normally fail calls on
-   * time; the sweep is the backstop.
-   */
+  /** Starts RocketMQ's response-table sweep, the backstop behind each call's own deadline. */
   startScanner(): void {
-    if (this.scanTimer !== null) return;
-    const sweep = () => this.scanResponseTable();
-    this.scanTimer = setTimeout(() => {
-      sweep();
-      this.scanTimer = setInterval(sweep, this.scan.intervalMs);
-      this.scanTimer.unref();
-    }, this.scan.initialDelayMs);
-    this.scanTimer.unref();
+    this.deadlines.startSweep();
   }
 
   stopScanner(): void {
-    if (this.scanTimer !== null) clearTimeout(this.scanTimer);
-    this.scanTimer = null;
     this.deadlines.stop();
   }
 
   /** Fails and removes every call whose deadline passed more than the grace period ago; returns how many. */
   scanResponseTable(now = performance.now()): number {
-    const expired = this.responseTable.takeExpired(now, this.scan.graceMs);
-    for (const future of expired) this.failCall(future, new RemotingTimeoutError(future.facts()));
-    return expired.length;
+    return this.deadlines.sweep(now);
   }
 
-  /** Matches a response to the call waiting for its opaque on `channel`; anything else is counted unmatched. */
-  onResponse(channel: Channel, response: RemotingCommand): void {
-    const future = this.responseTable.take(channel, response.opaque);
-    if (future === undefined) {
-      this.unmatched += 1;
-      return;
-    }
-    this.deadlines.remove(future);
-    this.ended(future, null, response);
-    future.complete(response);
-  }
-
-  /** Fails every call waiting on `channel` now, rather than at its timeout. */
-  failChannelCalls(channel: Channel, why: string): void {
-    for (const future of this.responseTable.takeForChannel(channel)) {
-      this.failCall(future, new RemotingSendRequestError(future.facts(), why));
-    }
-  }
-
-  /** Fails every waiting call (shutdown). */
-  failAllCalls(why: string): void {
-    for (const future of this.responseTable.takeAll()) {
-      this.failCall(future, new RemotingSendRequestError(future.facts(), why));
-    }
-    for (const queue of this.writeQueues.values()) queue.failAll();
-  }
+  // ---- the three modes ----
 
   /**
    * Sends `request` and waits for its response (RocketMQ's invokeSync).
    * `startedAt` is performance.now() when the caller's call began, so the
    * timeout covers connecting and queueing too.
-   * @throws RemotingTimeoutError, RemotingSendRequestError, RemotingAbortError
+   * @throws RemotingTimeoutError, RemotingSendRequestError, RemotingAbortError, or what an RPC hook threw
    */
   async invokeSync(
     channel: Channel,
@@ -195,46 +136,23 @@ export class OutboundInvoker {
     startedAt = performance.now(),
     signal?: AbortSignal,
   ): Promise<RemotingCommand> {
-    this.publishStart('sync', channel.remoteAddress, request, timeoutMs);
-    this.runBeforeHooks('sync', channel, request, timeoutMs, startedAt);
-    const future = new ResponseFuture(channel, request, timeoutMs, 'sync', null, null, startedAt);
-    this.begin(future, request, signal);
+    this.telemetry.started('sync', channel.remoteAddress, request, timeoutMs);
+    this.beforeRequest('sync', channel, request, timeoutMs, startedAt);
+    const future = ResponseFuture.sync(channel, request, timeoutMs, startedAt);
+    this.begin(future, signal);
     await future.waitResponse();
     const response = future.response;
     if (response === null) throw future.cause;
-    this.hooks.afterResponse(channel.remoteAddress, request, response);
     return response;
-  }
-
-  /** The promise form of `invokeAsyncCallback`. */
-  invokeAsync(
-    channel: Channel,
-    request: RemotingCommand,
-    timeoutMs: number,
-    startedAt = performance.now(),
-    signal?: AbortSignal,
-  ): Promise<RemotingCommand> {
-    return new Promise((resolve, reject) => {
-      this.invokeAsyncCallback(
-        channel,
-        request,
-        timeoutMs,
-        (error, response) => {
-          if (error !== null) reject(error);
-          else resolve(response as RemotingCommand);
-        },
-        startedAt,
-        signal,
-      );
-    });
   }
 
   /**
    * Sends `request` under an async permit (RocketMQ's invokeAsync); `callback`
    * runs once with the response or the error. When a permit is free and the
    * channel writable, everything happens synchronously: no promise, no tick.
+   * What `callback` throws is re-thrown on a later tick (see `runCallback`).
    */
-  invokeAsyncCallback(
+  invokeAsync(
     channel: Channel,
     request: RemotingCommand,
     timeoutMs: number,
@@ -242,26 +160,48 @@ export class OutboundInvoker {
     startedAt = performance.now(),
     signal?: AbortSignal,
   ): void {
-    this.publishStart('async', channel.remoteAddress, request, timeoutMs);
+    this.telemetry.started('async', channel.remoteAddress, request, timeoutMs);
     try {
-      this.runBeforeHooks('async', channel, request, timeoutMs, startedAt);
+      this.beforeRequest('async', channel, request, timeoutMs, startedAt);
     } catch (error) {
-      callback(error as Error, null);
+      this.callBackEarly(callback, error as Error, channel.remoteAddress, request);
       return;
     }
     if (channel.isWritable() && this.asyncPermits.tryTake()) {
-      const future = this.asyncFuture(channel, request, timeoutMs, callback, startedAt);
+      const future = ResponseFuture.async(
+        channel,
+        request,
+        timeoutMs,
+        startedAt,
+        callback,
+        this.asyncPermits,
+      );
       if (signal === undefined) {
         // The fast path: writable, a permit, nothing to watch.
         this.deadlines.add(future);
-        this.send(future, request);
+        this.send(future);
       } else {
-        this.begin(future, request, signal);
+        this.begin(future, signal);
       }
       return;
     }
+    this.invokeAsyncWaiting(channel, request, timeoutMs, callback, startedAt, signal);
+  }
+
+  /**
+   * invokeAsync when it has to wait. A method of its own: the closure below
+   * would otherwise cost every call a context object, fast path included.
+   */
+  private invokeAsyncWaiting(
+    channel: Channel,
+    request: RemotingCommand,
+    timeoutMs: number,
+    callback: InvokeCallback,
+    startedAt: number,
+    signal: AbortSignal | undefined,
+  ): void {
     this.invokeAsyncSlowly(channel, request, timeoutMs, callback, startedAt, signal).catch((error: Error) =>
-      callback(error, null),
+      this.callBackEarly(callback, error, channel.remoteAddress, request),
     );
   }
 
@@ -279,9 +219,9 @@ export class OutboundInvoker {
     signal?: AbortSignal,
   ): Promise<void> {
     request.markOneway();
-    this.publishStart('oneway', channel.remoteAddress, request, timeoutMs);
+    this.telemetry.started('oneway', channel.remoteAddress, request, timeoutMs);
     try {
-      this.runBeforeHooks('oneway', channel, request, timeoutMs, startedAt);
+      this.beforeRequest('oneway', channel, request, timeoutMs, startedAt);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -289,11 +229,39 @@ export class OutboundInvoker {
     // cost one shared resolved promise, not a promise and a generator per call.
     if (signal?.aborted !== true && channel.isWritable() && this.onewayPermits.tryTake()) {
       // The permit is held until the bytes reach the socket (or never will).
-      channel.write(request, this.releaseOnewayPermit);
-      this.onewayWritten(channel.remoteAddress, request, startedAt);
+      try {
+        channel.write(request, this.releaseOnewayPermit);
+      } catch (error) {
+        // It could not be encoded (RemotingEncodeError): nothing was queued.
+        this.onewayPermits.release();
+        this.telemetry.failedEarly(
+          'oneway',
+          unsentFacts(channel, request, timeoutMs, startedAt),
+          error as Error,
+        );
+        return Promise.reject(error);
+      }
+      this.telemetry.onewayWritten(channel.remoteAddress, request, startedAt);
       return WRITTEN;
     }
     return this.invokeOnewaySlowly(channel, request, timeoutMs, startedAt, signal);
+  }
+
+  /** invokeAsync when it has to wait: for a permit, for a writable channel, or to be aborted. */
+  private async invokeAsyncSlowly(
+    channel: Channel,
+    request: RemotingCommand,
+    timeoutMs: number,
+    callback: InvokeCallback,
+    startedAt: number,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    if (signal?.aborted || !this.asyncPermits.tryTake()) {
+      // The future returns the permit to the pool itself, so the waiter's release function goes unused.
+      await this.acquire(this.asyncPermits, 'async', channel, request, timeoutMs, startedAt, signal);
+    }
+    const future = ResponseFuture.async(channel, request, timeoutMs, startedAt, callback, this.asyncPermits);
+    if (!this.outOfTime(future)) this.begin(future, signal);
   }
 
   /** invokeOneway when it has to wait: for a permit, for a writable channel, or to be aborted. */
@@ -308,85 +276,49 @@ export class OutboundInvoker {
       // The permit goes back to the pool directly (releaseOnewayPermit), so the waiter's release function goes unused.
       await this.acquire(this.onewayPermits, 'oneway', channel, request, timeoutMs, startedAt, signal);
     }
-    if (channel.isWritable()) {
-      // The permit is held until the bytes reach the socket (or never will).
-      channel.write(request, this.releaseOnewayPermit);
-      this.onewayWritten(channel.remoteAddress, request, startedAt);
-      return;
-    }
     // Only the slow path needs the call's facts, for the error it may raise.
-    const future = new ResponseFuture(channel, request, timeoutMs, 'oneway', null, null, startedAt);
-    this.waitWritable(future, request, signal, true);
+    const future = ResponseFuture.oneway(channel, request, timeoutMs, startedAt);
+    if (this.outOfTime(future) || (signal !== undefined && !this.watchAbort(future, signal))) {
+      this.onewayPermits.release();
+      throw future.cause;
+    }
+    if (channel.isWritable()) {
+      if (this.writeOneway(future)) return;
+      this.onewayPermits.release();
+      throw future.cause;
+    }
+    this.deadlines.add(future);
+    this.enqueue(future, true);
     await future.waitResponse();
     if (future.cause !== null) throw future.cause;
   }
 
-  private async invokeAsyncSlowly(
-    channel: Channel,
-    request: RemotingCommand,
-    timeoutMs: number,
-    callback: InvokeCallback,
-    startedAt: number,
-    signal: AbortSignal | undefined,
-  ): Promise<void> {
-    if (signal?.aborted || !this.asyncPermits.tryTake()) {
-      // The future returns the permit to the pool itself, so the waiter's release function goes unused.
-      await this.acquire(this.asyncPermits, 'async', channel, request, timeoutMs, startedAt, signal);
-    }
-    this.begin(this.asyncFuture(channel, request, timeoutMs, callback, startedAt), request, signal);
-  }
+  // ---- setting a call going ----
 
   /**
-   * Stamps this side's language on a request that kept the process default,
-   * then runs the RPC hooks' doBeforeRequest; a hook that throws ends the
-   * call unsent (and is counted as such).
-   */
-  private runBeforeHooks(
-    mode: InvokeMode,
-    channel: Channel,
-    request: RemotingCommand,
-    timeoutMs: number,
-    startedAt: number,
-  ): void {
-    if (this.language !== undefined && request.language === commandDefaults.language) {
-      request.language = this.language;
-    }
-    if (this.hooks.isEmpty) return;
-    try {
-      this.hooks.beforeRequest(channel.remoteAddress, request);
-    } catch (error) {
-      this.callFailedEarly(mode, unsentFacts(channel, request, timeoutMs, startedAt), error as Error);
-      throw error;
-    }
-  }
-
-  private asyncFuture(
-    channel: Channel,
-    request: RemotingCommand,
-    timeoutMs: number,
-    callback: InvokeCallback,
-    startedAt: number,
-  ): ResponseFuture {
-    const remote = channel.remoteAddress;
-    const done: InvokeCallback = this.hooks.isEmpty
-      ? callback
-      : (error, response) => {
-          if (response !== null) this.hooks.afterResponse(remote, request, response);
-          callback(error, response);
-        };
-    return new ResponseFuture(channel, request, timeoutMs, 'async', done, this.asyncPermits, startedAt);
-  }
-
-  /**
-   * Sets a call going: the deadline, the abort signal, then the write now or
+   * Sets a call going: the abort signal, the deadline, then the write now or
    * a place in the channel's writability queue. The fast path (writable, no
    * signal) allocates nothing beyond the future and the write's callback.
    */
-  private begin(future: ResponseFuture, request: RemotingCommand, signal: AbortSignal | undefined): void {
+  private begin(future: ResponseFuture, signal: AbortSignal | undefined): void {
     if (signal !== undefined && !this.watchAbort(future, signal)) return;
     this.deadlines.add(future);
-    if (future.channel.isWritable()) this.send(future, request);
-    else this.waitWritable(future, request, undefined, false);
+    if (future.channel.isWritable()) this.send(future);
+    else this.enqueue(future, false);
+  }
+
+  /**
+   * True (and the call failed, never written) when its time ran out while it
+   * waited: RocketMQ's costTime check before the write. Only calls that
+   * waited (for a permit, or in a writability queue) read the clock here.
+   */
+  private outOfTime(future: ResponseFuture): boolean {
+    if (performance.now() < future.deadline) return false;
+    this.failCall(
+      future,
+      new RemotingTimeoutError(future.facts(), 'was not sent: its time ran out before it could be written'),
+    );
+    return true;
   }
 
   /** False (and the call failed, never sent) when `signal` has already aborted. */
@@ -397,7 +329,7 @@ export class OutboundInvoker {
     }
     const onAbort = () => this.failCall(future, new RemotingAbortError(future.facts(), signal.reason));
     signal.addEventListener('abort', onAbort, { once: true });
-    this.addEndListener(future, () => signal.removeEventListener('abort', onAbort));
+    future.onEnd(() => signal.removeEventListener('abort', onAbort));
     return true;
   }
 
@@ -406,50 +338,42 @@ export class OutboundInvoker {
    * waiting. A oneway call holds a oneway permit until its bytes reach the
    * socket (or it ends unwritten); it completes once written.
    */
-  private waitWritable(
-    future: ResponseFuture,
-    request: RemotingCommand,
-    signal: AbortSignal | undefined,
-    oneway: boolean,
-  ): void {
-    const channel = future.channel;
-    let queue = this.writeQueues.get(channel);
-    if (queue === undefined) {
-      queue = new WritabilityQueue(channel);
-      this.writeQueues.set(channel, queue);
-      channel.once('close', () => this.writeQueues.delete(channel));
-    }
-    if (oneway) {
-      if (signal !== undefined && !this.watchAbort(future, signal)) {
-        this.onewayPermits.release();
-        return;
-      }
-      this.deadlines.add(future);
-    }
-    const call = new QueuedCall(this, future, request, oneway);
-    const waitingQueue = queue;
-    // Registered before enqueueing: enqueue may end the call at once (closed channel, or written).
-    this.addEndListener(future, () => {
+  private enqueue(future: ResponseFuture, oneway: boolean): void {
+    const call = new QueuedCall(this, future, oneway);
+    // Registered before enqueueing: enqueueing may end the call at once (closed channel, or written).
+    future.onEnd(() => {
       if (oneway && !future.written) this.onewayPermits.release();
       // A call that ends while queued (deadline, abort, shutdown) leaves the queue and lets go of its body.
-      if (call.ticket !== null) waitingQueue.cancel(call.ticket);
+      this.writeQueues.cancel(call);
     });
-    call.ticket = waitingQueue.enqueue(call);
+    this.writeQueues.enqueue(call);
   }
 
   /** @internal A queued call's turn came (see QueuedCall). */
   queuedCallWritable(call: QueuedCall): void {
     const future = call.future;
-    if (future.isDone) return;
-    if (call.oneway) {
-      future.markWritten();
-      this.deadlines.remove(future);
-      future.channel.write(call.request, this.releaseOnewayPermit);
-      this.ended(future, null, null);
-      future.complete(null);
-    } else {
-      this.send(future, call.request);
+    // The deadline wheel ticks every 4 ms: a call may come up just past its deadline, and must not go out.
+    if (future.isDone || this.outOfTime(future)) return;
+    if (call.oneway) this.writeOneway(future);
+    else this.send(future);
+  }
+
+  /**
+   * Writes a oneway call that waited, which completes it; its permit is held
+   * until the bytes reach the socket. False (the call failed unwritten; the
+   * caller still holds the permit) when the request cannot be encoded.
+   */
+  private writeOneway(future: ResponseFuture): boolean {
+    future.markWritten();
+    try {
+      future.channel.write(future.request, this.releaseOnewayPermit);
+    } catch (error) {
+      future.markUnsent();
+      this.failCall(future, error as Error);
+      return false;
     }
+    this.completeCall(future, null);
+    return true;
   }
 
   /** @internal A queued call's channel closed before its turn (see QueuedCall). */
@@ -462,14 +386,20 @@ export class OutboundInvoker {
   }
 
   /** Registers the call and writes its request; a write that fails fails the call. */
-  private send(future: ResponseFuture, request: RemotingCommand): void {
+  private send(future: ResponseFuture): void {
     if (!this.responseTable.put(future)) {
       this.failCall(future, new RemotingOpaqueInUseError(future.facts()));
       return;
     }
     future.markWritten();
     future.writeFailed = this.writeFailed;
-    future.channel.write(request, future);
+    try {
+      future.channel.write(future.request, future);
+    } catch (error) {
+      // It could not be encoded (RemotingEncodeError, e.g. a code the ROCKETMQ header cannot hold): nothing was queued.
+      future.markUnsent();
+      this.failCall(future, error as Error);
+    }
   }
 
   /** A call's write failed: every call shares this one function (the future is the write's listener). */
@@ -481,35 +411,7 @@ export class OutboundInvoker {
     );
   };
 
-  /** A call reached its deadline: not yet written means it stayed queued behind an unwritable channel. */
-  private expire(future: ResponseFuture): void {
-    if (future.isDone) return;
-    const error =
-      future.state === 'pending'
-        ? new RemotingTimeoutError(
-            future.facts(),
-            `could not be sent: the connection stayed unwritable (${future.channel.bufferedBytes} bytes queued)`,
-          )
-        : new RemotingTimeoutError(future.facts());
-    this.failCall(future, error);
-  }
-
-  /** Ends a call with `error`, wherever it is: the table, the deadlines, a writability queue. */
-  private failCall(future: ResponseFuture, error: Error): void {
-    if (future.isDone) return;
-    this.responseTable.remove(future);
-    this.deadlines.remove(future);
-    this.ended(future, error, null);
-    if (this.sendFailureListener !== null && error instanceof RemotingSendRequestError) {
-      this.sendFailureListener(future.channel);
-    }
-    future.fail(error);
-  }
-
-  private addEndListener(future: ResponseFuture, listener: () => void): void {
-    future.onEnd(listener);
-  }
-
+  /** Takes (or acquires within the call's remaining time) a permit, or fails the call unsent. */
   private async acquire(
     permits: Permits,
     mode: 'async' | 'oneway',
@@ -534,51 +436,85 @@ export class OutboundInvoker {
           permitsWaiting: permits.waiters,
           waitedMs: Math.round(performance.now() - started),
         });
-    this.callFailedEarly(mode, facts, error);
+    this.telemetry.failedEarly(mode, facts, error);
     throw error;
   }
 
-  private publishStart(
-    mode: InvokeMode,
-    remoteAddress: string,
-    request: RemotingCommand,
-    timeoutMs: number,
-  ): void {
-    if (!diagnosticsChannels.callStart.hasSubscribers) return;
-    diagnosticsChannels.callStart.publish({ side: this.side, mode, remoteAddress, request, timeoutMs });
+  // ---- how a call ends ----
+
+  /** Matches a response to the call waiting for its opaque on `channel`; anything else is counted unmatched. */
+  onResponse(channel: Channel, response: RemotingCommand): void {
+    const future = this.responseTable.take(channel, response.opaque);
+    if (future === undefined) {
+      this.unmatched += 1;
+      return;
+    }
+    this.completeCall(future, response);
   }
 
-  /** Counts an ended call per code and tells diagnostics subscribers. */
-  private ended(future: ResponseFuture, error: Error | null, response: RemotingCommand | null): void {
-    this.calls.record(future.requestCode, error !== null, future.beginTimestamp);
-    const channel = error === null ? diagnosticsChannels.callEnd : diagnosticsChannels.callError;
-    if (!channel.hasSubscribers) return;
-    const durationMs = performance.now() - future.beginTimestamp;
-    const base = {
-      side: this.side,
-      mode: future.mode,
-      remoteAddress: future.channel.remoteAddress,
-      requestCode: future.requestCode,
-      opaque: future.opaque,
-      durationMs,
-    };
-    channel.publish(error === null ? { ...base, response } : { ...base, error });
+  /**
+   * The one place a call completes: with its response, or (null) a oneway
+   * call once written. The RPC hooks' doAfterResponse runs first; if one
+   * throws, the call fails with what it threw instead.
+   */
+  private completeCall(future: ResponseFuture, response: RemotingCommand | null): void {
+    if (future.isDone) return;
+    this.deadlines.remove(future);
+    if (response !== null && !this.hooks.isEmpty) {
+      const hookError = this.hooks.afterResponse(
+        future.channel.remoteAddress,
+        future.request,
+        response,
+        'call',
+      );
+      if (hookError !== null) {
+        this.failCall(future, hookError);
+        return;
+      }
+    }
+    this.telemetry.ended(future, null, response);
+    future.complete(response);
+    if (future.callback !== null) this.runCallback(future, null, response);
   }
 
-  /** The fast path of a oneway call ends without a future. */
-  private onewayWritten(remoteAddress: string, request: RemotingCommand, startedAt: number): void {
-    this.calls.record(request.code, false, startedAt);
-    if (!diagnosticsChannels.callEnd.hasSubscribers) return;
-    const durationMs = performance.now() - startedAt;
-    diagnosticsChannels.callEnd.publish({
-      side: this.side,
-      mode: 'oneway',
-      remoteAddress,
-      requestCode: request.code,
-      opaque: request.opaque,
-      durationMs,
-      response: null,
-    });
+  /** The one place a call fails, wherever it is: the table, the deadlines, a writability queue. */
+  private failCall(future: ResponseFuture, error: Error): void {
+    if (future.isDone) return;
+    this.responseTable.remove(future);
+    this.deadlines.remove(future);
+    this.telemetry.ended(future, error, null);
+    if (this.sendFailureListener !== null && error instanceof RemotingSendRequestError) {
+      this.sendFailureListener(future.channel);
+    }
+    future.fail(error);
+    if (future.callback !== null) this.runCallback(future, error, null);
+  }
+
+  /** A call reached its deadline: not written means it stayed queued behind an unwritable channel. */
+  private expire(future: ResponseFuture): void {
+    if (future.isDone) return;
+    const error = future.written
+      ? new RemotingTimeoutError(future.facts())
+      : new RemotingTimeoutError(
+          future.facts(),
+          `could not be sent: the connection stayed unwritable (${future.channel.bufferedBytes} bytes queued)`,
+        );
+    this.failCall(future, error);
+  }
+
+  /** Fails every call waiting on `channel` now, rather than at its timeout; `cause` is why the channel closed, when known. */
+  failChannelCalls(channel: Channel, why: string, cause?: Error): void {
+    for (const future of this.responseTable.takeForChannel(channel)) {
+      this.failCall(future, new RemotingSendRequestError(future.facts(), why, cause));
+    }
+  }
+
+  /** Fails every waiting call (shutdown). */
+  failAllCalls(why: string): void {
+    for (const future of this.responseTable.takeAll()) {
+      this.failCall(future, new RemotingSendRequestError(future.facts(), why));
+    }
+    this.writeQueues.failAll();
   }
 
   /**
@@ -593,51 +529,50 @@ export class OutboundInvoker {
     startedAt: number,
     error: Error,
   ): void {
-    this.publishStart(mode, remoteAddress, request, timeoutMs);
-    this.callFailedEarly(mode, unsentFacts({ remoteAddress }, request, timeoutMs, startedAt), error);
+    this.telemetry.started(mode, remoteAddress, request, timeoutMs);
+    this.telemetry.failedEarly(mode, unsentFacts({ remoteAddress }, request, timeoutMs, startedAt), error);
   }
 
-  /** A call that failed before it had a future (no permit, aborted while waiting for one or for a connection). */
-  callFailedEarly(mode: InvokeMode, facts: InvocationFacts, error: Error): void {
-    this.calls.record(facts.requestCode, true, performance.now() - facts.elapsedMs);
-    if (!diagnosticsChannels.callError.hasSubscribers) return;
-    diagnosticsChannels.callError.publish({
-      side: this.side,
-      mode,
-      remoteAddress: facts.remoteAddress,
-      requestCode: facts.requestCode,
-      opaque: facts.opaque,
-      durationMs: facts.elapsedMs,
-      error,
-    });
-  }
-}
+  // ---- user code, guarded ----
 
-/**
- * A call waiting in a channel's writability queue: the queue's waiter as one
- * object with methods, not an object literal with a closure per method.
- */
-class QueuedCall implements WritabilityWaiter {
-  readonly bytes: number;
-  /** Its place in the queue; null until enqueued (or when enqueueing ended it at once). */
-  ticket: WritabilityTicket | null = null;
-
-  constructor(
-    private readonly invoker: OutboundInvoker,
-    readonly future: ResponseFuture,
-    readonly request: RemotingCommand,
-    /** A oneway call completes once written and holds its permit until then. */
-    readonly oneway: boolean,
-  ) {
-    this.bytes = (request.body?.length ?? 0) + FRAME_OVERHEAD_BYTES;
+  /**
+   * Stamps this side's language and version on a request that kept the
+   * process defaults, then runs the RPC hooks' doBeforeRequest. A hook that
+   * throws ends the call unsent, with what it threw (counted as a failed call).
+   */
+  private beforeRequest(
+    mode: InvokeMode,
+    channel: Channel,
+    request: RemotingCommand,
+    timeoutMs: number,
+    startedAt: number,
+  ): void {
+    if (this.language !== undefined && request.language === commandDefaults.language) {
+      request.language = this.language;
+    }
+    if (this.version !== undefined && request.version === commandDefaults.version) {
+      request.version = this.version;
+    }
+    if (this.hooks.isEmpty) return;
+    const error = this.hooks.beforeRequest(channel.remoteAddress, request, 'call');
+    if (error === null) return;
+    this.telemetry.failedEarly(mode, unsentFacts(channel, request, timeoutMs, startedAt), error);
+    throw error;
   }
 
-  onWritable(): void {
-    this.invoker.queuedCallWritable(this);
+  private runCallback(future: ResponseFuture, error: Error | null, response: RemotingCommand | null): void {
+    const callback = future.callback as InvokeCallback;
+    runInvokeCallback(this.side, callback, error, response, future.channel.remoteAddress, future.requestCode);
   }
 
-  onClosed(): void {
-    this.invoker.queuedCallClosed(this);
+  /** An async call that failed before it had a future (a hook threw, no permit): its callback hears it. */
+  private callBackEarly(
+    callback: InvokeCallback,
+    error: Error,
+    remoteAddress: string,
+    request: RemotingCommand,
+  ): void {
+    runInvokeCallback(this.side, callback, error, null, remoteAddress, request.code);
   }
 }
 

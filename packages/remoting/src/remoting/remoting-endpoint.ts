@@ -1,5 +1,7 @@
 import type { SerializeType } from '../protocol/codes.js';
+import { RemotingProtocolError } from '../protocol/errors.js';
 import type { Channel } from '../transport/channel.js';
+import type { ResponseTableScanOptions } from './call-deadlines.js';
 import type { CodeStatsSnapshot } from './code-stats.js';
 import { CodeStats } from './code-stats.js';
 import { debugLog } from './debug-log.js';
@@ -7,7 +9,7 @@ import { diagnosticsChannels, type EndpointSide } from './diagnostics.js';
 import { type EmitEvent, EventFanOut } from './event-fan-out.js';
 import type { ChannelEventListener } from './events.js';
 import { InboundDispatcher } from './inbound-dispatcher.js';
-import { OutboundInvoker, type ResponseTableScanOptions } from './outbound-invoker.js';
+import { OutboundInvoker } from './outbound-invoker.js';
 import type { RPCHook } from './processor.js';
 import { ProcessorRegistry } from './processor-registry.js';
 import { RpcHooks } from './rpc-hooks.js';
@@ -37,6 +39,8 @@ export interface EndpointOptions {
    * `commandDefaults.language` keeps it). Default: leave commands as made.
    */
   language?: number;
+  /** RocketMQ version ordinal stamped on the requests this side sends that kept `commandDefaults.version`. */
+  version?: number;
 }
 
 /** What `stats()` reports: the numbers a leak or an overload would show in. */
@@ -96,8 +100,8 @@ export class RemotingEndpoint {
 
   constructor(options: EndpointOptions, emit: EmitEvent) {
     this.side = options.side ?? 'client';
-    this.hooks = new RpcHooks(options.rpcHooks);
-    this.events = new EventFanOut(emit, options.channelEventListener);
+    this.hooks = new RpcHooks(this.side, options.rpcHooks);
+    this.events = new EventFanOut(this.side, emit, options.channelEventListener);
     this.pauseReadWhenUnwritable = options.pauseReadWhenUnwritable;
     this.invoker = new OutboundInvoker({
       side: this.side,
@@ -106,6 +110,7 @@ export class RemotingEndpoint {
       responseTableScan: options.responseTableScan,
       hooks: this.hooks,
       language: options.language,
+      version: options.version,
     });
     this.dispatcher = new InboundDispatcher(this.registry, {
       side: this.side,
@@ -128,7 +133,7 @@ export class RemotingEndpoint {
       channels: this.channelCount,
       unmatchedResponses: invoker.unmatchedResponses,
       writeWaiters: invoker.writeWaiters(),
-      callsByCode: invoker.calls.snapshot(),
+      callsByCode: invoker.telemetry.calls.snapshot(),
       requestsByCode: this.served.snapshot(),
     };
   }
@@ -144,7 +149,10 @@ export class RemotingEndpoint {
       if (cmd.isResponse()) invoker.onResponse(channel, cmd);
       else dispatcher.dispatch(inbound, cmd);
     });
+    // Calls failed by a close that bad bytes caused say so, and keep the protocol error as their cause.
+    let closedBy: Error | null = null;
     channel.on('protocolError', (error) => {
+      closedBy = error;
       debugLog('%s channel %s: protocol error, closing: %s', this.side, remote, error.message);
       if (diagnosticsChannels.channelProtocolError.hasSubscribers) {
         diagnosticsChannels.channelProtocolError.publish({ ...this.channelFacts(channel), error });
@@ -169,7 +177,13 @@ export class RemotingEndpoint {
     channel.on('close', () => {
       this.channelCount -= 1;
       debugLog('%s channel %s: closed', this.side, remote);
-      invoker.failChannelCalls(channel, 'the connection closed before the response arrived');
+      invoker.failChannelCalls(
+        channel,
+        closedBy === null
+          ? 'the connection closed before the response arrived'
+          : `the connection was closed before the response arrived: ${closedBy.message}`,
+        closedBy ?? undefined,
+      );
       if (diagnosticsChannels.channelClose.hasSubscribers) {
         diagnosticsChannels.channelClose.publish(this.channelFacts(channel));
       }
@@ -180,6 +194,25 @@ export class RemotingEndpoint {
       diagnosticsChannels.channelConnect.publish(this.channelFacts(channel));
     }
     this.events.notify('connect', remote, channel);
+  }
+
+  /**
+   * A connection failed before it became a channel (a TLS handshake, a
+   * malformed PROXY header, a plain client at an enforcing server): the
+   * `exception` event with no channel, and `channel:protocolError` when it
+   * is a protocol error.
+   */
+  connectionFailed(remoteAddress: string, localAddress: string, error: Error): void {
+    debugLog('%s connection %s: failed before it was attached: %s', this.side, remoteAddress, error.message);
+    if (error instanceof RemotingProtocolError && diagnosticsChannels.channelProtocolError.hasSubscribers) {
+      diagnosticsChannels.channelProtocolError.publish({
+        side: this.side,
+        remoteAddress,
+        localAddress,
+        error,
+      });
+    }
+    this.events.notify('exception', remoteAddress, null, error);
   }
 
   private channelFacts(channel: Channel): {

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { FrameDecoder } from '../protocol/frame-decoder.js';
 import type { RemotingCommand } from '../protocol/remoting-command.js';
+import { FixedQueue } from '../util/fixed-queue.js';
 import { ChannelClosedError } from './errors.js';
 import type {
   PartialFrameBudget,
@@ -24,6 +25,8 @@ export interface ChannelOptions {
   idleTimeoutMs?: number;
   /** Shared by a server's channels: caps the bytes all of them hold in unfinished frames. */
   partialFrameBudget?: PartialFrameBudget;
+  /** The peer's "host:port" when the socket's is not it (a PROXY protocol header named the real client). */
+  remoteAddress?: string | undefined;
 }
 
 /** The events a {@link Channel} emits, with their arguments. */
@@ -64,7 +67,10 @@ export const DEFAULT_WRITE_BUFFER_LOW_WATER_MARK = 32 * 1024;
 export class Channel extends EventEmitter<ChannelEvents> implements PartialFrameHolder {
   /** The underlying net.Socket (or tls.TLSSocket). */
   readonly socket: Socket;
-  /** The peer as "host:port", fixed at creation (RocketMQ's parseChannelRemoteAddr). */
+  /**
+   * The peer as "host:port", fixed at creation (RocketMQ's parseChannelRemoteAddr):
+   * the client a PROXY protocol header named, behind a load balancer.
+   */
   readonly remoteAddress: string;
   /** This end as "host:port". */
   readonly localAddress: string;
@@ -78,15 +84,19 @@ export class Channel extends EventEmitter<ChannelEvents> implements PartialFrame
   private readonly closedEvent: Promise<void>;
   private readPausedBy = new Set<string>();
   private readonly decoded: RemotingCommand[] = [];
-  private writableWaiters: Array<(writable: boolean) => void> = [];
+  /** Callers of `waitWritable`, oldest first; a waiter that timed out stays as a tombstone (resolve null). */
+  private readonly writableWaiters = new FixedQueue<WritableWaiter>();
+  private writableWaiting = 0;
+  private writableWakeScheduled = false;
   private readonly partialFrameBudget: PartialFrameBudget | null;
   /** What this channel last told the budget it holds. */
   private partialFrameBytesReported = 0;
 
+  /** @internal A server or client makes its channels; users receive them. */
   constructor(socket: Socket, options: ChannelOptions = {}) {
     super();
     this.socket = socket;
-    this.remoteAddress = formatAddress(socket.remoteAddress, socket.remotePort);
+    this.remoteAddress = options.remoteAddress ?? formatAddress(socket.remoteAddress, socket.remotePort);
     this.localAddress = formatAddress(socket.localAddress, socket.localPort);
     this.decoder = new FrameDecoder({ maxFrameBytes: options.maxFrameBytes });
     this.partialFrameBudget = options.partialFrameBudget ?? null;
@@ -108,7 +118,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements PartialFrame
     socket.once('close', (hadError) => {
       this.closed = true;
       this.partialFrameBudget?.release(this);
-      this.wakeWritableWaiters(false);
+      this.failWritableWaiters();
       this.emit('close', hadError);
       markClosed();
     });
@@ -137,6 +147,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements PartialFrame
    * never copied). `callback` runs once the bytes are handed to the kernel,
    * or with an error if they never will be; a WriteListener hears the same
    * through its `writeDone`.
+   * @throws RemotingEncodeError when the command cannot be encoded in its serialization; nothing is queued
    */
   write(command: RemotingCommand, callback?: WriteCallback | WriteListener): void {
     if (this.isClosed) {
@@ -156,31 +167,63 @@ export class Channel extends EventEmitter<ChannelEvents> implements PartialFrame
   }
 
   /**
-   * Resolves true once the channel is writable, or false when `timeoutMs`
-   * passes or it closes first. Waiters are kept in a queue and woken together,
-   * so thousands of them cost one pass, not one listener each.
+   * Resolves true once the channel is writable and it is this caller's turn,
+   * or false when `timeoutMs` passes or the channel closes first. Waiters are
+   * woken one at a time in arrival order, each only while the channel is
+   * still writable, and the next one on a later turn of the event loop,
+   * after the one woken before had its chance to write: a crowd of waiters
+   * behind a slow peer cannot all write at once (the discipline of the
+   * framework's own writability queue). A caller that waits should write
+   * soon after it wakes.
    */
   waitWritable(timeoutMs: number): Promise<boolean> {
-    if (this.isWritable()) return Promise.resolve(true);
     if (this.isClosed) return Promise.resolve(false);
+    if (this.writableWaiting === 0 && this.isWritable()) return Promise.resolve(true);
     return new Promise((resolve) => {
-      let settled = false;
-      const wake = (writable: boolean) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        resolve(writable);
-      };
-      const timer = setTimeout(wake, Math.max(0, timeoutMs), false);
-      this.writableWaiters.push(wake);
+      const waiter: WritableWaiter = { resolve, timer: null };
+      waiter.timer = setTimeout(() => this.settleWaiter(waiter, false), Math.max(0, timeoutMs));
+      this.writableWaiters.push(waiter);
+      this.writableWaiting += 1;
+      if (this.isWritable()) this.scheduleWritableWake();
     });
   }
 
-  private wakeWritableWaiters(writable: boolean): void {
-    const waiters = this.writableWaiters;
-    if (waiters.length === 0) return;
-    this.writableWaiters = [];
-    for (const wake of waiters) wake(writable);
+  private settleWaiter(waiter: WritableWaiter, writable: boolean): void {
+    const resolve = waiter.resolve;
+    if (resolve === null) return;
+    waiter.resolve = null;
+    if (waiter.timer !== null) clearTimeout(waiter.timer);
+    this.writableWaiting -= 1;
+    resolve(writable);
+  }
+
+  private scheduleWritableWake(): void {
+    if (this.writableWakeScheduled) return;
+    this.writableWakeScheduled = true;
+    setImmediate(this.wakeNextWritableWaiter);
+  }
+
+  /** Wakes the oldest live waiter if the channel is writable; the one after it waits for a later turn. */
+  private readonly wakeNextWritableWaiter = (): void => {
+    this.writableWakeScheduled = false;
+    while (this.writableWaiting > 0 && this.isWritable()) {
+      const waiter = this.writableWaiters.shift();
+      if (waiter === undefined) return;
+      if (waiter.resolve === null) continue;
+      this.settleWaiter(waiter, true);
+      if (this.writableWaiting > 0) this.scheduleWritableWake();
+      return;
+    }
+  };
+
+  private failWritableWaiters(): void {
+    for (
+      let waiter = this.writableWaiters.shift();
+      waiter !== undefined;
+      waiter = this.writableWaiters.shift()
+    ) {
+      this.settleWaiter(waiter, false);
+    }
   }
 
   /**
@@ -275,8 +318,22 @@ export class Channel extends EventEmitter<ChannelEvents> implements PartialFrame
     this.socket.destroy();
   }
 
+  /**
+   * Hands every command of a read to the 'command' listeners, each exactly
+   * once. A listener that throws must not cut the read short (the commands
+   * after it would be lost) nor leave the array for the next read to deliver
+   * again: its error is re-thrown on a later tick, as an uncaught exception
+   * of its own.
+   */
   private deliver(out: RemotingCommand[]): void {
-    for (let i = 0; i < out.length; i++) this.emit('command', out[i] as RemotingCommand);
+    const count = out.length;
+    for (let i = 0; i < count; i++) {
+      try {
+        this.emit('command', out[i] as RemotingCommand);
+      } catch (error) {
+        process.nextTick(rethrow, error);
+      }
+    }
     out.length = 0;
   }
 
@@ -286,9 +343,19 @@ export class Channel extends EventEmitter<ChannelEvents> implements PartialFrame
     if (!this.writable && this.bufferedBytes <= this.lowWaterMark) {
       this.writable = true;
       this.emit('writabilityChanged', true);
-      this.wakeWritableWaiters(true);
+      if (this.writableWaiting > 0) this.scheduleWritableWake();
     }
   }
+}
+
+/** A caller of `waitWritable`; `resolve` is null once it was woken or gave up. */
+interface WritableWaiter {
+  resolve: ((writable: boolean) => void) | null;
+  timer: NodeJS.Timeout | null;
+}
+
+function rethrow(error: unknown): never {
+  throw error;
 }
 
 /** "host:port" of a socket end ("[v6]:port" for IPv6, IPv4-mapped addresses unwrapped); "unknown" without a host. */

@@ -1,8 +1,8 @@
 import { RemotingShutdownError } from '../remoting/errors.js';
 import type { Channel } from '../transport/channel.js';
 import { AvailabilityScanner } from './availability-scanner.js';
-import { type NameServerAttempt, NameServerUnavailableError } from './name-server-errors.js';
-import { NameServerList, type NameServerStats } from './name-server-list.js';
+import { type NameServerAttempt, NameServerUnavailableError } from './errors.js';
+import { NameServerList, type NameServerStats } from './list.js';
 
 /** The client's channel table, as far as choosing a name server needs it. */
 export interface ChannelSource {
@@ -128,6 +128,12 @@ export class NameServerSelector {
   /** A connection to `address` closed: if it was the chosen server's, the next call chooses again. */
   channelClosed(address: string): void {
     if (this.source.live(address) === undefined) this.list.clearChoice(address);
+  }
+
+  /** `address` answered GO_AWAY (it is shutting down): the next call chooses again and tries it last. */
+  goneAway(address: string): void {
+    this.list.clearChoice(address);
+    this.list.markUnreachable(address, Date.now(), 'answered GO_AWAY: the server is shutting down');
   }
 
   stats(): NameServerStats {
