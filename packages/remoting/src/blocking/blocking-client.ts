@@ -1,5 +1,5 @@
-import { NameServerList } from '../name-server/list.js';
 import type { RemotingClientOptions } from '../client.js';
+import { NameServerList } from '../name-server/list.js';
 import { commandDefaults, RemotingCommand } from '../protocol/remoting-command.js';
 import { type InvocationFacts, RemotingShutdownError } from '../remoting/errors.js';
 import { reviveError } from './error-transfer.js';
