@@ -6,8 +6,19 @@
  * `instanceof`, `code`, `retriable`, `written`, every fact and the message
  * come out as they went in, and so does the chain of causes.
  */
+
+import {
+  ClusterRestartLimitError,
+  type ClusterWorkerFacts,
+  ClusterWorkerStartError,
+} from '../cluster/errors.js';
 import { type NameServerAttempt, NameServerUnavailableError } from '../name-server/errors.js';
-import { RemotingError, RemotingHeaderError, RemotingProtocolError } from '../protocol/errors.js';
+import {
+  RemotingEncodeError,
+  RemotingError,
+  RemotingHeaderError,
+  RemotingProtocolError,
+} from '../protocol/errors.js';
 import { RemotingCommand } from '../protocol/remoting-command.js';
 import {
   type InvocationFacts,
@@ -238,6 +249,15 @@ const REBUILDERS = new Map<string, (parts: Parts) => Error>([
   ],
   ['RemotingProtocolError', ({ message, cause }) => new RemotingProtocolError(message, { cause })],
   [
+    'RemotingEncodeError',
+    ({ fields, message }) =>
+      new RemotingEncodeError(
+        fields.field === 'version' || fields.field === 'extFields key' ? fields.field : 'code',
+        num(fields, 'value'),
+        message,
+      ),
+  ],
+  [
     'PartialFramesOverBudgetError',
     ({ fields }) =>
       new PartialFramesOverBudgetError(
@@ -266,12 +286,41 @@ const REBUILDERS = new Map<string, (parts: Parts) => Error>([
         cause,
       ),
   ],
+  // Raised by ServerCluster in a primary, never in a blocking call's worker; rebuilt all the same so
+  // that every exported error class crosses threads as itself.
+  [
+    'ClusterWorkerStartError',
+    ({ fields, message, cause }) =>
+      new ClusterWorkerStartError(clusterFacts(fields), text(fields, 'reason') || message, cause),
+  ],
+  [
+    'ClusterRestartLimitError',
+    ({ fields, cause }) =>
+      new ClusterRestartLimitError(
+        clusterFacts(fields),
+        'died',
+        {
+          restartsInWindow: num(fields, 'restartsInWindow'),
+          maxRestarts: 0,
+          windowMs: num(fields, 'windowMs'),
+        },
+        cause,
+      ),
+  ],
   [
     'RemotingReentrantCallError',
     ({ fields }) =>
       new RemotingReentrantCallError(fields.site === 'blocking-worker' ? 'blocking-worker' : 'nested-call'),
   ],
 ]);
+
+function clusterFacts(fields: Record<string, unknown>): ClusterWorkerFacts {
+  return {
+    slot: num(fields, 'slot'),
+    workerId: num(fields, 'workerId'),
+    pid: typeof fields.pid === 'number' ? fields.pid : undefined,
+  };
+}
 
 /** The class names reviveError rebuilds as this package's own classes. */
 export function rebuiltErrorNames(): string[] {
