@@ -118,8 +118,10 @@ async function main(): Promise<void> {
   let options: BenchOptions;
   try {
     options = parseOptions(process.argv.slice(2));
+    // An unknown --suite is bad usage too, not a failure of the run.
+    selectSuites(options.suite);
   } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
+    process.stderr.write(`bench: ${(error as Error).message}\n\n${USAGE}`);
     process.exitCode = 2;
     return;
   }

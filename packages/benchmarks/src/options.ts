@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { IMPLS, isImplName } from './impls/index.js';
 
 export interface BenchOptions {
   quick: boolean;
@@ -51,6 +52,22 @@ function positiveNumber(flag: string, text: string | undefined, fallback: number
   return value;
 }
 
+/** A comma-separated list whose every item must be one of `known`; undefined when the flag is absent. */
+function listOf(flag: string, text: string | undefined, known: readonly string[]): string[] | undefined {
+  if (text === undefined) return undefined;
+  const items = text.split(',').map((s) => s.trim());
+  for (const item of items) {
+    if (!known.includes(item)) throw new Error(`${flag}: unknown "${item}" (known: ${known.join(', ')})`);
+  }
+  return items;
+}
+
+/**
+ * Parses the bench's command line.
+ *
+ * @throws Error naming the flag on an unknown option or a bad value (the CLI
+ *   prints it with the usage and exits 2).
+ */
 export function parseOptions(argv: readonly string[]): BenchOptions {
   // `pnpm bench -- --quick` hands its separators through (one per pnpm layer); they are not an end of options here.
   let start = 0;
@@ -92,9 +109,13 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     warmupSec,
     repeat,
     goalsOnly: values.goals === true,
-    impls: values.impl?.split(',').map((s) => s.trim()),
-    modes: values.mode?.split(',').map((s) => s.trim()),
-    serializations: values.serialize?.split(',').map((s) => s.trim().toUpperCase()),
+    impls: listOf(
+      '--impl',
+      values.impl,
+      IMPLS.map((impl) => impl.name),
+    )?.filter(isImplName),
+    modes: listOf('--mode', values.mode, ['sync', 'async', 'oneway']),
+    serializations: listOf('--serialize', values.serialize?.toUpperCase(), ['JSON', 'ROCKETMQ']),
     // Compiled JavaScript is how a framework runs in production; tsx is for comparing loader cost.
     bundle: values.tsx !== true,
     profileDir: values.profile,
