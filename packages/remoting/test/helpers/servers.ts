@@ -72,6 +72,20 @@ export function onCleanup(cleanup: () => Promise<void> | void): void {
   cleanups.push(async () => cleanup());
 }
 
+/** A one-shot latch a test opens: a processor awaits `opened` to hold its answer until the test says so. */
+export interface Gate {
+  readonly opened: Promise<void>;
+  open(): void;
+}
+
+export function gate(): Gate {
+  let open = () => {};
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { opened, open };
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
