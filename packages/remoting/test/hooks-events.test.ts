@@ -15,7 +15,6 @@ import {
   eventually,
   newClient,
   onCleanup,
-  sleep,
   startEchoServer,
 } from './helpers/servers.js';
 
@@ -313,9 +312,12 @@ describe('channel events', () => {
       );
       expect(response.body?.toString()).toBe(`${i}`);
     }
-    await sleep(20);
     // The listener still hears of the connect even though the EventEmitter listener before it threw.
-    expect(delivered).toEqual(expect.arrayContaining(['emitter connect', 'listener connect']));
+    await eventually(
+      () => delivered.includes('emitter connect') && delivered.includes('listener connect'),
+      3000,
+      'the connect on both',
+    );
     server.connections()[0]?.close();
     await eventually(
       () => delivered.filter((d) => d === 'listener close').length === 2,
