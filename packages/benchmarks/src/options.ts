@@ -33,7 +33,10 @@ export const USAGE = `pnpm bench [options]
   --html FILE        write a self-contained HTML report (inline SVG charts)
   --duration S       measured seconds per run (default 2; --quick 0.25)
   --repeat N         runs per case, reported as median and min-max (default 3)
-  --warmup S         warm-up seconds per case (default: half the duration, at most 1)
+  --warmup S         the least warm-up per case, in seconds (default: half the duration,
+                     at most 1); a request/response case warms up on until each caller
+                     has completed 20 calls (steady state), within 8 × its measured
+                     time and 10 s; a row still short of it is marked "not steady"
   --goals            only the goal cases, at full length (implies --suite invoke)
   --impl A,B         only these implementations (raw-net, grpc-js, remoting-ts)
   --mode M,N         only these invoke modes (sync, async, oneway)
