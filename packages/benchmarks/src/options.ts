@@ -27,14 +27,15 @@ export interface BenchOptions {
 
 export const USAGE = `pnpm bench [options]
 
-  --quick            a representative subset, every goal case included (< 60 s)
+  --quick            a representative subset, every goal case included (about a minute;
+                     its goal verdicts are indicative only)
   --suite NAME       invoke | codec | broker | all (default all)
   --json FILE        write every result as JSON
   --html FILE        write a self-contained HTML report (inline SVG charts)
   --duration S       measured seconds per run (default 2; --quick 0.25)
   --repeat N         runs per case, reported as median and min-max (default 3)
   --warmup S         the least warm-up per case, in seconds (default: half the duration,
-                     at most 1); a request/response case warms up on until each caller
+                     up to 1); a request/response case warms up on until each caller
                      has completed 20 calls (steady state), within 8 × its measured
                      time and 10 s; a row still short of it is marked "not steady"
   --goals            only the goal cases, at full length (implies --suite invoke)

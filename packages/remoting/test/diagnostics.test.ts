@@ -148,7 +148,7 @@ test('stats() counts calls made and requests served per code, with latency perce
     3000,
   );
   await client
-    .invokeSync(address, RemotingCommand.createRequest(EchoCode.SLEEP).addExtField('sleepMs', '10000'), 50)
+    .invokeSync(address, RemotingCommand.createRequest(EchoCode.SLEEP).addExtField('sleepMs', '500'), 50)
     .catch(() => {});
   await client.invokeSync(address, RemotingCommand.createRequest(999), 3000);
   const made = client.stats().callsByCode;

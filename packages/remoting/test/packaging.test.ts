@@ -395,16 +395,18 @@ function codeBlocks(markdown: string, lang: string): string[] {
  * A TypeScript consumer project in a subdirectory of the installed consumer
  * (so it resolves that project's @remoting-ts/remoting and @types/node): its
  * own package.json (an ES module), a tsconfig.json written by `tsc --init
- * --rootDir src --outDir dist` plus `initFlags`, and src/main.ts.
+ * --rootDir src --outDir dist` plus `initFlags`, and src/main.ts (`source`,
+ * by default the strict consumer below). Compile it with `tsc -p .` in the
+ * returned directory and run `node dist/main.js`.
  */
 async function typeScriptConsumer(
   name: string,
-  { initFlags, tsc }: { initFlags: string[]; tsc: string },
+  { initFlags, tsc, source = CONSUMER_TS }: { initFlags: string[]; tsc: string; source?: string },
 ): Promise<string> {
   const dir = path.join(consumerDir, 'cases', name);
   mkdirSync(path.join(dir, 'src'), { recursive: true });
   writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name, private: true, type: 'module' }));
-  writeFileSync(path.join(dir, 'src', 'main.ts'), CONSUMER_TS);
+  writeFileSync(path.join(dir, 'src', 'main.ts'), source);
   const init = await attempt(
     process.execPath,
     [tsc, '--init', '--rootDir', 'src', '--outDir', 'dist', ...initFlags],
