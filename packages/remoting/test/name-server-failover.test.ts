@@ -201,8 +201,15 @@ describe('failover', () => {
     expect(elapsed).toBeGreaterThanOrEqual(350);
     // Without the bound, each silent server would cost the connect timeout (a minute).
     expect(elapsed).toBeLessThan(400 + SCHEDULING_SLACK_MS);
-    expect(error.attempts.map((a) => a.outcome)).toEqual(['connect-failed', 'not-tried', 'not-tried']);
-    expect(error.message).toMatch(/connect timed out/);
+    // The first connect is bounded by what is left of the call's timeout, so its timer and the
+    // call's run out together: whichever a loaded machine runs first, the error says which.
+    const [first, ...rest] = error.attempts;
+    expect(rest.map((a) => a.outcome)).toEqual(['not-tried', 'not-tried']);
+    if (first?.outcome === 'connect-failed') expect(error.message).toMatch(/connect timed out/);
+    else {
+      expect(first?.outcome).toBe('in-progress');
+      expect(error.message).toMatch(/connect still in progress after \d+ ms/);
+    }
     expect(error.attempts.map((a) => a.address).sort()).toEqual([...silent].sort());
   });
 
