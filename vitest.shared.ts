@@ -12,8 +12,9 @@ export const SOURCE_CONDITION = '@remoting-ts/source';
 
 /**
  * The vitest settings every package shares. When VITEST_JSON_DIR is set (by
- * .ci/run), each package also writes a JSON report there so CI can print one
- * summary line for the whole workspace.
+ * scripts/test-workspace.mjs, the root `pnpm test`), each package also writes
+ * a JSON report there, from which one summary line for the whole workspace is
+ * printed.
  */
 export function packageTestConfig(packageName: string) {
   const jsonDir = process.env.VITEST_JSON_DIR;
@@ -24,8 +25,10 @@ export function packageTestConfig(packageName: string) {
       // Child processes the tests spawn (node --import tsx ...) resolve the sources too.
       env: { NODE_OPTIONS: withSourceCondition(process.env.NODE_OPTIONS) },
       include: ['test/**/*.test.ts'],
-      testTimeout: 30_000,
-      hookTimeout: 30_000,
+      // Generous: on a loaded 2-core machine a test that takes 1 s alone can take 20.
+      // A test whose subject is time bounds it itself, not through this.
+      testTimeout: 120_000,
+      hookTimeout: 120_000,
       reporters: jsonDir ? ['default', 'json'] : ['default'],
       outputFile: jsonDir ? { json: path.join(jsonDir, `${packageName}.json`) } : undefined,
     },

@@ -1,3 +1,7 @@
+import { mergeConfig } from 'vitest/config';
 import { packageTestConfig } from '../../vitest.shared.js';
 
-export default packageTestConfig('remoting');
+export default mergeConfig(packageTestConfig('remoting'), {
+  // The child programs tests start (the CLI, fixtures), bundled once per run.
+  test: { globalSetup: ['test/support/child-bundles.ts'] },
+});

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { IMPLS, isImplName } from './impls/index.js';
 
 export interface BenchOptions {
   quick: boolean;
@@ -26,13 +27,17 @@ export interface BenchOptions {
 
 export const USAGE = `pnpm bench [options]
 
-  --quick            a representative subset, every goal case included (< 60 s)
+  --quick            a representative subset, every goal case included (about a minute;
+                     its goal verdicts are indicative only)
   --suite NAME       invoke | cluster | codec | broker | all (default all)
   --json FILE        write every result as JSON
   --html FILE        write a self-contained HTML report (inline SVG charts)
   --duration S       measured seconds per run (default 2; --quick 0.25)
   --repeat N         runs per case, reported as median and min-max (default 3)
-  --warmup S         warm-up seconds per case (default: half the duration, at most 1)
+  --warmup S         the least warm-up per case, in seconds (default: half the duration,
+                     up to 1); a request/response case warms up on until each caller
+                     has completed 20 calls (steady state), within 8 × its measured
+                     time and 10 s; a row still short of it is marked "not steady"
   --goals            only the goal cases, at full length (implies --suite invoke)
   --impl A,B         only these implementations (raw-net, grpc-js, remoting-ts, remoting-ts-blocking)
   --mode M,N         only these invoke modes (sync, async, oneway)
@@ -51,6 +56,22 @@ function positiveNumber(flag: string, text: string | undefined, fallback: number
   return value;
 }
 
+/** A comma-separated list whose every item must be one of `known`; undefined when the flag is absent. */
+function listOf(flag: string, text: string | undefined, known: readonly string[]): string[] | undefined {
+  if (text === undefined) return undefined;
+  const items = text.split(',').map((s) => s.trim());
+  for (const item of items) {
+    if (!known.includes(item)) throw new Error(`${flag}: unknown "${item}" (known: ${known.join(', ')})`);
+  }
+  return items;
+}
+
+/**
+ * Parses the bench's command line.
+ *
+ * @throws Error naming the flag on an unknown option or a bad value (the CLI
+ *   prints it with the usage and exits 2).
+ */
 export function parseOptions(argv: readonly string[]): BenchOptions {
   // `pnpm bench -- --quick` hands its separators through (one per pnpm layer); they are not an end of options here.
   let start = 0;
@@ -92,9 +113,13 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     warmupSec,
     repeat,
     goalsOnly: values.goals === true,
-    impls: values.impl?.split(',').map((s) => s.trim()),
-    modes: values.mode?.split(',').map((s) => s.trim()),
-    serializations: values.serialize?.split(',').map((s) => s.trim().toUpperCase()),
+    impls: listOf(
+      '--impl',
+      values.impl,
+      IMPLS.map((impl) => impl.name),
+    )?.filter(isImplName),
+    modes: listOf('--mode', values.mode, ['sync', 'async', 'oneway']),
+    serializations: listOf('--serialize', values.serialize?.toUpperCase(), ['JSON', 'ROCKETMQ']),
     // Compiled JavaScript is how a framework runs in production; tsx is for comparing loader cost.
     bundle: values.tsx !== true,
     profileDir: values.profile,

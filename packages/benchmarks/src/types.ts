@@ -42,6 +42,12 @@ export interface RunSample {
    */
   clientHeapBytesPerOp?: number | null;
   clientGcShare?: number | null;
+  /**
+   * On the first run of a request/response case only: how long the warm-up
+   * before it lasted (ms) and how many calls each caller completed in it on
+   * average (it lasts until they have cycled, within limits; see measure.ts).
+   */
+  warmup?: { ms: number; callsPerCaller: number };
 }
 
 /** One row of the JSON report: a case and the summary of its runs. */
@@ -93,13 +99,20 @@ export interface GoalVerdict {
   measured: string;
   /** null when a figure the goal needs is missing from the run. */
   met: boolean | null;
+  /**
+   * True in a quick run: short runs on a shared machine make the verdict a
+   * hint, not a finding (judge with a full run or `--goals`).
+   */
+  indicative?: boolean;
 }
 
 export interface RunSettings {
   quick: boolean;
   suites: string[];
   durationSec: number;
+  /** The least warm-up per case; a request/response case warms up until its callers have cycled, up to `maxWarmupSec`. */
   warmupSec: number;
+  maxWarmupSec?: number;
   repeat: number;
   /** How the workers ran: TypeScript through tsx, or an esbuild bundle (--bundle). */
   workers: 'tsx' | 'bundle';

@@ -40,6 +40,20 @@ test('the report is one file with no external reference', () => {
   expect(html).toContain('Test CPU &#60;with markup &#38; quotes&#34;&#62;');
 });
 
+test('a quick run says its goals are indicative, and a miss there is not shown as a red failure', () => {
+  const html = renderHtml(fixtureReport());
+  expect(html).toContain('<p id="goals-indicative">quick run:');
+  expect(html).toMatch(/<tr class="goal-missed goal-indicative">.*<td>missed \(indicative\)<\/td><\/tr>/);
+});
+
+test('a not-steady row is marked in the table of figures, with the reason', () => {
+  const html = renderHtml(fixtureReport());
+  const rows = html.split('\n').filter((line) => line.includes('class="not-steady"'));
+  expect(rows).toHaveLength(1);
+  expect(rows[0]).toContain('data-impl="grpc-js"');
+  expect(rows[0]).toContain('not steady: its warm-up hit its limit (0.1 s) with 0.9 calls per caller');
+});
+
 describe.skipIf(!hasChromium)(`in headless Chromium (${CHROMIUM})`, () => {
   test('draws the throughput and latency charts and the table of figures', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'bench-html-'));
@@ -140,6 +154,12 @@ describe.skipIf(!hasChromium)(`in headless Chromium (${CHROMIUM})`, () => {
         );
       expect(cpuBars).toContainEqual(['client', '2']);
       expect(cpuBars).toContainEqual(['server', '1']);
+      // Log scale: gRPC's 40-80 µs and the others' 1-2 µs are all readable bars, none a sliver.
+      const cpuHeights = await cpu
+        .locator('rect[data-process]')
+        .evaluateAll((rects) => rects.map((r) => r.getBoundingClientRect().height));
+      expect(cpuHeights).toHaveLength(4 * 2);
+      expect(Math.min(...cpuHeights)).toBeGreaterThan(0.2 * Math.max(...cpuHeights));
 
       // Charts take the page's width: a wide window gets wider charts (a lone chart, the whole row).
       await page.setViewportSize({ width: 800, height: 900 });

@@ -5,6 +5,7 @@
 import { describe, expect, test } from 'vitest';
 import { runOneway, runRequestResponse } from '../src/harness/measure.js';
 import type { EchoConnection } from '../src/impls/types.js';
+import { WARMUP_CALLS_PER_CALLER } from '../src/steadiness.js';
 
 function delayedConnection(latencyMs: number): EchoConnection & { calls: number } {
   const connection = {
@@ -42,6 +43,38 @@ describe('request/response windows', () => {
     }
     // The warm-up's calls were made but are in no window.
     expect(connection.calls).toBeGreaterThan(runs[0]!.count + runs[1]!.count);
+  });
+
+  test('the warm-up goes on past its least length until every caller has cycled 20 times', async () => {
+    // 8 callers at 10 ms a call: 20 calls each take at least 200 ms, four times the least warm-up.
+    const connection = delayedConnection(10);
+    const runs = await runRequestResponse([connection], {
+      mode: 'async',
+      inflight: 8,
+      warmupMs: 50,
+      maxWarmupMs: 60_000,
+      durationMs: 30,
+      repeat: 1,
+    });
+    const warmup = runs[0]!.warmup!;
+    expect(warmup.callsPerCaller).toBeGreaterThanOrEqual(WARMUP_CALLS_PER_CALLER);
+    expect(warmup.ms).toBeGreaterThanOrEqual(WARMUP_CALLS_PER_CALLER * 10 - 1);
+    expect(runs[1]?.warmup).toBeUndefined();
+  });
+
+  test('the warm-up stops at its most even when the callers have not cycled, and says how far they got', async () => {
+    // 100 ms a call against a 40 ms limit: no caller can have completed a call by then.
+    const runs = await runRequestResponse([delayedConnection(100)], {
+      mode: 'async',
+      inflight: 4,
+      warmupMs: 20,
+      maxWarmupMs: 40,
+      durationMs: 300,
+      repeat: 1,
+    });
+    const warmup = runs[0]!.warmup!;
+    expect(warmup.ms).toBeGreaterThanOrEqual(39);
+    expect(warmup.callsPerCaller).toBeLessThan(WARMUP_CALLS_PER_CALLER);
   });
 
   test('marks the start and end of every run, never the warm-up', async () => {

@@ -32,4 +32,13 @@ describe('bench options', () => {
     expect(() => parseOptions(['--duration', 'fast'])).toThrow('--duration');
     expect(() => parseOptions(['--nope'])).toThrow();
   });
+
+  test('an unknown implementation, mode or serialization is refused, naming the known ones', () => {
+    expect(() => parseOptions(['--impl', 'raw-net,nope'])).toThrow(
+      '--impl: unknown "nope" (known: raw-net, grpc-js, remoting-ts)',
+    );
+    expect(() => parseOptions(['--mode', 'batch'])).toThrow('--mode: unknown "batch"');
+    expect(() => parseOptions(['--serialize', 'xml'])).toThrow('--serialize: unknown "XML"');
+    expect(parseOptions(['--impl', 'grpc-js', '--serialize', 'json']).serializations).toEqual(['JSON']);
+  });
 });

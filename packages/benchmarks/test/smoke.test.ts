@@ -37,11 +37,12 @@ describe('bench --quick (tiny durations)', () => {
   beforeAll(async () => {
     ({ run, report, dir } = await runBenchReport(
       ['--quick', '--duration', '0.05', '--repeat', '1'],
-      // The broker suite starts real clusters: about 20 s of this on two cores.
-      110_000,
+      // The broker suite starts real clusters: about 20 s of this on two quiet cores, several
+      // times that on a loaded machine. A guard against a hang, not a speed claim.
+      400_000,
       'bench-smoke-',
     ));
-  }, 120_000);
+  }, 420_000);
 
   afterAll(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -65,6 +66,12 @@ describe('bench --quick (tiny durations)', () => {
       if (r.suite === 'invoke' && r.mode !== 'oneway' && r.runs[0]!.count > 0) {
         expect(r.p50us).toBeGreaterThan(0);
         expect(r.p999us!).toBeGreaterThanOrEqual(r.p50us!);
+      }
+      if (r.suite === 'invoke' && r.mode !== 'oneway') {
+        // How the warm-up went, which says whether the row is steady state.
+        expect(r.runs[0]!.warmup!.ms).toBeGreaterThanOrEqual(report.settings.warmupSec * 1000 - 1);
+        expect(report.settings.maxWarmupSec).toBeGreaterThanOrEqual(report.settings.warmupSec);
+        expect(r.runs[0]!.warmup!.callsPerCaller).toBeGreaterThanOrEqual(0);
       }
       if (r.suite === 'invoke' && r.runs[0]!.count > 0) {
         // CPU per operation of both processes, read at the edges of the run.
@@ -127,9 +134,12 @@ describe('bench --quick (tiny durations)', () => {
     expect(report.skipped.some((s) => s.reason.startsWith('failed'))).toBe(false);
   });
 
-  test('the terminal table and the goal verdicts are printed', () => {
+  test('the terminal table and the goal verdicts are printed, the verdicts as indicative (a quick run)', () => {
     expect(run.stdout).toMatch(/vs raw-net\s+vs grpc-js/);
     expect(run.stdout).toContain('goals (reported, not asserted)');
+    expect(run.stdout).toContain('the verdicts are indicative only');
+    expect(run.stdout).not.toContain('MISSED');
+    expect(report.goals.every((g) => g.indicative === true)).toBe(true);
     // 8 comparisons (5 at 1 connection, 3 at 4), each for JSON and ROCKETMQ.
     expect(report.goals.length).toBe(16);
   });
@@ -160,7 +170,7 @@ test('--tsx runs the same cases through the TypeScript loader instead of the bun
         '--json',
         file,
       ],
-      80_000,
+      280_000,
     );
     expect(run.code, run.stderr).toBe(0);
     const report = JSON.parse(readFileSync(file, 'utf8')) as BenchReport;
@@ -174,4 +184,4 @@ test('--tsx runs the same cases through the TypeScript loader instead of the bun
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}, 90_000);
+}, 300_000);

@@ -164,3 +164,19 @@ describe('formatting', () => {
     expect(formatRatio(null)).toBe('—');
   });
 });
+
+describe('goals of a quick run', () => {
+  test('are marked indicative: a miss reads "missed (indicative)", not MISSED', () => {
+    const results = [
+      result('raw-net', 'async', 100_000),
+      result('remoting-ts', 'async', 40_000, { serialize: 'JSON' }),
+    ];
+    const quick = evaluateGoals(results, { indicative: true });
+    const missed = quick.find((g) => g.name.endsWith('async ×256, 128 B, 1 conn: req/s vs raw-net'))!;
+    expect(missed).toMatchObject({ met: false, indicative: true });
+    expect(goalsTable(quick)).toContain('missed (indicative)');
+    expect(goalsTable(quick)).not.toContain('MISSED');
+    // A full run's miss still shouts.
+    expect(goalsTable(evaluateGoals(results))).toContain('MISSED');
+  });
+});

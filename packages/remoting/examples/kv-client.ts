@@ -1,8 +1,8 @@
 /**
  * A client of kv-server.ts.
  *
- *   npx tsx examples/kv-server.ts            (prints its address)
- *   npx tsx examples/kv-client.ts 127.0.0.1:PORT
+ *   npx -y pnpm@10 exec tsx examples/kv-server.ts            (prints its address)
+ *   npx -y pnpm@10 exec tsx examples/kv-client.ts 127.0.0.1:PORT
  *
  * What it shows: requests with custom headers, reading a response's header,
  * the three kinds of call (sync, async with a callback, oneway), telling an

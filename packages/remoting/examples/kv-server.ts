@@ -1,7 +1,7 @@
 /**
  * A key-value store served over remoting-ts.
  *
- *   npx tsx examples/kv-server.ts [PORT]     (from packages/remoting)
+ *   npx -y pnpm@10 exec tsx examples/kv-server.ts [PORT]     (from packages/remoting)
  *
  * What it shows: a controller whose methods are processors (`@RequestMapping`),
  * custom headers decoded with type conversion (`@HeaderField`), a separate

@@ -3,7 +3,7 @@
  * by the framework's diagnostics channels plus an RPC hook: no dependency and
  * no change to the code that makes or serves calls.
  *
- * Run it: `npx tsx examples/metrics-diagnostics.ts` (from packages/remoting).
+ * Run it: `npx -y pnpm@10 exec tsx examples/metrics-diagnostics.ts` (from packages/remoting).
  * It starts a server and a client on loopback, makes a few calls (answered,
  * unsupported, timed out, aborted, oneway) and prints the metrics.
  *
@@ -215,9 +215,16 @@ async function main(): Promise<void> {
     processRequest: (_ctx, request) =>
       RemotingCommand.createResponse(ResponseCode.SUCCESS).setBody(request.body),
   });
+  // Two slow requests below; once both have been served, the metrics are complete.
+  let slowServed = 0;
+  let bothSlowServed = () => {};
+  const slowRequestsServed = new Promise<void>((resolve) => {
+    bothSlowServed = resolve;
+  });
   server.registerProcessor(2, {
     processRequest: async () => {
       await new Promise((resolve) => setTimeout(resolve, 300));
+      if (++slowServed === 2) setImmediate(bothSlowServed);
       return RemotingCommand.createResponse(ResponseCode.SUCCESS);
     },
   });
@@ -235,8 +242,9 @@ async function main(): Promise<void> {
     await client
       .invokeSync(address, RemotingCommand.createRequest(2), 3000, { signal: AbortSignal.timeout(20) })
       .catch(() => {});
-    // Let the slow requests finish on the server so their processing time is counted.
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    // The client gave up on both slow calls; the server still serves them (a timeout or an
+    // abort does not stop the server's work), and their processing time is counted once done.
+    await slowRequestsServed;
   } finally {
     await client.shutdown();
     await server.shutdown({ graceMs: 1000 });

@@ -2,7 +2,7 @@
  * TLS: a server that enforces it, a client that verifies the server's
  * certificate, and a plain client that is turned away.
  *
- *   npx tsx examples/tls.ts        (from packages/remoting; needs the openssl CLI)
+ *   npx -y pnpm@10 exec tsx examples/tls.ts    (from packages/remoting; needs the openssl CLI)
  *
  * The certificate is a throwaway self-signed one for 127.0.0.1, made with
  * openssl into a temp dir that is removed at once. The client trusts exactly

@@ -4,7 +4,7 @@
  * against a baseline in the same process: JSON.stringify + JSON.parse of an
  * equivalent plain object plus the Buffer.concat that frames it.
  *
- *   npx tsx scripts/codec-rate.ts [--runs 5] [--seconds 1]
+ *   npx -y pnpm@10 exec tsx scripts/codec-rate.ts [--runs 5] [--seconds 1]     (from packages/remoting)
  *
  * Each case warms up for one run's length, then does `runs` timed runs of
  * about `seconds` each, interleaved with the other cases; the report gives

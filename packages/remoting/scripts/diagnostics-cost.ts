@@ -5,7 +5,7 @@
  * one process and one run. With nobody subscribed a call pays only the
  * `hasSubscribers` guards, so the subscribed runs bound that cost from above.
  *
- *   npx tsx scripts/diagnostics-cost.ts [--runs 5] [--seconds 1.5] [--serialize rocketmq|json]
+ *   npx -y pnpm@10 exec tsx scripts/diagnostics-cost.ts [--runs 5] [--seconds 1.5] [--serialize rocketmq|json]
  *
  * Prints calls/s and client CPU µs per call for each mode: medians of the
  * runs, and subscribed / unsubscribed ratios; then what the guards alone

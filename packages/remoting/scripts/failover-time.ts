@@ -4,7 +4,7 @@
  * with and without the availability scan, against a baseline measured in the
  * same run (the latency of one call to a healthy chosen server).
  *
- *   npx tsx scripts/failover-time.ts [--trials 20] [--scan-ms 1000]
+ *   npx -y pnpm@10 exec tsx scripts/failover-time.ts [--trials 20] [--scan-ms 1000]     (from packages/remoting)
  *
  * Three `remoting echo-server` processes on loopback. Each trial makes a
  * fresh client, runs a loop of back-to-back invokeSync(null) calls, kills the

@@ -1,3 +1,7 @@
+// Our declarations name Node's types (Buffer, node:net, node:tls): this line,
+// kept in the emitted index.d.ts, loads @types/node for a consumer even when
+// its tsconfig says `"types": []` (what `tsc --init` writes).
+/// <reference types="node" preserve="true" />
 /**
  * RocketMQ's remoting layer for Node.js, wire-compatible with the Java
  * implementation: {@link RemotingServer} and {@link RemotingClient} (and

@@ -1,13 +1,16 @@
 /**
  * Every command of the workspace answers `--help` with its usage on stdout and
- * exit 0, and an unknown option with the problem and the usage on stderr, exit
- * 2, and no stack trace. Real processes, run the way the root package.json
- * scripts run them (tsx, from the package directory).
+ * exit 0 (`COMMAND --help`: that command's usage), and an unknown option or a
+ * bad value with the problem and the usage on stderr, exit 2, and no stack
+ * trace. Real processes, run the way the root package.json scripts run them
+ * (tsx, from the package directory); the `remoting` CLI from its bundle (see
+ * support/child-bundles.ts), which is the same sources.
  */
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
+import { childEntry } from './support/child-entry.js';
 
 const PACKAGES = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -20,6 +23,10 @@ interface Command {
   prefix?: string[];
   /** A word the usage text contains. */
   usageMentions: string;
+  /** A word only another command's usage contains: a subcommand's help is its own. */
+  usageOmits?: string;
+  /** Arguments with a value the command refuses (after `prefix`). */
+  badValue?: string[];
 }
 
 const COMMANDS: Command[] = [
@@ -35,6 +42,8 @@ const COMMANDS: Command[] = [
     entry: 'src/cli/main.ts',
     prefix: ['call'],
     usageMentions: 'remoting call HOST:PORT',
+    usageOmits: 'remoting echo-server',
+    badValue: ['localhost', '--code', '1'],
   },
   {
     name: 'remoting echo-server',
@@ -42,6 +51,8 @@ const COMMANDS: Command[] = [
     entry: 'src/cli/main.ts',
     prefix: ['echo-server'],
     usageMentions: 'remoting echo-server',
+    usageOmits: 'remoting call',
+    badValue: ['--port', 'x'],
   },
   {
     name: 'remoting-demo',
@@ -59,7 +70,13 @@ const COMMANDS: Command[] = [
     usageMentions: 'pnpm broker',
   },
   { name: 'demo', packageDir: 'broker-demo', entry: 'src/cli/demo.ts', usageMentions: 'pnpm demo' },
-  { name: 'bench', packageDir: 'benchmarks', entry: 'src/cli.ts', usageMentions: 'pnpm bench' },
+  {
+    name: 'bench',
+    packageDir: 'benchmarks',
+    entry: 'src/cli.ts',
+    usageMentions: 'pnpm bench',
+    badValue: ['--suite', 'nope'],
+  },
 ];
 
 interface Result {
@@ -70,11 +87,16 @@ interface Result {
 
 function runCommand(command: Command, args: string[]): Promise<Result> {
   const cwd = path.join(PACKAGES, command.packageDir);
+  const program =
+    command.packageDir === 'remoting' && command.entry === 'src/cli/main.ts'
+      ? childEntry('cli')
+      : ['--import', 'tsx', command.entry];
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', command.entry, ...(command.prefix ?? []), ...args],
-      { cwd, timeout: 60_000 },
+      [...program, ...(command.prefix ?? []), ...args],
+      // A guard against a hang, not a speed claim.
+      { cwd, timeout: 110_000 },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
         resolve({ code, stdout, stderr });
@@ -88,6 +110,7 @@ describe.each(COMMANDS)('$name', (command) => {
     const result = await runCommand(command, ['--help']);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain(command.usageMentions);
+    if (command.usageOmits !== undefined) expect(result.stdout).not.toContain(command.usageOmits);
     expect(result.stderr).toBe('');
   });
 
@@ -97,5 +120,15 @@ describe.each(COMMANDS)('$name', (command) => {
     expect(result.stderr).toMatch(/--no-such-option/);
     expect(result.stderr).toContain(command.usageMentions);
     expect(result.stderr).not.toMatch(/^\s+at /m);
+  });
+});
+
+describe.each(COMMANDS.filter((command) => command.badValue !== undefined))('$name', (command) => {
+  test.concurrent(`a bad value (${command.badValue?.join(' ')}) prints the problem and the usage on stderr, exits 2, no stack trace`, async () => {
+    const result = await runCommand(command, command.badValue ?? []);
+    expect(result.code, result.stdout + result.stderr).toBe(2);
+    expect(result.stderr).toContain(command.usageMentions);
+    expect(result.stderr).not.toMatch(/^\s+at /m);
+    expect(result.stdout).toBe('');
   });
 });

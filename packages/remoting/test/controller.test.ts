@@ -1,12 +1,14 @@
 import { describe, expect, test } from 'vitest';
 import { RemotingCommand, type RequestContext, RequestMapping, ResponseCode } from '../src/index.js';
-import { newClient, sleep, startServer } from './helpers/servers.js';
+import { gate, newClient, startServer } from './helpers/servers.js';
 
 const Code = { GREET: 30, SLOW: 31, WHO: 32 } as const;
 
 class GreetingController {
   busy = false;
   calls: string[] = [];
+  /** SLOW holds its answer until this opens. */
+  readonly slowMayFinish = gate();
   constructor(private readonly greeting: string) {}
 
   @RequestMapping(Code.GREET)
@@ -21,7 +23,7 @@ class GreetingController {
   @RequestMapping(Code.SLOW, { concurrency: 1, queueCapacity: 0 })
   async slow(): Promise<RemotingCommand> {
     this.calls.push('slow');
-    await sleep(150);
+    await this.slowMayFinish.opened;
     return RemotingCommand.createResponse(ResponseCode.SUCCESS, 'slow done');
   }
 
@@ -62,8 +64,13 @@ describe('@RequestMapping controllers', () => {
     server.registerController(controller);
     const client = newClient();
     await client.invokeSync(address, RemotingCommand.createRequest(Code.GREET).setBody('warm-up'), 3000);
+    // The one SLOW that runs holds its slot until the other two have been refused.
+    let refused = 0;
     const slow = Array.from({ length: 3 }, () =>
-      client.invokeAsync(address, RemotingCommand.createRequest(Code.SLOW), 3000),
+      client.invokeAsync(address, RemotingCommand.createRequest(Code.SLOW), 60_000).then((response) => {
+        if (response.code === ResponseCode.SYSTEM_BUSY && ++refused === 2) controller.slowMayFinish.open();
+        return response;
+      }),
     );
     // GREET has the default executor: many at once are all served while SLOW is saturated.
     const greets = Array.from({ length: 20 }, (_, i) =>

@@ -13,6 +13,7 @@ class Entry implements WheelEntry {
   ) {}
 }
 
+/** Polls `check`; `timeoutMs` only turns a hang into a failure (generous: a loaded machine runs timers late). */
 function waitFor(check: () => boolean, timeoutMs: number): Promise<void> {
   const until = performance.now() + timeoutMs;
   return new Promise((resolve, reject) => {
@@ -41,7 +42,7 @@ test('entries expire in deadline order, not before their deadlines; removed ones
   wheel.remove(removed);
   wheel.remove(removed);
   expect(wheel.size).toBe(3);
-  await waitFor(() => expired.length === 3, 2000);
+  await waitFor(() => expired.length === 3, 60_000);
   expect(expired.map((e) => e.name)).toEqual(['past', 'early', 'late']);
   for (const entry of expired) expect(entry.expiredAt).toBeGreaterThanOrEqual(entry.deadline - 1);
   expect(removed.expiredAt).toBe(-1);
@@ -60,10 +61,11 @@ test('a deadline more than one revolution (4.096 s) away waits out the revolutio
   const soon = new Entry('soon', now + 20);
   wheel.add(far);
   wheel.add(soon);
-  await waitFor(() => expired.length === 1, 2000);
+  await waitFor(() => expired.length === 1, 60_000);
   expect(expired[0]?.name).toBe('soon');
-  await waitFor(() => expired.length === 2, 8000);
+  await waitFor(() => expired.length === 2, 60_000);
   expect(expired[1]?.name).toBe('far');
   expect(far.expiredAt).toBeGreaterThanOrEqual(far.deadline - 1);
-  expect(far.expiredAt - far.deadline).toBeLessThan(500);
+  // In its own revolution, not one later (4096 ms): generous for a loaded machine's late timers.
+  expect(far.expiredAt - far.deadline).toBeLessThan(2000);
 });

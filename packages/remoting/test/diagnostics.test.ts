@@ -73,7 +73,8 @@ test('calls publish start and end or error, with the facts', async () => {
   await client.invokeSync(address, sync, 3000);
   await client.invokeAsync(address, RemotingCommand.createRequest(EchoCode.ECHO), 3000);
   await client.invokeOneway(address, RemotingCommand.createRequest(EchoCode.ECHO), 3000);
-  const slow = RemotingCommand.createRequest(EchoCode.SLEEP).addExtField('sleepMs', '500');
+  // Answered after 10 s, timed out after 30 ms: an error whatever the machine's load.
+  const slow = RemotingCommand.createRequest(EchoCode.SLEEP).addExtField('sleepMs', '10000');
   await client.invokeAsync(address, slow, 30).catch(() => {});
   const clientStarts = starts.filter((m) => m.side === 'client');
   expect(clientStarts.map((m) => m.mode)).toEqual(['sync', 'async', 'oneway', 'async']);

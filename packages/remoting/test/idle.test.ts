@@ -34,15 +34,19 @@ describe('idle channels', () => {
   });
 
   test('traffic keeps a channel alive: calls more often than the idle time never see a close', async () => {
-    const { server, address } = await startEchoServer({ channelMaxIdleTimeSeconds: 0.3 });
+    // Calls every 100 ms against a 2 s idle time: a loaded machine may stretch a gap
+    // several times over, never twenty. They go on past 1.5 idle times, however long that takes.
+    const IDLE_SECONDS = 2;
+    const { server, address } = await startEchoServer({ channelMaxIdleTimeSeconds: IDLE_SECONDS });
     const client = newClient();
     const closes: string[] = [];
     client.on('close', (remote) => closes.push(remote));
-    await client.invokeSync(address, RemotingCommand.createRequest(EchoCode.ECHO), 3000);
+    await client.invokeSync(address, RemotingCommand.createRequest(EchoCode.ECHO), 60_000);
     const firstEnd = server.connections()[0]?.remoteAddress;
-    for (let i = 0; i < 8; i++) {
+    const until = performance.now() + 1.5 * IDLE_SECONDS * 1000;
+    while (performance.now() < until) {
       await sleep(100);
-      await client.invokeSync(address, RemotingCommand.createRequest(EchoCode.ECHO), 3000);
+      await client.invokeSync(address, RemotingCommand.createRequest(EchoCode.ECHO), 60_000);
     }
     expect(closes).toEqual([]);
     expect(server.connections().map((c) => c.remoteAddress)).toEqual([firstEnd]);
@@ -52,7 +56,11 @@ describe('idle channels', () => {
     const { address } = await startEchoServer({ channelMaxIdleTimeSeconds: 0.3 });
     const client = newClient();
     const error = await client
-      .invokeSync(address, RemotingCommand.createRequest(EchoCode.SLEEP).addExtField('sleepMs', '1000'), 3000)
+      .invokeSync(
+        address,
+        RemotingCommand.createRequest(EchoCode.SLEEP).addExtField('sleepMs', '10000'),
+        60_000,
+      )
       .catch((e: unknown) => e);
     expect((error as { code?: string }).code).toBe('REMOTING_SEND_REQUEST');
   });

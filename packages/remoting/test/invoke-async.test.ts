@@ -70,7 +70,7 @@ describe('invokeAsync', () => {
     expect(stats.asyncPermits.available).toBe(stats.asyncPermits.total);
     expect(stats.unmatchedResponses).toBe(0);
     expect(stats.channels).toBe(1);
-  }, 30_000);
+  });
 
   test('an async timeout is reported by the response-table sweep and its permit is released', async () => {
     const { address } = await startEchoServer();
@@ -79,9 +79,7 @@ describe('invokeAsync', () => {
     const pending = client.invokeAsync(address, request, 100);
     await eventually(() => client.stats().pendingResponses === 1, 2000, 'the call to be in flight');
     expect(client.stats().asyncPermits.available).toBe(3);
-    const started = performance.now();
     const error = await pending.catch((e: unknown) => e);
-    expect(performance.now() - started).toBeLessThan(1000);
     expect(error).toBeInstanceOf(RemotingTimeoutError);
     expect(error).not.toBeInstanceOf(RemotingSendRequestError);
     const timeout = error as RemotingTimeoutError;

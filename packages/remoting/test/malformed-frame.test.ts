@@ -101,11 +101,11 @@ describe('a malformed frame closes only the connection that sent it', () => {
     const exception = nextException(server, bad.localAddress);
     bad.socket.write(garbage);
 
-    const { channel, error } = await withTimeout(exception, 5000, "the server's 'exception' event");
+    const { channel, error } = await withTimeout(exception, 30_000, "the server's 'exception' event");
     expect(error).toBeInstanceOf(RemotingProtocolError);
     expect((error as RemotingProtocolError).code).toBe('REMOTING_PROTOCOL');
     expect(channel?.remoteAddress).toBe(bad.localAddress);
-    await withTimeout(bad.closed, 5000, 'the bad connection to close');
+    await withTimeout(bad.closed, 30_000, 'the bad connection to close');
     expect(bad.responses).toEqual([]);
 
     // The good client is still on the connection it had: no reconnect, same server channel.
@@ -131,8 +131,8 @@ describe('a malformed frame closes only the connection that sent it', () => {
     const second = RemotingCommand.createRequest(RECORD).setBody('second');
     bad.socket.write(Buffer.concat([first.encode(), second.encode(), frameAround(9, validHeader)]));
 
-    await withTimeout(exception, 5000, "the server's 'exception' event");
-    await withTimeout(bad.closed, 5000, 'the bad connection to close');
+    await withTimeout(exception, 30_000, "the server's 'exception' event");
+    await withTimeout(bad.closed, 30_000, 'the bad connection to close');
     await eventually(() => seen.length === 2, 2000, 'both requests to be processed');
     expect(seen).toEqual(['first', 'second']);
   });

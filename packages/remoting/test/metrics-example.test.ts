@@ -1,33 +1,13 @@
-/** examples/metrics-diagnostics.ts runs as documented and prints Prometheus text built from diagnostics channels. */
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+/**
+ * examples/metrics-diagnostics.ts runs as documented (`npx -y pnpm@10 exec tsx
+ * examples/metrics-diagnostics.ts`, from packages/remoting) and prints
+ * Prometheus text built from diagnostics channels.
+ */
 import { expect, test } from 'vitest';
-import { onCleanup } from './helpers/servers.js';
-
-const packageDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+import { runDocumented } from './support/documented-command.js';
 
 test('the metrics example counts every call, request and connection it makes', async () => {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join('examples', 'metrics-diagnostics.ts')],
-    {
-      cwd: packageDir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  onCleanup(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const exitCode = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const { code: exitCode, stdout, stderr } = await runDocumented('examples/metrics-diagnostics.ts');
   expect(exitCode, stderr).toBe(0);
   const lines = stdout.split('\n');
   const value = (series: string) => {
@@ -55,4 +35,4 @@ test('the metrics example counts every call, request and connection it makes', a
   expect(value('remoting_connection_events_total{side="server",event="close"}')).toBe(1);
   expect(value('remoting_request_body_bytes_total{code="1"}')).toBe(5 * 5 + 5 + 6);
   expect(stdout).toContain('# TYPE remoting_call_duration_seconds histogram');
-});
+}, 120_000);

@@ -9,10 +9,13 @@ import {
 import { EchoCode, eventually, newClient, onCleanup, sleep, startEchoServer } from './helpers/servers.js';
 
 /**
- * Room for a loaded machine's event loop on top of a time bound; the bounds
- * tested are still far below what the call would take without the feature.
+ * Room for a loaded machine's event loop on top of a time bound (generous: a
+ * starved 2-core machine runs timers seconds late); the bounds tested are
+ * still far below what the call would take without the feature.
  */
-const SCHEDULING_SLACK_MS = 800;
+const SCHEDULING_SLACK_MS = 5000;
+/** A connect timeout no test waits out: a call that took it would blow every bound below. */
+const LONG_CONNECT_TIMEOUT_MS = 60_000;
 
 /** Answers with the address of the server that handled it. */
 const WHO = 100;
@@ -184,7 +187,10 @@ describe('failover', () => {
   test('a server that hangs the connect costs only what is left of the call timeout; the rest are named as not tried', async () => {
     const silent = [await startSilentListener(), await startSilentListener(), await startSilentListener()];
     // The TLS handshake is what hangs against a silent listener: a black-holed host, on loopback.
-    const client = newClient({ connectTimeoutMs: 5000, tls: { rejectUnauthorized: false } });
+    const client = newClient({
+      connectTimeoutMs: LONG_CONNECT_TIMEOUT_MS,
+      tls: { rejectUnauthorized: false },
+    });
     client.updateNameServerAddressList(silent);
     const started = performance.now();
     const error = (await client
@@ -193,7 +199,7 @@ describe('failover', () => {
     const elapsed = performance.now() - started;
     expect(error).toBeInstanceOf(NameServerUnavailableError);
     expect(elapsed).toBeGreaterThanOrEqual(350);
-    // Without the bound, each silent server would cost the 5000 ms connect timeout.
+    // Without the bound, each silent server would cost the connect timeout (a minute).
     expect(elapsed).toBeLessThan(400 + SCHEDULING_SLACK_MS);
     expect(error.attempts.map((a) => a.outcome)).toEqual(['connect-failed', 'not-tried', 'not-tried']);
     expect(error.message).toMatch(/timeout ran out while the connection was being established/);
@@ -202,9 +208,13 @@ describe('failover', () => {
 
   test('a call that joins a slower call’s search still fails on its own timeout', async () => {
     const silent = [await startSilentListener(), await startSilentListener()];
-    const client = newClient({ connectTimeoutMs: 5000, tls: { rejectUnauthorized: false } });
+    const client = newClient({
+      connectTimeoutMs: LONG_CONNECT_TIMEOUT_MS,
+      tls: { rejectUnauthorized: false },
+    });
     client.updateNameServerAddressList(silent);
-    const slow = client.invokeSync(null, who(), 3000).catch((e: unknown) => e);
+    // The slower call's search would take a minute: the joining call must not wait for it.
+    const slow = client.invokeSync(null, who(), LONG_CONNECT_TIMEOUT_MS).catch((e: unknown) => e);
     const started = performance.now();
     const error = (await client
       .invokeSync(null, who(), 200)
@@ -212,8 +222,10 @@ describe('failover', () => {
     expect(performance.now() - started).toBeLessThan(200 + SCHEDULING_SLACK_MS);
     expect(error).toBeInstanceOf(NameServerUnavailableError);
     expect(error.attempts.map((a) => a.outcome)).toEqual(['in-progress', 'not-tried']);
-    // The slower call goes on with its own search (ended by the cleanup).
-    expect(await Promise.race([slow, sleep(50).then(() => 'still waiting')])).toBe('still waiting');
+    // The slower call goes on with its own search (ended by the cleanup): had it settled,
+    // the race would take it, since a settled promise wins over the next turn of the loop.
+    const nextTurn = new Promise((resolve) => setImmediate(() => resolve('still waiting')));
+    expect(await Promise.race([slow, nextTurn])).toBe('still waiting');
   });
 
   test('when one server comes back, calls succeed again', async () => {

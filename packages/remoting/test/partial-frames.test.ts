@@ -10,8 +10,9 @@ import {
   DEFAULT_MAX_FRAME_BYTES,
   PartialFramesOverBudgetError,
   RemotingCommand,
+  type RemotingServer,
 } from '../src/index.js';
-import { connectRaw, EchoCode, eventually, newClient, sleep, startEchoServer } from './helpers/servers.js';
+import { connectRaw, EchoCode, eventually, newClient, startEchoServer } from './helpers/servers.js';
 
 const MiB = 1024 * 1024;
 
@@ -21,13 +22,24 @@ function writeAll(peer: { socket: import('node:net').Socket }, bytes: Buffer): P
   );
 }
 
+/** Bytes of unfinished frames the server has read, over all its connections (from each decoder). */
+function unfinishedFrameBytesRead(server: RemotingServer): number {
+  return server
+    .connections()
+    .reduce(
+      (sum, channel) =>
+        sum + (channel as unknown as { decoder: { bufferedBytes: number } }).decoder.bufferedBytes,
+      0,
+    );
+}
+
 function echoFrame(bodyBytes: number, fill: number): Buffer {
   return RemotingCommand.createRequest(EchoCode.ECHO).setBody(Buffer.alloc(bodyBytes, fill)).encode();
 }
 
 describe('partial frames on a real server', () => {
   test('connections that announce 16 MiB frames and send a few bytes reserve little memory', async () => {
-    const { address } = await startEchoServer();
+    const { server, address } = await startEchoServer();
     const announce = Buffer.alloc(12);
     announce.writeInt32BE(DEFAULT_MAX_FRAME_BYTES - 4, 0);
     announce.writeInt32BE(200, 4);
@@ -38,8 +50,12 @@ describe('partial frames on a real server', () => {
       await writeAll(peer, announce);
       peers.push(peer);
     }
-    // Let the server read every announcement.
-    await sleep(200);
+    // Until the server has read every announcement.
+    await eventually(
+      () => unfinishedFrameBytesRead(server) === peers.length * announce.length,
+      5000,
+      'the server to hold every announcement',
+    );
     const grown = process.memoryUsage().arrayBuffers - before;
     // Reserving each declared frame would be 60 × 16 MiB = 960 MiB; growing as bytes come is 60 × 64 KiB.
     expect(grown).toBeLessThan(60 * MiB);
@@ -48,7 +64,7 @@ describe('partial frames on a real server', () => {
 
   test('past the server-wide cap the connection holding the most is closed, with a protocol error saying why', async () => {
     const exceptions: Array<{ remote: string; error: Error }> = [];
-    const { address } = await startEchoServer({
+    const { server, address } = await startEchoServer({
       maxPartialFrameBytesTotal: 8 * MiB,
       channelEventListener: {
         onChannelException: (remote: string, _channel: Channel | null, error: Error) =>
@@ -58,7 +74,11 @@ describe('partial frames on a real server', () => {
     const small = [echoFrame(Math.round(1.5 * MiB), 0x62), echoFrame(Math.round(1.5 * MiB), 0x63)];
     const smallPeers = [await connectRaw(address), await connectRaw(address)];
     for (let i = 0; i < 2; i++) await writeAll(smallPeers[i]!, small[i]!.subarray(0, MiB));
-    await sleep(100);
+    await eventually(
+      () => unfinishedFrameBytesRead(server) === 2 * MiB,
+      5000,
+      'the server to read both starts',
+    );
 
     const big = await connectRaw(address);
     const bigAddress = `127.0.0.1:${big.socket.localPort}`;

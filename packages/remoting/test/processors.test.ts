@@ -1,6 +1,14 @@
 import { describe, expect, test } from 'vitest';
 import { RemotingCommand, ResponseCode, SerializeType } from '../src/index.js';
-import { connectRaw, EchoCode, eventually, newClient, sleep, startEchoServer } from './helpers/servers.js';
+import {
+  connectRaw,
+  EchoCode,
+  eventually,
+  gate,
+  newClient,
+  sleep,
+  startEchoServer,
+} from './helpers/servers.js';
 
 const Code = { REJECTING: 20, SLOW: 21, THROWING: 22, LATER: 23 } as const;
 
@@ -36,13 +44,16 @@ describe('processor dispatch', () => {
     const { server, address } = await startEchoServer();
     let running = 0;
     let maxRunning = 0;
+    // The running request holds its slot until the test has seen the three refusals,
+    // however the five requests are spread over reads.
+    const refusalsSeen = gate();
     server.registerProcessor(
       Code.SLOW,
       {
         processRequest: async () => {
           running += 1;
           maxRunning = Math.max(maxRunning, running);
-          await sleep(150);
+          await refusalsSeen.opened;
           running -= 1;
           return RemotingCommand.createResponse(0);
         },
@@ -51,9 +62,13 @@ describe('processor dispatch', () => {
     );
     const client = newClient();
     await client.invokeSync(address, RemotingCommand.createRequest(EchoCode.ECHO), 3000);
+    let refused = 0;
     const responses = await Promise.all(
       Array.from({ length: 5 }, () =>
-        client.invokeAsync(address, RemotingCommand.createRequest(Code.SLOW), 5000),
+        client.invokeAsync(address, RemotingCommand.createRequest(Code.SLOW), 60_000).then((response) => {
+          if (response.code === ResponseCode.SYSTEM_BUSY && ++refused === 3) refusalsSeen.open();
+          return response;
+        }),
       ),
     );
     const codes = responses.map((r) => r.code);
@@ -64,7 +79,7 @@ describe('processor dispatch', () => {
     for (const r of busy) expect(r.remark).toBe('[OVERLOAD]system busy, start flow control for a while');
     expect(maxRunning).toBe(1);
     // Once the executor drains it accepts work again.
-    const after = await client.invokeSync(address, RemotingCommand.createRequest(Code.SLOW), 3000);
+    const after = await client.invokeSync(address, RemotingCommand.createRequest(Code.SLOW), 60_000);
     expect(after.code).toBe(ResponseCode.SUCCESS);
   });
 
@@ -96,7 +111,6 @@ describe('processor dispatch', () => {
     expect(server.connections()).toHaveLength(1);
     expect(server.connections()[0]?.remoteAddress).toBe(clientEnd);
     await eventually(() => connects.length === 1, 2000, 'the connect event');
-    await sleep(30);
     expect(connects).toEqual([clientEnd]);
   });
 
@@ -160,7 +174,9 @@ describe('processor dispatch', () => {
     expect(response.code).toBe(0);
     expect(response.remark).toBe('later:q');
     expect(remoteSeen).toBe(server.connections()[0]?.remoteAddress);
-    await sleep(50);
+    // A fence: a second answer would have been written before this call's response,
+    // on the same connection, so it would have arrived (and been counted) by now.
+    await client.invokeSync(address, RemotingCommand.createRequest(EchoCode.ECHO), 60_000);
     expect(client.stats().unmatchedResponses).toBe(0);
   });
 

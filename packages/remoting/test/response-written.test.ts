@@ -45,7 +45,7 @@ test('onResponseWritten reports an error when the connection is gone before the 
         outcome = error;
       });
       ctx.channel.destroy();
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await ctx.channel.whenClosed();
       return RemotingCommand.createResponse(ResponseCode.SUCCESS).setBody('too late');
     },
   });

@@ -40,24 +40,29 @@ async function failureOf(call: Promise<unknown>): Promise<Error & { code?: strin
   throw new Error('the call was expected to fail');
 }
 
+const CONNECT_TIMEOUT_MS = 30_000;
+const CALL_TIMEOUT_MS = 60_000;
+
 describe.skipIf(!opensslPresent)('TLS modes', () => {
   beforeAll(() => {
     material = makeSelfSignedCertificate();
   });
 
-  const plainClient = () => newClient({ connectTimeoutMs: 2000 });
-  const tlsClient = () => newClient({ connectTimeoutMs: 2000, tls: { ca: material.cert } });
+  // Generous timeouts: a failure that comes before them is the peer's doing, not a timer's.
+  const plainClient = () => newClient({ connectTimeoutMs: CONNECT_TIMEOUT_MS });
+  const tlsClient = () => newClient({ connectTimeoutMs: CONNECT_TIMEOUT_MS, tls: { ca: material.cert } });
 
   test('disabled: a plain client is served; a TLS client cannot connect', async () => {
     const address = await startTlsServer('disabled');
-    const ok = await plainClient().invokeSync(address, echoRequest('plain'), 3000);
+    const ok = await plainClient().invokeSync(address, echoRequest('plain'), CALL_TIMEOUT_MS);
     expect(ok.body?.toString()).toBe('plain');
 
     const started = performance.now();
-    const error = await failureOf(tlsClient().invokeSync(address, echoRequest('tls'), 3000));
+    const error = await failureOf(tlsClient().invokeSync(address, echoRequest('tls'), CALL_TIMEOUT_MS));
     expect(error.code).toBe('REMOTING_CONNECT');
-    // The server reads the ClientHello as a frame, finds its length absurd and hangs up at once.
-    expect(performance.now() - started).toBeLessThan(2000);
+    // The server reads the ClientHello as a frame, finds its length absurd and hangs up:
+    // the handshake fails on that, before the connect timeout could.
+    expect(performance.now() - started).toBeLessThan(CONNECT_TIMEOUT_MS);
   });
 
   test('permissive: plain and TLS clients are both served on the same port', async () => {
@@ -65,15 +70,15 @@ describe.skipIf(!opensslPresent)('TLS modes', () => {
     const plain = plainClient();
     const secure = tlsClient();
     const [a, b] = await Promise.all([
-      plain.invokeSync(address, echoRequest('plain'), 3000),
-      secure.invokeSync(address, echoRequest('tls'), 3000),
+      plain.invokeSync(address, echoRequest('plain'), CALL_TIMEOUT_MS),
+      secure.invokeSync(address, echoRequest('tls'), CALL_TIMEOUT_MS),
     ]);
     expect([a.code, a.body?.toString()]).toEqual([ResponseCode.SUCCESS, 'plain']);
     expect([b.code, b.body?.toString()]).toEqual([ResponseCode.SUCCESS, 'tls']);
     // Both connections keep working side by side.
     const more = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
-        (i % 2 === 0 ? plain : secure).invokeAsync(address, echoRequest(`n${i}`), 3000),
+        (i % 2 === 0 ? plain : secure).invokeAsync(address, echoRequest(`n${i}`), CALL_TIMEOUT_MS),
       ),
     );
     expect(more.map((r) => r.body?.toString())).toEqual(Array.from({ length: 10 }, (_, i) => `n${i}`));
@@ -96,15 +101,13 @@ describe.skipIf(!opensslPresent)('TLS modes', () => {
 
   test('enforcing: a TLS client is served; a plain client is disconnected', async () => {
     const address = await startTlsServer('enforcing');
-    const ok = await tlsClient().invokeSync(address, echoRequest('tls'), 3000);
+    const ok = await tlsClient().invokeSync(address, echoRequest('tls'), CALL_TIMEOUT_MS);
     expect(ok.body?.toString()).toBe('tls');
 
-    const started = performance.now();
-    const error = await failureOf(plainClient().invokeSync(address, echoRequest('plain'), 3000));
+    const error = await failureOf(plainClient().invokeSync(address, echoRequest('plain'), CALL_TIMEOUT_MS));
     // The TCP connect succeeds; the server closes it on seeing a plain first byte, which
-    // fails the call as a send failure at once rather than after the 3 s timeout.
+    // fails the call as a send failure (not REMOTING_TIMEOUT: no waiting for the timeout).
     expect(error.code).toBe('REMOTING_SEND_REQUEST');
-    expect(performance.now() - started).toBeLessThan(2000);
   });
 
   test('enforcing: a raw plain connection is closed without a byte in reply', async () => {
@@ -128,7 +131,7 @@ describe.skipIf(!opensslPresent)('TLS modes', () => {
   test('a TLS client that does not trust the certificate is refused', async () => {
     const address = await startTlsServer('enforcing');
     const untrusting = newClient({ connectTimeoutMs: 2000, tls: true });
-    const error = await failureOf(untrusting.invokeSync(address, echoRequest('tls'), 3000));
+    const error = await failureOf(untrusting.invokeSync(address, echoRequest('tls'), CALL_TIMEOUT_MS));
     expect(error.code).toBe('REMOTING_CONNECT');
     expect(String((error.cause as Error | undefined)?.message)).toMatch(/self[- ]signed/i);
   });

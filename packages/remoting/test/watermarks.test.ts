@@ -56,13 +56,26 @@ async function socketPair(): Promise<{ near: net.Socket; far: net.Socket }> {
   return { near, far };
 }
 
+/**
+ * Whether the channel is unwritable and stays so: the kernel has stopped
+ * absorbing. After the pause, a check phase (setImmediate) lets a poll phase
+ * run first, so on a loaded machine, where the timer may be the first thing
+ * to run after the process was starved, libuv still gets its chance to write
+ * into whatever room the kernel had before the verdict.
+ */
+async function staysUnwritable(channel: Channel): Promise<boolean> {
+  const buffered = channel.bufferedBytes;
+  await sleep(50);
+  await nextMacrotask();
+  return !channel.isWritable() && channel.bufferedBytes >= buffered;
+}
+
 /** Until the channel stays unwritable (the kernel has stopped absorbing), runs `write` and yields to I/O. */
 async function writeUntilStuck(channel: Channel, write: () => Promise<void> | void): Promise<number> {
   let writes = 0;
   for (;;) {
     if (!channel.isWritable()) {
-      await sleep(50);
-      if (!channel.isWritable()) return writes;
+      if (await staysUnwritable(channel)) return writes;
       continue;
     }
     if (writes * BIG_BODY.length > MAX_BYTES_TO_FILL)

@@ -2,7 +2,13 @@
 import type { CodecMode, ImplName, InvokeMode, RunSample, Serialize } from '../types.js';
 
 export interface Timing {
+  /** The least warm-up per case, in ms. */
   warmupMs: number;
+  /**
+   * The most warm-up of a request/response case, in ms: it goes on past
+   * `warmupMs` until its callers have cycled (see WARMUP_CALLS_PER_CALLER).
+   */
+  maxWarmupMs?: number;
   durationMs: number;
   repeat: number;
 }

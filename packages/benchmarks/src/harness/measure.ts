@@ -5,6 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { build, type Histogram } from 'hdr-histogram-js';
 import type { EchoConnection } from '../impls/types.js';
+import { WARMUP_CALLS_PER_CALLER } from '../steadiness.js';
 import type { RunSample } from '../types.js';
 import type { RunEdge } from './ipc.js';
 
@@ -37,52 +38,99 @@ export interface LoopSpec {
   mode: 'sync' | 'async';
   /** Total in flight over all connections (sync: one caller per connection). */
   inflight: number;
+  /**
+   * The least warm-up, in ms. It goes on until the callers have completed
+   * WARMUP_CALLS_PER_CALLER calls each on average (steady state; see
+   * steadiness.ts), up to `maxWarmupMs`.
+   */
   warmupMs: number;
+  /** The most warm-up, in ms (default: `warmupMs`, a fixed warm-up). */
+  maxWarmupMs?: number;
   durationMs: number;
   repeat: number;
   mark?: MarkRun;
 }
 
+/** How a case was warmed up, reported on its first run. */
+export interface WarmupFacts {
+  /** Milliseconds from the first call to the start of the first measured window. */
+  ms: number;
+  /** Calls completed during the warm-up per caller (in flight), on average. */
+  callsPerCaller: number;
+}
+
 /**
  * Splits one continuous stretch of calls into a warm-up and `repeat` measured
- * windows. A call counts in the window it completes in, with its latency.
+ * windows. A call counts in the window it completes in, with its latency. The
+ * windows start when the warm-up ends, which the completions decide (see
+ * WARMUP_CALLS_PER_CALLER), so their edges are known only then.
  */
 class Windows {
   readonly counts: number[];
   readonly errors: number[];
   readonly histograms: Histogram[];
-  readonly measureStart: number;
-  readonly end: number;
+  measureStart = Number.POSITIVE_INFINITY;
+  end = Number.POSITIVE_INFINITY;
+  private warmupCalls = 0;
+  private readonly warmupTarget: number;
+  private readonly maxWarmupMs: number;
+  private readonly forceStart: NodeJS.Timeout;
+  private resolveMarked: () => void = () => {};
 
   /** Resolves once the last window's end has been marked. */
   readonly marked: Promise<void>;
 
   constructor(
-    start: number,
+    private readonly start: number,
     private readonly spec: LoopSpec,
   ) {
-    this.measureStart = start + spec.warmupMs;
-    this.end = this.measureStart + spec.repeat * spec.durationMs;
     this.counts = new Array<number>(spec.repeat).fill(0);
     this.errors = new Array<number>(spec.repeat).fill(0);
     this.histograms = Array.from({ length: spec.repeat }, newHistogram);
-    this.marked = this.scheduleMarks(start);
+    this.marked = new Promise((resolve) => {
+      this.resolveMarked = resolve;
+    });
+    this.warmupTarget = WARMUP_CALLS_PER_CALLER * spec.inflight;
+    this.maxWarmupMs = Math.max(spec.warmupMs, spec.maxWarmupMs ?? spec.warmupMs);
+    // The least warm-up passes with no completion to look at when the target is met already
+    // (or there is no warm-up); the most, when the calls stall.
+    const checkAt = this.warmupTarget === 0 ? spec.warmupMs : this.maxWarmupMs;
+    this.forceStart = setTimeout(() => this.beginMeasuring(performance.now()), checkAt);
+    if (spec.warmupMs === 0 && this.maxWarmupMs === 0) this.beginMeasuring(start);
+  }
+
+  /** What the warm-up was, once measuring has begun. */
+  warmup(): WarmupFacts {
+    return {
+      ms: this.measureStart - this.start,
+      callsPerCaller: this.spec.inflight > 0 ? this.warmupCalls / this.spec.inflight : 0,
+    };
+  }
+
+  private beginMeasuring(now: number): void {
+    if (this.measureStart !== Number.POSITIVE_INFINITY) return;
+    clearTimeout(this.forceStart);
+    this.measureStart = now;
+    this.end = now + this.spec.repeat * this.spec.durationMs;
+    this.scheduleMarks();
   }
 
   /** Boundary k ends run k - 1 and starts run k; timers, because no call may happen to complete there. */
-  private scheduleMarks(start: number): Promise<void> {
+  private scheduleMarks(): void {
     const mark = this.spec.mark;
-    if (mark === undefined) return Promise.resolve();
-    return new Promise((resolve) => {
-      for (let k = 0; k <= this.spec.repeat; k++) {
-        const at = this.measureStart + k * this.spec.durationMs - start;
-        setTimeout(() => {
-          if (k > 0) mark(k - 1, 'end');
-          if (k < this.spec.repeat) mark(k, 'start');
-          else resolve();
-        }, at);
-      }
-    });
+    for (let k = 0; k <= this.spec.repeat; k++) {
+      const at = this.measureStart + k * this.spec.durationMs - performance.now();
+      setTimeout(
+        () => {
+          if (mark !== undefined) {
+            if (k > 0) mark(k - 1, 'end');
+            if (k < this.spec.repeat) mark(k, 'start');
+          }
+          if (k === this.spec.repeat) this.resolveMarked();
+        },
+        Math.max(0, at),
+      );
+    }
   }
 
   private index(now: number): number {
@@ -91,6 +139,16 @@ class Windows {
   }
 
   completed(sent: number, now: number): void {
+    if (this.measureStart === Number.POSITIVE_INFINITY) {
+      this.warmupCalls++;
+      const elapsed = now - this.start;
+      if (
+        elapsed >= this.maxWarmupMs ||
+        (elapsed >= this.spec.warmupMs && this.warmupCalls >= this.warmupTarget)
+      )
+        this.beginMeasuring(now);
+      return;
+    }
     const w = this.index(now);
     if (w < 0) return;
     this.counts[w]!++;
@@ -104,7 +162,11 @@ class Windows {
 
   samples(): RunSample[] {
     const seconds = this.spec.durationMs / 1000;
-    return this.counts.map((count, w) => latencySample(this.histograms[w]!, count, seconds, this.errors[w]!));
+    const samples = this.counts.map((count, w) =>
+      latencySample(this.histograms[w]!, count, seconds, this.errors[w]!),
+    );
+    if (samples[0] !== undefined) samples[0].warmup = this.warmup();
+    return samples;
   }
 }
 

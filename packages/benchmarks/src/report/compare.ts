@@ -1,5 +1,6 @@
 /** Ratios of a result against the baselines measured with the same shape in the same run. */
 import { medianOrNull } from '../stats.js';
+import { notSteadyReason } from '../steadiness.js';
 import type { BenchResult, ImplName } from '../types.js';
 
 export function baselineFor(
@@ -78,12 +79,17 @@ export function seriesName(result: Pick<BenchResult, 'impl' | 'serialize'>): str
  */
 export const MIN_COMPLETED_PER_RUN = 100;
 
-/** Why `result` cannot be judged (a run with too few completed operations), or null when it can. */
+/**
+ * Why `result` cannot be judged (a run with too few completed operations, or
+ * a figure that is not steady state), or null when it can.
+ */
 export function unjudgeableReason(result: BenchResult): string | null {
   if (result.runs.length === 0) return `${seriesName(result)} has no runs`;
   const thin = result.runs.findIndex((r) => r.count < MIN_COMPLETED_PER_RUN);
-  if (thin < 0) return null;
-  return `${seriesName(result)} completed ${result.runs[thin]!.count} calls in run ${thin + 1} of ${result.runs.length} (at least ${MIN_COMPLETED_PER_RUN} per run needed)`;
+  if (thin >= 0)
+    return `${seriesName(result)} completed ${result.runs[thin]!.count} calls in run ${thin + 1} of ${result.runs.length} (at least ${MIN_COMPLETED_PER_RUN} per run needed)`;
+  const unsteady = notSteadyReason(result);
+  return unsteady === null ? null : `${seriesName(result)} ${unsteady}`;
 }
 
 /** Median client heap bytes per operation and GC share over the runs: "1,234 B / 2.5 %"; "" when not measured. */

@@ -129,11 +129,33 @@ function judge(
   };
 }
 
-/** One verdict per goal and per remoting-ts serialization (JSON always; ROCKETMQ when measured). */
-export function evaluateGoals(results: readonly BenchResult[]): GoalVerdict[] {
+/**
+ * One verdict per goal and per remoting-ts serialization (JSON always;
+ * ROCKETMQ when measured). `indicative` (a quick run) marks every verdict as
+ * a hint rather than a finding.
+ */
+export function evaluateGoals(
+  results: readonly BenchResult[],
+  { indicative = false }: { indicative?: boolean } = {},
+): GoalVerdict[] {
   const serializations: GoalSerialize[] = ['JSON'];
   if (results.some((r) => r.suite === 'invoke' && r.impl === 'remoting-ts' && r.serialize === 'ROCKETMQ')) {
     serializations.push('ROCKETMQ');
   }
-  return serializations.flatMap((serialize) => COMPARISONS.map((c) => judge(c, results, serialize)));
+  return serializations.flatMap((serialize) =>
+    COMPARISONS.map((c) => {
+      const verdict = judge(c, results, serialize);
+      return indicative ? { ...verdict, indicative: true } : verdict;
+    }),
+  );
 }
+
+/** How a verdict reads in a report: "met", "missed", "n/a", with "(indicative)" in a quick run. */
+export function verdictText(goal: GoalVerdict): string {
+  const word = goal.met === null ? 'n/a' : goal.met ? 'met' : 'missed';
+  return goal.indicative === true && goal.met !== null ? `${word} (indicative)` : word;
+}
+
+/** What a quick run's goals are worth, said above them. */
+export const INDICATIVE_NOTE =
+  'quick run: each case ran for a fraction of a second on a machine that also ran the other side; the verdicts are indicative only (judge with a full run or --goals)';

@@ -5,12 +5,14 @@
 import { writeFile } from 'node:fs/promises';
 import { formatBytes, formatCompact, formatInteger, formatMicros, formatRatio } from '../format.js';
 import { medianOrNull, spread } from '../stats.js';
+import { notSteadyReason } from '../steadiness.js';
 import { describeJavaSyncReference } from '../suites/invoke-reference.js';
 import type { BenchReport, BenchResult, RunSample } from '../types.js';
 import { brokerHtmlSection } from './broker-html.js';
 import { formatAllocation, formatCpuPerOp, seriesName, throughputRatio, workerScaling } from './compare.js';
+import { INDICATIVE_NOTE, verdictText } from './goals.js';
 import { barChart, escapeXml, lineChart } from './svg.js';
-import { summarizeSkipped } from './table.js';
+import { describeWarmup, summarizeSkipped } from './table.js';
 
 const SERIES_COLORS: Record<string, string> = {
   'raw-net': '#4e79a7',
@@ -90,7 +92,9 @@ function onewayCharts(report: BenchReport): string[] {
 
 /**
  * CPU time per operation of the client and the server process: steadier than a
- * rate on a shared machine. Shapes as the latency charts, plus oneway.
+ * rate on a shared machine. Shapes as the latency charts, plus oneway. Log
+ * scale: gRPC spends tens of times the CPU per call of the others, and on a
+ * linear axis their bars were a pixel high.
  */
 function cpuCharts(report: BenchReport): string[] {
   const measured = invokeResults(report).filter(
@@ -114,9 +118,9 @@ function cpuCharts(report: BenchReport): string[] {
     };
     return barChart({
       title: `CPU per operation: ${shapeTitle(first)}`,
-      yLabel: 'CPU µs per operation (median; bars: min–max of runs)',
+      yLabel: 'CPU µs per operation (log scale; median, bars: min–max of runs)',
       better: 'lower',
-      scale: 'linear',
+      scale: 'log',
       data: {
         'data-chart': 'cpu-per-op',
         'data-mode': first.mode,
@@ -237,11 +241,13 @@ function figuresTable(report: BenchReport): string {
     'cpu µs/op (client / server)',
     'client heap/op / gc share',
     'errors',
+    'note',
   ];
   const rows = report.results.map((r) => {
     const s = spread(r.runs.map((run) => run.reqPerSec));
     const errors = r.runs.reduce((sum, run) => sum + run.errors, 0);
-    return `<tr data-impl="${escapeXml(r.impl)}">${[
+    const steady = notSteadyReason(r) === null;
+    return `<tr data-impl="${escapeXml(r.impl)}"${steady ? '' : ' class="not-steady"'}>${[
       cell(r.suite),
       cell(r.mode),
       cell(formatBytes(r.bodyBytes), true),
@@ -270,6 +276,7 @@ function figuresTable(report: BenchReport): string {
       cell(formatCpuPerOp(r), true),
       cell(formatAllocation(r), true),
       cell(errors === 0 ? '' : formatInteger(errors), true),
+      cell(notSteadyReason(r) ?? ''),
     ].join('')}</tr>`;
   });
   return `<table id="figures"><thead><tr>${header.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`;
@@ -309,11 +316,14 @@ function clusterSection(report: BenchReport): string {
 
 function goalsSection(report: BenchReport): string {
   if (report.goals.length === 0) return '';
+  const indicative = report.goals.some((g) => g.indicative === true);
   const rows = report.goals.map((g) => {
     const verdict = g.met === null ? 'n/a' : g.met ? 'met' : 'missed';
-    return `<tr class="goal-${verdict}">${cell(g.name)}${cell(g.target)}${cell(g.measured)}${cell(verdict)}</tr>`;
+    const kind = g.indicative === true ? ' goal-indicative' : '';
+    return `<tr class="goal-${verdict}${kind}">${cell(g.name)}${cell(g.target)}${cell(g.measured)}${cell(verdictText(g))}</tr>`;
   });
-  return `<h2>Goals <small>(reported, not asserted)</small></h2><table id="goals"><thead><tr><th>goal</th><th>target</th><th>measured</th><th>verdict</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  const note = indicative ? `<p id="goals-indicative">${escapeXml(INDICATIVE_NOTE)}</p>` : '';
+  return `<h2>Goals <small>(reported, not asserted${indicative ? '; indicative only' : ''})</small></h2>${note}<table id="goals"${indicative ? ' data-indicative="true"' : ''}><thead><tr><th>goal</th><th>target</th><th>measured</th><th>verdict</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
 const STYLE = `
@@ -331,6 +341,8 @@ svg .axis-label { font-size: 11px; fill: #666; }
 svg .grid { stroke: #eee; }
 svg .error-bar { stroke-width: 1.5; fill: none; }
 .goal-met td:last-child { color: #1a7f37; } .goal-missed td:last-child { color: #cf222e; font-weight: 600; }
+.goal-indicative td:last-child { color: #6e7781; font-weight: normal; }
+tr.not-steady td { color: #6e7781; } tr.not-steady td:last-child { color: #9a6700; }
 `;
 
 export function renderHtml(report: BenchReport): string {
@@ -353,7 +365,7 @@ export function renderHtml(report: BenchReport): string {
 <h1>remoting-ts benchmarks</h1>
 <p id="machine">${escapeXml(`${m.cpuModel}, ${m.cores} cores, Node ${m.nodeVersion}, ${m.platform}/${m.arch}`)}<br>
 ${escapeXml(m.note)}<br>
-${escapeXml(`${s.quick ? 'quick run' : 'full run'} (workers via ${s.workers}): ${s.warmupSec} s warm-up, ${s.repeat} × ${s.durationSec} s per case; figures are medians (min–max over runs). ${s.startedAt} – ${s.finishedAt}`)}</p>
+${escapeXml(`${s.quick ? 'quick run' : 'full run'} (workers via ${s.workers}): ${describeWarmup(s)}, ${s.repeat} × ${s.durationSec} s per case; figures are medians (min–max over runs). ${s.startedAt} – ${s.finishedAt}`)}</p>
 ${goalsSection(report)}
 <h2>Throughput vs in flight</h2>
 <div class="charts">${throughput.join('\n') || '<p>No async results in this run.</p>'}</div>

@@ -1,9 +1,11 @@
 /** The terminal report: plain-text tables, widths fitted to their contents. */
 import { formatBytes, formatCompact, formatInteger, formatMicros, formatRatio } from '../format.js';
 import { spread } from '../stats.js';
+import { notSteadyReason, WARMUP_CALLS_PER_CALLER } from '../steadiness.js';
 import { describeJavaSyncReference } from '../suites/invoke-reference.js';
 import type { BenchReport, BenchResult, GoalVerdict } from '../types.js';
 import { formatAllocation, formatCpuPerOp, seriesName, throughputRatio, workerScaling } from './compare.js';
+import { INDICATIVE_NOTE, verdictText } from './goals.js';
 
 export type Align = 'left' | 'right';
 
@@ -62,9 +64,10 @@ export function invokeTable(results: readonly BenchResult[]): string {
       formatCpuPerOp(r),
       formatAllocation(r),
       errorCount(r),
+      notSteadyReason(r) === null ? '' : 'not steady',
     ]);
   }
-  return renderTable(
+  const table = renderTable(
     [
       'mode',
       'body',
@@ -81,6 +84,7 @@ export function invokeTable(results: readonly BenchResult[]): string {
       'cpu µs/op c / s',
       'client heap/op / gc',
       'errors',
+      'note',
     ],
     rows,
     [
@@ -99,8 +103,20 @@ export function invokeTable(results: readonly BenchResult[]): string {
       'right',
       'right',
       'right',
+      'left',
     ],
   );
+  return [table, ...notSteadyLines(invoke)].join('\n');
+}
+
+/** Under the table: each not-steady row and why (its ratios are left out, "—"). */
+export function notSteadyLines(results: readonly BenchResult[]): string[] {
+  return results.flatMap((r) => {
+    const reason = notSteadyReason(r);
+    if (reason === null) return [];
+    const what = `${seriesName(r)} ${r.mode}${r.mode === 'async' ? ` ×${r.inflight}` : ''}, ${formatBytes(r.bodyBytes)}, ${r.connections} conn`;
+    return [`  ${what}: ${reason}; no ratio is taken against it`];
+  });
 }
 
 /** The cluster suite: each row against raw-net at the same worker count, and against its own one-worker row. */
@@ -184,12 +200,19 @@ export function codecTable(results: readonly BenchResult[]): string {
 }
 
 export function goalsTable(goals: readonly GoalVerdict[]): string {
-  const verdict = (met: boolean | null) => (met === null ? 'n/a' : met ? 'met' : 'MISSED');
+  // A missed goal shouts in a full run; a quick run's verdicts are hints.
+  const verdict = (g: GoalVerdict) => (g.met === false && g.indicative !== true ? 'MISSED' : verdictText(g));
   return renderTable(
     ['goal', 'target', 'measured', 'verdict'],
-    goals.map((g) => [g.name, g.target, g.measured, verdict(g.met)]),
+    goals.map((g) => [g.name, g.target, g.measured, verdict(g)]),
     ['left', 'left', 'left', 'left'],
   );
+}
+
+/** "0.125–2.1 s warm-up (until each caller completed 20 calls)", or a fixed one. */
+export function describeWarmup(s: BenchReport['settings']): string {
+  if (s.maxWarmupSec === undefined || s.maxWarmupSec <= s.warmupSec) return `${s.warmupSec} s warm-up`;
+  return `${s.warmupSec}–${s.maxWarmupSec} s warm-up (until each caller completed ${WARMUP_CALLS_PER_CALLER} calls)`;
 }
 
 /** `extraLines` go after the suite tables (the broker suite's, from broker-table.ts). */
@@ -199,7 +222,7 @@ export function renderTerminalReport(report: BenchReport, extraLines: readonly s
   const parts: string[] = [
     `machine: ${m.cpuModel}, ${m.cores} cores, Node ${m.nodeVersion}, ${m.platform}/${m.arch}, load ${m.loadAverage.join(' ')}`,
     `         ${m.note}`,
-    `run:     ${s.quick ? 'quick' : 'full'}; workers via ${s.workers}; suites ${s.suites.join(', ')}; per case ${s.warmupSec} s warm-up, ${s.repeat} × ${s.durationSec} s; figures are medians of the runs`,
+    `run:     ${s.quick ? 'quick' : 'full'}; workers via ${s.workers}; suites ${s.suites.join(', ')}; per case ${describeWarmup(s)}, ${s.repeat} × ${s.durationSec} s; figures are medians of the runs`,
   ];
   if (report.results.some((r) => r.suite === 'invoke')) parts.push('', 'invoke', invokeTable(report.results));
   if (report.results.some((r) => r.suite === 'invoke' && r.mode === 'sync'))
@@ -208,7 +231,12 @@ export function renderTerminalReport(report: BenchReport, extraLines: readonly s
     parts.push('', 'cluster (server workers under node:cluster)', clusterTable(report.results));
   if (report.results.some((r) => r.suite === 'codec')) parts.push('', 'codec', codecTable(report.results));
   parts.push(...extraLines);
-  if (report.goals.length > 0) parts.push('', 'goals (reported, not asserted)', goalsTable(report.goals));
+  if (report.goals.length > 0) {
+    const indicative = report.goals.some((g) => g.indicative === true);
+    parts.push('', 'goals (reported, not asserted)');
+    if (indicative) parts.push(INDICATIVE_NOTE);
+    parts.push(goalsTable(report.goals));
+  }
   if (report.skipped.length > 0) {
     parts.push('', 'not measured');
     parts.push(...summarizeSkipped(report).map((line) => `  ${line}`));

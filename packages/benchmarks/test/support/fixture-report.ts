@@ -19,8 +19,9 @@ export function fixtureReport(): BenchReport {
       p99us: latency === null ? null : latency * 3,
       p999us: latency === null ? null : latency * 9,
       errors: 0,
-      clientCpuUsPerOp: 2 / scale,
-      serverCpuUsPerOp: 1 / scale,
+      // gRPC spends tens of times the CPU per call of the others, as measured.
+      clientCpuUsPerOp: (impl === 'grpc-js' ? 80 : 2) / scale,
+      serverCpuUsPerOp: (impl === 'grpc-js' ? 40 : 1) / scale,
       clientHeapBytesPerOp: 500,
       clientGcShare: 0.02,
     });
@@ -39,6 +40,10 @@ export function fixtureReport(): BenchReport {
       // Three runs around the median: the charts draw their spread as error bars.
       runs: [run(0.9), run(1), run(1.1)],
     });
+    // gRPC at 256 in flight warmed up like the quick run that made us "168×" it: not steady.
+    const added = results.at(-1)!;
+    if (impl === 'grpc-js' && mode === 'async' && inflight === 256)
+      added.runs[0]!.warmup = { ms: 125, callsPerCaller: 0.9 };
   };
   const series: [ImplName, Serialize, number][] = [
     ['raw-net', null, 1],
@@ -93,7 +98,10 @@ export function fixtureReport(): BenchReport {
     },
     results,
     skipped: [{ suite: 'invoke', impl: 'grpc-js', description: 'oneway', reason: 'not applicable' }],
-    goals: [{ name: 'a goal', target: '≥ 0.8× raw-net', measured: '0.80×', met: true }],
+    goals: [
+      { name: 'a goal', target: '≥ 0.8× raw-net', measured: '0.80×', met: true, indicative: true },
+      { name: 'another goal', target: '≥ 3× grpc-js', measured: '0.95×', met: false, indicative: true },
+    ],
     notes: ['a note'],
   };
 }

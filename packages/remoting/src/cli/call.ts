@@ -110,11 +110,6 @@ function tlsOptions(options: CallTlsOptions): tls.ConnectionOptions {
   return { rejectUnauthorized: true };
 }
 
-/** Bad command-line usage: the CLI prints the message and the usage, and exits 2. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
-
 /** `--serialize` names. */
 export const serializeTypeByName: Record<string, SerializeType> = {
   json: SerializeType.JSON,

@@ -7,8 +7,8 @@ import { RemotingProtocolError } from '../protocol/errors.js';
 import { RemotingCommand } from '../protocol/remoting-command.js';
 import type { RequestProcessor } from '../remoting/processor.js';
 import { RemotingServer, type ServerTlsOptions, type TlsMode } from '../server.js';
-import { UsageError } from './call.js';
 import { makeSelfSignedCertificate } from './self-signed.js';
+import { UsageError } from './usage.js';
 
 /** Request codes the echo server answers. */
 export const EchoServerCode = {

@@ -2,47 +2,89 @@
 import { parseArgs } from 'node:util';
 import { languageFromName } from '../protocol/codes.js';
 import { RemotingError } from '../protocol/errors.js';
-import { runCall, serializeTypeByName, UsageError } from './call.js';
+import { parseAddress } from '../transport/connect.js';
+import { runCall, serializeTypeByName } from './call.js';
 import {
   type EchoServerOptions,
   parseWorkers,
   runEchoServerCluster,
   startEchoServer,
 } from './echo-server.js';
+import { reportCliError, UsageError, wantsHelp } from './usage.js';
+
+const ECHO_SERVER_USAGE = `usage: remoting echo-server [--port P] [--host 127.0.0.1] [--serialize json|rocketmq] [--language JAVA]
+                            [--tls] [--tls-mode permissive|enforcing] [--cert FILE --key FILE] [--workers N]
+  A test server: code 1 = echo (body and extFields back), 2 = sleep extFields.sleepMs then echo,
+  3 = fail (SYSTEM_ERROR). Prints "listening on HOST:PORT", then one line per connection event
+  (connect, close, idle) and per protocol error. SIGINT / SIGTERM shut it down gracefully: new
+  requests get GO_AWAY (version >= 476) or SYSTEM_BUSY while those in flight drain.
+  --port P             0 (the default) lets the OS choose
+  --serialize S        answer in this header serialization (default: as each request)
+  --language NAME      the LanguageCode of the answers (default JAVA)
+  --tls                serve TLS (a self-signed certificate unless --cert and --key)
+  --tls-mode M         permissive (TLS and plain, the default) or enforcing (TLS only)
+  --cert F --key F     the certificate and its key, PEM; they go together
+  --workers N          N processes (node:cluster) share the one address; a worker that dies is replaced`;
+
+const CALL_USAGE = `usage: remoting call HOST:PORT --code N [--ext k=v]... [--body TEXT] [--oneway|--async] [--timeout MS]
+                     [--serialize json|rocketmq] [--language JAVA] [--version N] [--json]
+                     [--tls [--ca FILE] [--insecure]]
+  One request to any RocketMQ remoting endpoint; prints the response (exit 0), or the
+  error's code and message (exit 1).
+  --ext k=v            an extFields entry (repeatable)
+  --timeout MS         call and connect timeout (default 3000)
+  --json               print only the response, as one JSON object, on stdout
+  --tls                verify the server's certificate (against --ca FILE, else the system CAs)
+                       unless --insecure
+  e.g. against a RocketMQ NameServer: remoting call 127.0.0.1:9876 --code 105 --ext topic=TopicTest`;
 
 const USAGE = `usage:
   remoting echo-server [--port P] [--host 127.0.0.1] [--serialize json|rocketmq] [--language JAVA]
       [--tls] [--tls-mode permissive|enforcing] [--cert FILE --key FILE] [--workers N]
-      code 1 = echo (body and extFields back), 2 = sleep extFields.sleepMs then echo, 3 = fail (SYSTEM_ERROR)
-      prints one line per connection event (connect, close, idle) and per protocol error
-      --cert and --key go together (neither: a generated self-signed certificate)
-      --workers N: N processes (node:cluster) share the one address; a worker that dies is replaced
-      SIGTERM/SIGINT shut it down gracefully: new requests get GO_AWAY while the rest drain
   remoting call HOST:PORT --code N [--ext k=v]... [--body TEXT] [--oneway|--async] [--timeout MS]
       [--serialize json|rocketmq] [--language JAVA] [--version N] [--json]
       [--tls [--ca FILE] [--insecure]]
-      --tls verifies the server's certificate (against --ca FILE, else the system CAs)
-      unless --insecure; --json prints only the response as JSON on stdout
-      e.g. against a RocketMQ NameServer: remoting call 127.0.0.1:9876 --code 105 --ext topic=TopicTest
+  remoting COMMAND --help     that command's options in full
   remoting --help`;
+
+interface Command {
+  usage: string;
+  run: (args: string[]) => Promise<number>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  'echo-server': { usage: ECHO_SERVER_USAGE, run: (args) => echoServer(args) },
+  call: { usage: CALL_USAGE, run: (args) => call(args) },
+};
+
+/** The command named first on the command line, if it is one. */
+function commandOf(argv: readonly string[]): Command | undefined {
+  const name = argv[0];
+  return name !== undefined && Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+}
 
 /** Parses `remoting` arguments and runs the command; resolves to the exit code. */
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === '--help' || command === '-h' || command === 'help' || wantsHelp(rest)) {
+  const [name, ...rest] = argv;
+  if (name === 'help') {
+    // `remoting help call`: that command's usage.
+    console.log(commandOf(rest)?.usage ?? USAGE);
+    return 0;
+  }
+  const command = commandOf(argv);
+  if (command !== undefined) {
+    if (wantsHelp(rest)) {
+      console.log(command.usage);
+      return 0;
+    }
+    return command.run(rest);
+  }
+  if (name === '--help' || name === '-h' || wantsHelp(argv)) {
     console.log(USAGE);
     return 0;
   }
-  if (command === 'echo-server') return echoServer(rest);
-  if (command === 'call') return call(rest);
-  if (command === undefined) throw new UsageError('a command is required');
-  throw new UsageError(`unknown command ${command}`);
-}
-
-/** `--help` or `-h` anywhere before a `--` terminator. */
-function wantsHelp(args: string[]): boolean {
-  const end = args.indexOf('--');
-  return (end === -1 ? args : args.slice(0, end)).some((arg) => arg === '--help' || arg === '-h');
+  if (name === undefined) throw new UsageError('a command is required');
+  throw new UsageError(`unknown command ${name}`);
 }
 
 async function echoServer(args: string[]): Promise<number> {
@@ -138,6 +180,11 @@ async function call(args: string[]): Promise<number> {
   const address = positionals[0];
   if (address === undefined || positionals.length > 1)
     throw new UsageError('call needs exactly one HOST:PORT');
+  try {
+    parseAddress(address);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
   if (values.code === undefined || !/^-?\d+$/.test(values.code))
     throw new UsageError('--code N is required (an integer)');
   if (values.oneway && values.async) throw new UsageError('--oneway and --async exclude each other');
@@ -148,6 +195,8 @@ async function call(args: string[]): Promise<number> {
   });
   const timeoutMs = Number(values.timeout);
   if (!(timeoutMs > 0)) throw new UsageError('--timeout must be a positive number of milliseconds');
+  if (!/^-?\d+$/.test(values.version))
+    throw new UsageError(`--version must be an integer, got ${values.version}`);
   return runCall(
     {
       address,
@@ -186,23 +235,19 @@ function parseSerialize(text: string) {
   return type;
 }
 
-main(process.argv.slice(2)).then(
+const argv = process.argv.slice(2);
+main(argv).then(
   (code) => {
     process.exitCode = code;
   },
   (error: unknown) => {
-    if (
-      error instanceof UsageError ||
-      String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS')
-    ) {
-      console.error(`remoting: ${(error as Error).message}\n${USAGE}`);
-      process.exitCode = 2;
-    } else if (error instanceof RemotingError) {
-      console.error(`remoting: ${error.code}: ${error.message}`);
-      process.exitCode = 1;
-    } else {
-      console.error(`remoting: ${error instanceof Error ? error.message : String(error)}`);
-      process.exitCode = 1;
-    }
+    const command = commandOf(argv);
+    process.exitCode = reportCliError(
+      command === undefined ? 'remoting' : `remoting ${argv[0]}`,
+      command?.usage ?? USAGE,
+      error,
+      (e) =>
+        e instanceof RemotingError ? `${e.code}: ${e.message}` : e instanceof Error ? e.message : String(e),
+    );
   },
 );

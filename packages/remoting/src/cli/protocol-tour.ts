@@ -3,8 +3,7 @@
  * SEND_MESSAGE request encoded with a JSON header and with the binary
  * (ROCKETMQ) header, each byte annotated, decoded back, and answered.
  *
- *   pnpm demo            (from the repository root)
- *   npx tsx src/cli/protocol-tour.ts
+ *   npx -y pnpm@10 tour      (from anywhere in the repository)
  */
 import 'reflect-metadata';
 import {

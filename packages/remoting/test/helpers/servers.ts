@@ -72,15 +72,41 @@ export function onCleanup(cleanup: () => Promise<void> | void): void {
   cleanups.push(async () => cleanup());
 }
 
+/** A one-shot latch a test opens: a processor awaits `opened` to hold its answer until the test says so. */
+export interface Gate {
+  readonly opened: Promise<void>;
+  open(): void;
+}
+
+export function gate(): Gate {
+  let open = () => {};
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { opened, open };
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Polls `check` until it is true or `timeoutMs` passes. */
+/**
+ * The shortest an `eventually` waits before giving up. A wait for a condition
+ * is no claim about speed: its bound only turns a hang into a failure that
+ * names what never happened, so on a loaded 2-core machine it must be far
+ * longer than the condition ever takes, whatever bound the caller gave.
+ */
+const EVENTUALLY_MIN_MS = 30_000;
+
+/**
+ * Polls `check` until it is true; fails naming `what` after `timeoutMs`
+ * (at least {@link EVENTUALLY_MIN_MS}).
+ */
 export async function eventually(check: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
+  const guardMs = Math.max(timeoutMs, EVENTUALLY_MIN_MS);
+  const deadline = performance.now() + guardMs;
   while (!check()) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (performance.now() > deadline) throw new Error(`timed out after ${guardMs} ms waiting for ${what}`);
     await sleep(10);
   }
 }
