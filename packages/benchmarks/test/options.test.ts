@@ -35,7 +35,7 @@ describe('bench options', () => {
 
   test('an unknown implementation, mode or serialization is refused, naming the known ones', () => {
     expect(() => parseOptions(['--impl', 'raw-net,nope'])).toThrow(
-      '--impl: unknown "nope" (known: raw-net, grpc-js, remoting-ts)',
+      '--impl: unknown "nope" (known: raw-net, grpc-js, remoting-ts, remoting-ts-blocking)',
     );
     expect(() => parseOptions(['--mode', 'batch'])).toThrow('--mode: unknown "batch"');
     expect(() => parseOptions(['--serialize', 'xml'])).toThrow('--serialize: unknown "XML"');
