@@ -38,7 +38,11 @@ export interface ServerClusterOptions {
   restart?: ClusterRestartOptions;
   /** How long a worker may take from fork to listening before it counts as failed. Default 60 000. */
   startTimeoutMs?: number;
-  /** What each worker's `RemotingServer.shutdown()` gets as `graceMs` when the cluster stops it. Default 5000. */
+  /**
+   * What each worker's graceful `RemotingServer.shutdown({ graceful: true, graceMs })` gets as
+   * `graceMs` when the cluster stops it (a rolling restart or a shutdown): new requests meanwhile
+   * are answered GO_AWAY or SYSTEM_BUSY. Default 5000.
+   */
   shutdownGraceMs?: number;
   /** How long after its grace period a stopping worker may take to exit before it is killed. Default 5000. */
   killAfterMs?: number;
@@ -275,8 +279,9 @@ export class ServerCluster extends EventEmitter<ServerClusterEvents> {
   }
 
   /**
-   * Stops every worker: each stops accepting, lets requests already read
-   * finish (up to `shutdownGraceMs`), closes its connections and exits; one
+   * Stops every worker: each stops accepting, answers new requests GO_AWAY
+   * (or SYSTEM_BUSY), lets requests already read finish (up to
+   * `shutdownGraceMs`), closes its connections and exits; one
    * still alive `killAfterMs` later is killed. A second call waits for the first.
    */
   shutdown(): Promise<void> {

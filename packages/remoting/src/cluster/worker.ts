@@ -108,8 +108,11 @@ export async function runClusterWorker(createServer: ClusterServerFactory): Prom
       });
     } else if (message.type === 'shutdown' && !stopping) {
       stopping = true;
+      // Graceful: a request that arrives while this worker drains is answered GO_AWAY (SYSTEM_BUSY for
+      // clients that did not opt in) instead of waiting unread until the connection closes, so a
+      // client reconnects, and the primary hands the new connection to a worker that stays.
       void started
-        .shutdown({ graceMs: message.graceMs })
+        .shutdown({ graceful: true, graceMs: message.graceMs })
         .finally(() => {
           process.off('message', onMessage);
           if (worker.isConnected()) worker.disconnect();
