@@ -1,7 +1,7 @@
 import type { RemotingCommand } from '../protocol/remoting-command.js';
 import type { Channel, WriteListener } from '../transport/channel.js';
 import { CountDownLatch } from './count-down-latch.js';
-import type { WheelEntry } from './deadline-wheel.js';
+import { DeadlineEntry } from './deadline-wheel.js';
 import type { InvokeMode } from './diagnostics.js';
 import type { InvocationFacts } from './errors.js';
 import type { Permits } from './permits.js';
@@ -32,7 +32,7 @@ const FAILED = 2;
  * releases its permit, if it holds one. Its owner (the OutboundInvoker) runs
  * the callback: the future itself never calls user code.
  */
-export class ResponseFuture implements WheelEntry, WriteListener {
+export class ResponseFuture extends DeadlineEntry implements WriteListener {
   /** The request, for the RPC hooks and a queued write. */
   readonly request: RemotingCommand;
   /** The request's opaque when the call began: its key in the response table, fixed for the call. */
@@ -46,12 +46,6 @@ export class ResponseFuture implements WheelEntry, WriteListener {
   readonly beginTimestamp: number;
   /** An async call's callback, null otherwise; the invoker runs it once the call ended. */
   readonly callback: InvokeCallback | null;
-  /** @internal The deadline wheel's links; -1/null when not in it. */
-  wheelSlot = -1;
-  /** @internal */
-  wheelPrev: WheelEntry | null = null;
-  /** @internal */
-  wheelNext: WheelEntry | null = null;
   response: RemotingCommand | null = null;
   cause: Error | null = null;
   /** The one record of whether any byte may have reached the peer. */
@@ -117,6 +111,7 @@ export class ResponseFuture implements WheelEntry, WriteListener {
     callback: InvokeCallback | null,
     permits: Permits | null,
   ) {
+    super();
     this.beginTimestamp = beginTimestamp;
     this.channel = channel;
     this.request = request;
