@@ -207,7 +207,11 @@ export class ResponseFuture extends DeadlineEntry implements WriteListener {
     return true;
   }
 
-  /** @internal The channel's verdict on the request's write (see `writeFailed`). */
+  /**
+   * @internal The channel's verdict on the request's write, from
+   * WriteBatch.flush once the socket took the bytes or failed to: a failure
+   * goes to the invoker's `writeFailed`, which fails the call.
+   */
   writeDone(error: Error | null): void {
     // Node passes null on success; undefined is treated alike in case a transport differs.
     if (error && this.writeFailed !== null) this.writeFailed(this, error);
@@ -219,7 +223,12 @@ export class ResponseFuture extends DeadlineEntry implements WriteListener {
     this.endListeners.push(listener);
   }
 
-  /** Waits for the end of the call; the call's deadline (not this wait) bounds it. */
+  /**
+   * Waits for the end of the call: an untimed CountDownLatch(1), counted down
+   * when the call ends. RocketMQ's waitResponse(timeoutMillis) times its own
+   * wait; here the call's deadline on the deadline wheel bounds it (see
+   * OutboundInvoker).
+   */
   waitResponse(): Promise<boolean> {
     if (this.outcome !== 0) return Promise.resolve(true);
     if (this.latch === null) this.latch = new CountDownLatch(1);
