@@ -105,6 +105,7 @@ export {
   type CallEndMessage,
   type CallErrorMessage,
   type CallStartMessage,
+  type CallWrittenMessage,
   type ChannelErrorMessage,
   type ChannelMessage,
   diagnosticsChannels,

@@ -1,5 +1,5 @@
 import { commandDefaults, type RemotingCommand } from '../protocol/remoting-command.js';
-import type { Channel } from '../transport/channel.js';
+import type { Channel, WriteCallback, WriteListener } from '../transport/channel.js';
 import { CallDeadlines, type ResponseTableScanOptions } from './call-deadlines.js';
 import { CallTelemetry } from './call-telemetry.js';
 import type { EndpointSide, InvokeMode } from './diagnostics.js';
@@ -251,7 +251,16 @@ export class OutboundInvoker implements QueuedCallOwner {
     if (signal?.aborted !== true && channel.isWritable() && this.onewayPermits.tryTake()) {
       // The permit is held until the bytes reach the socket (or never will).
       try {
-        channel.write(request, this.releaseOnewayPermit);
+        const listener = this.telemetry.watchesWrites
+          ? this.telemetry.watchWrite(
+              'oneway',
+              channel.remoteAddress,
+              request,
+              startedAt,
+              this.releaseOnewayPermit,
+            )
+          : this.releaseOnewayPermit;
+        channel.write(request, listener);
       } catch (error) {
         // It could not be encoded (RemotingEncodeError): nothing was queued.
         this.onewayPermits.release();
@@ -388,7 +397,10 @@ export class OutboundInvoker implements QueuedCallOwner {
   private writeOneway(future: ResponseFuture): boolean {
     future.markWritten();
     try {
-      future.channel.write(future.request, this.releaseOnewayPermit);
+      const listener = this.telemetry.watchesWrites
+        ? this.watchWrite(future, this.releaseOnewayPermit)
+        : this.releaseOnewayPermit;
+      future.channel.write(future.request, listener);
     } catch (error) {
       future.markUnsent();
       this.failCall(future, error as Error);
@@ -427,12 +439,21 @@ export class OutboundInvoker implements QueuedCallOwner {
     // so counts down the latch the caller waits on.
     future.writeFailed = this.writeFailed;
     try {
-      future.channel.write(future.request, future);
+      future.channel.write(
+        future.request,
+        this.telemetry.watchesWrites ? this.watchWrite(future, future) : future,
+      );
     } catch (error) {
       // It could not be encoded (RemotingEncodeError, e.g. a code the ROCKETMQ header cannot hold): nothing was queued.
       future.markUnsent();
       this.failCall(future, error as Error);
     }
+  }
+
+  /** `listener`, behind a callback that publishes `call:written` first (see CallTelemetry.watchWrite). */
+  private watchWrite(future: ResponseFuture, listener: WriteCallback | WriteListener): WriteCallback {
+    const { mode, channel, request, beginTimestamp } = future;
+    return this.telemetry.watchWrite(mode, channel.remoteAddress, request, beginTimestamp, listener);
   }
 
   /**
