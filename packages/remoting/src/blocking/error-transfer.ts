@@ -6,8 +6,18 @@
  * `instanceof`, `code`, `retriable`, `written`, every fact and the message
  * come out as they went in, and so does the chain of causes.
  */
+import {
+  ClusterRestartLimitError,
+  type ClusterWorkerFacts,
+  ClusterWorkerStartError,
+} from '../cluster/errors.js';
 import { type NameServerAttempt, NameServerUnavailableError } from '../name-server/errors.js';
-import { RemotingError, RemotingHeaderError, RemotingProtocolError } from '../protocol/errors.js';
+import {
+  RemotingEncodeError,
+  RemotingError,
+  RemotingHeaderError,
+  RemotingProtocolError,
+} from '../protocol/errors.js';
 import { RemotingCommand } from '../protocol/remoting-command.js';
 import {
   type InvocationFacts,
@@ -176,6 +186,16 @@ function facts(fields: Fields): InvocationFacts {
   };
 }
 
+function clusterFacts(fields: Fields): ClusterWorkerFacts {
+  return {
+    slot: num(fields, 'slot'),
+    workerId: num(fields, 'workerId'),
+    pid: typeof fields.pid === 'number' ? fields.pid : undefined,
+  };
+}
+
+const ENCODE_FIELDS = ['code', 'version', 'extFields key'] as const;
+
 /**
  * How to construct each error class of this package. The arguments only need
  * to produce an instance of the right class: its message and properties are
@@ -238,6 +258,15 @@ const REBUILDERS = new Map<string, (parts: Parts) => Error>([
   ],
   ['RemotingProtocolError', ({ message, cause }) => new RemotingProtocolError(message, { cause })],
   [
+    'RemotingEncodeError',
+    ({ fields, message }) =>
+      new RemotingEncodeError(
+        ENCODE_FIELDS.find((field) => field === fields.field) ?? 'code',
+        num(fields, 'value'),
+        message,
+      ),
+  ],
+  [
     'PartialFramesOverBudgetError',
     ({ fields }) =>
       new PartialFramesOverBudgetError(
@@ -263,6 +292,25 @@ const REBUILDERS = new Map<string, (parts: Parts) => Error>([
         fields.failure === 'start-failed' || fields.failure === 'exited' ? fields.failure : 'unresponsive',
         facts(fields),
         0,
+        cause,
+      ),
+  ],
+  // A blocking client's worker serves no cluster, but every exported RemotingError crosses as itself.
+  [
+    'ClusterWorkerStartError',
+    ({ fields, cause }) => new ClusterWorkerStartError(clusterFacts(fields), text(fields, 'reason'), cause),
+  ],
+  [
+    'ClusterRestartLimitError',
+    ({ fields, cause }) =>
+      new ClusterRestartLimitError(
+        clusterFacts(fields),
+        '',
+        {
+          restartsInWindow: num(fields, 'restartsInWindow'),
+          maxRestarts: 0,
+          windowMs: num(fields, 'windowMs'),
+        },
         cause,
       ),
   ],
