@@ -278,8 +278,8 @@ async function traceTimeout({
     `One timeout: a ${TIMEOUT_MS} ms call to a server that answers after ${LATE_ANSWER_MS} ms`,
     [
       'Who notices the deadline, and what becomes of the answer that comes after it.',
-      'This client keeps its connection on a timeout (closeSocketIfTimeout: false; RocketMQ and the',
-      "default close it), so the late answer can be seen arriving. The response-table sweep (RocketMQ's",
+      'This client keeps its connection on a timeout (closeSocketIfTimeout: false; RocketMQ 4.9.7 and',
+      "this client's default close it), so the late answer can be seen arriving. The response-table sweep (RocketMQ's",
       'scanResponseTable: first after 3 s, then every 1 s) is only the backstop: the wheel ends the call first.',
     ],
   );
@@ -314,7 +314,7 @@ async function traceTimeout({
       trace.step(
         'failed',
         `failCall: ${message.error.name} [${(message.error as RemotingTimeoutError).code}], the future out of the table ` +
-          `(pendingResponses ${stats.pendingResponses}), its deadline off the wheel, the latch counted down`,
+          `(pendingResponses ${stats.pendingResponses}), its deadline off the wheel; next, ResponseFuture.fail counts the latch down`,
         { error: (message.error as RemotingTimeoutError).code, pendingResponses: stats.pendingResponses },
       );
       failed.resolve();
@@ -416,7 +416,7 @@ async function tracePermits({ address, steps, sections }: TraceContext): Promise
       'exhausted',
       `${error.name} [${error.code}] after ${error.waitedMs} ms: ${error.permitsTotal - error.permitsAvailable} of ` +
         `${error.permitsTotal} permits in use, ${error.permitsWaiting} other callers waiting, written: ${error.written}. ` +
-        'RocketMQ throws RemotingTimeoutException here; this is not a timeout of the call',
+        'RocketMQ 5.x reports this as RemotingTimeoutException, as if the call had timed out; it was never sent',
       {
         code: error.code,
         waitedMs: error.waitedMs,
