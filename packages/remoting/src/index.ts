@@ -109,6 +109,7 @@ export {
   type CallEndMessage,
   type CallErrorMessage,
   type CallStartMessage,
+  type CallWrittenMessage,
   type ChannelErrorMessage,
   type ChannelMessage,
   diagnosticsChannels,

@@ -15,6 +15,7 @@ import {
   RemotingCommand,
   RemotingCommandError,
   RemotingConnectError,
+  RemotingEncodeError,
   RemotingError,
   RemotingHeaderError,
   RemotingOpaqueInUseError,
@@ -193,6 +194,15 @@ describe('an error that crosses from the worker thread', () => {
     const revived = acrossThreads('a string was thrown');
     expect(revived).toBeInstanceOf(Error);
     expect(revived.message).toBe('a string was thrown');
+  });
+
+  test('a request that cannot be encoded arrives as RemotingEncodeError with its field, value and written: false', () => {
+    const revived = acrossThreads(
+      new RemotingEncodeError('code', 40_000, 'code 40000 does not fit the ROCKETMQ header'),
+    );
+    expect(revived).toBeInstanceOf(RemotingEncodeError);
+    expect(revived).toMatchObject({ code: 'REMOTING_ENCODE', field: 'code', value: 40_000, written: false });
+    expect(revived.message).toBe('code 40000 does not fit the ROCKETMQ header');
   });
 
   test('every RemotingError class the package exports is rebuilt as itself', () => {

@@ -61,6 +61,7 @@ const COMMANDS: Command[] = [
     usageMentions: 'pnpm remoting-demo',
   },
   { name: 'tour', packageDir: 'remoting', entry: 'src/cli/protocol-tour.ts', usageMentions: 'pnpm tour' },
+  { name: 'learn', packageDir: 'remoting', entry: 'src/cli/learn.ts', usageMentions: 'pnpm learn' },
   { name: 'broker', packageDir: 'broker-demo', entry: 'src/cli/main.ts', usageMentions: 'pnpm broker' },
   {
     name: 'broker produce',

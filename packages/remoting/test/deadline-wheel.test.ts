@@ -1,16 +1,15 @@
 /** The deadline wheel expires each entry at its own deadline (never before, within a tick after), once. */
 import { expect, test } from 'vitest';
-import { DeadlineWheel, type WheelEntry } from '../src/remoting/deadline-wheel.js';
+import { DeadlineEntry, DeadlineWheel } from '../src/remoting/deadline-wheel.js';
 
-class Entry implements WheelEntry {
-  wheelSlot = -1;
-  wheelPrev: WheelEntry | null = null;
-  wheelNext: WheelEntry | null = null;
+class Entry extends DeadlineEntry {
   expiredAt = -1;
   constructor(
     readonly name: string,
     readonly deadline: number,
-  ) {}
+  ) {
+    super();
+  }
 }
 
 /** Polls `check`; `timeoutMs` only turns a hang into a failure (generous: a loaded machine runs timers late). */

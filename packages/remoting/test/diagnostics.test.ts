@@ -14,6 +14,7 @@ import {
   type CallEndMessage,
   type CallErrorMessage,
   type CallStartMessage,
+  type CallWrittenMessage,
   type ChannelErrorMessage,
   type ChannelMessage,
   diagnosticsChannels,
@@ -53,6 +54,7 @@ test('the channel table names what is published', () => {
     'remoting-ts:call:start',
     'remoting-ts:call:end',
     'remoting-ts:call:error',
+    'remoting-ts:call:written',
     'remoting-ts:request:start',
     'remoting-ts:request:end',
     'remoting-ts:request:error',
@@ -93,6 +95,69 @@ test('calls publish start and end or error, with the facts', async () => {
   expect(errors[0]).toMatchObject({ mode: 'async', requestCode: EchoCode.SLEEP, opaque: slow.opaque });
   expect(errors[0]?.error).toHaveProperty('code', 'REMOTING_TIMEOUT');
   expect(errors[0]?.error).toBeInstanceOf(Error);
+});
+
+test("call:written tells when the socket took a call's request: after call:start, before the response", async () => {
+  const order: string[] = [];
+  const written = record<CallWrittenMessage>('remoting-ts:call:written');
+  const follow = (name: string) => (message: unknown) => {
+    const { side, opaque, request } = message as { side: string; opaque?: number; request?: RemotingCommand };
+    if (side === 'client') order.push(`${name} ${opaque ?? request?.opaque}`);
+  };
+  for (const name of ['start', 'written', 'end']) {
+    const listener = follow(name);
+    diagnosticsChannel.subscribe(`remoting-ts:call:${name}`, listener);
+    onCleanup(() => {
+      diagnosticsChannel.unsubscribe(`remoting-ts:call:${name}`, listener);
+    });
+  }
+  const { address } = await startEchoServer();
+  const client = newClient();
+  const sync = RemotingCommand.createRequest(EchoCode.ECHO);
+  await client.invokeSync(address, sync, 3000);
+  const async = RemotingCommand.createRequest(EchoCode.ECHO);
+  await client.invokeAsync(address, async, 3000);
+  const oneway = RemotingCommand.createRequest(EchoCode.ECHO);
+  await client.invokeOneway(address, oneway, 3000);
+  await eventually(() => written.length === 3, 2000, 'the oneway write');
+  expect(order).toEqual([
+    `start ${sync.opaque}`,
+    `written ${sync.opaque}`,
+    `end ${sync.opaque}`,
+    `start ${async.opaque}`,
+    `written ${async.opaque}`,
+    `end ${async.opaque}`,
+    // A oneway call ends once handed to its connection; the socket takes it on the next tick.
+    `start ${oneway.opaque}`,
+    `end ${oneway.opaque}`,
+    `written ${oneway.opaque}`,
+  ]);
+  expect(written.map((m) => m.mode)).toEqual(['sync', 'async', 'oneway']);
+  expect(written[0]).toMatchObject({
+    side: 'client',
+    remoteAddress: address,
+    requestCode: EchoCode.ECHO,
+    opaque: sync.opaque,
+  });
+  expect(written.every((m) => m.durationMs >= 0)).toBe(true);
+});
+
+test('a call whose bytes never reach the socket publishes call:error and no call:written', async () => {
+  const written = record<CallWrittenMessage>('remoting-ts:call:written');
+  const errors = record<CallErrorMessage>('remoting-ts:call:error');
+  const { address } = await startEchoServer();
+  const client = newClient();
+  await client.invokeSync(address, RemotingCommand.createRequest(EchoCode.ECHO), 3000);
+  written.length = 0;
+  const request = RemotingCommand.createRequest(EchoCode.ECHO);
+  const call = client.invokeSync(address, request, 3000).catch((e: unknown) => e);
+  // The frame waits in this tick's batch: the connection goes before it is flushed.
+  client.closeChannel(address);
+  const error = await call;
+  expect(error).toHaveProperty('code', 'REMOTING_SEND_REQUEST');
+  expect(error).toHaveProperty('written', false);
+  expect(written).toEqual([]);
+  expect(errors.map((m) => m.opaque)).toEqual([request.opaque]);
 });
 
 test('served requests publish start and end, or error when the processor throws', async () => {

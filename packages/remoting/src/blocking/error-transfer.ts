@@ -6,7 +6,6 @@
  * `instanceof`, `code`, `retriable`, `written`, every fact and the message
  * come out as they went in, and so does the chain of causes.
  */
-
 import {
   ClusterRestartLimitError,
   type ClusterWorkerFacts,
@@ -187,6 +186,16 @@ function facts(fields: Fields): InvocationFacts {
   };
 }
 
+function clusterFacts(fields: Fields): ClusterWorkerFacts {
+  return {
+    slot: num(fields, 'slot'),
+    workerId: num(fields, 'workerId'),
+    pid: typeof fields.pid === 'number' ? fields.pid : undefined,
+  };
+}
+
+const ENCODE_FIELDS = ['code', 'version', 'extFields key'] as const;
+
 /**
  * How to construct each error class of this package. The arguments only need
  * to produce an instance of the right class: its message and properties are
@@ -252,7 +261,7 @@ const REBUILDERS = new Map<string, (parts: Parts) => Error>([
     'RemotingEncodeError',
     ({ fields, message }) =>
       new RemotingEncodeError(
-        fields.field === 'version' || fields.field === 'extFields key' ? fields.field : 'code',
+        ENCODE_FIELDS.find((field) => field === fields.field) ?? 'code',
         num(fields, 'value'),
         message,
       ),
@@ -286,19 +295,17 @@ const REBUILDERS = new Map<string, (parts: Parts) => Error>([
         cause,
       ),
   ],
-  // Raised by ServerCluster in a primary, never in a blocking call's worker; rebuilt all the same so
-  // that every exported error class crosses threads as itself.
+  // A blocking client's worker serves no cluster, but every exported RemotingError crosses as itself.
   [
     'ClusterWorkerStartError',
-    ({ fields, message, cause }) =>
-      new ClusterWorkerStartError(clusterFacts(fields), text(fields, 'reason') || message, cause),
+    ({ fields, cause }) => new ClusterWorkerStartError(clusterFacts(fields), text(fields, 'reason'), cause),
   ],
   [
     'ClusterRestartLimitError',
     ({ fields, cause }) =>
       new ClusterRestartLimitError(
         clusterFacts(fields),
-        'died',
+        '',
         {
           restartsInWindow: num(fields, 'restartsInWindow'),
           maxRestarts: 0,
@@ -313,14 +320,6 @@ const REBUILDERS = new Map<string, (parts: Parts) => Error>([
       new RemotingReentrantCallError(fields.site === 'blocking-worker' ? 'blocking-worker' : 'nested-call'),
   ],
 ]);
-
-function clusterFacts(fields: Record<string, unknown>): ClusterWorkerFacts {
-  return {
-    slot: num(fields, 'slot'),
-    workerId: num(fields, 'workerId'),
-    pid: typeof fields.pid === 'number' ? fields.pid : undefined,
-  };
-}
 
 /** The class names reviveError rebuilds as this package's own classes. */
 export function rebuiltErrorNames(): string[] {

@@ -1,4 +1,6 @@
 import type { RemotingCommand } from '../protocol/remoting-command.js';
+import type { WriteCallback } from '../transport/channel.js';
+import { notifyWrite, type WriteListener } from '../transport/write-batch.js';
 import { CodeStats } from './code-stats.js';
 import { diagnosticsChannels, type EndpointSide, type InvokeMode } from './diagnostics.js';
 import type { InvocationFacts } from './errors.js';
@@ -36,6 +38,38 @@ export class CallTelemetry {
       durationMs: performance.now() - future.beginTimestamp,
     };
     channel.publish(error === null ? { ...base, response } : { ...base, error });
+  }
+
+  /** Whether a write should be watched for `call:written`: while nobody subscribes, it costs this check alone. */
+  get watchesWrites(): boolean {
+    return diagnosticsChannels.callWritten.hasSubscribers;
+  }
+
+  /**
+   * A write callback that publishes `call:written` once the socket took the
+   * request's bytes, then tells `listener` how the write ended. Made only
+   * while `watchesWrites`.
+   */
+  watchWrite(
+    mode: InvokeMode,
+    remoteAddress: string,
+    request: RemotingCommand,
+    startedAt: number,
+    listener: WriteCallback | WriteListener,
+  ): WriteCallback {
+    return (error) => {
+      if (!error && diagnosticsChannels.callWritten.hasSubscribers) {
+        diagnosticsChannels.callWritten.publish({
+          side: this.side,
+          mode,
+          remoteAddress,
+          requestCode: request.code,
+          opaque: request.opaque,
+          durationMs: performance.now() - startedAt,
+        });
+      }
+      notifyWrite(listener, error);
+    };
   }
 
   /** A oneway call sent at once ends without a future. */

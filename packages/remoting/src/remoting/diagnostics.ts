@@ -9,6 +9,7 @@
  * | `remoting-ts:call:start`          | a call (sync/async/oneway) begins            | {@link CallStartMessage}  |
  * | `remoting-ts:call:end`            | a call ends with a response (oneway: written)| {@link CallEndMessage}    |
  * | `remoting-ts:call:error`          | a call ends with an error                    | {@link CallErrorMessage}  |
+ * | `remoting-ts:call:written`        | a call's request was handed to the socket    | {@link CallWrittenMessage} |
  * | `remoting-ts:request:start`       | a served request reaches its processor       | {@link RequestStartMessage} |
  * | `remoting-ts:request:end`         | a served request's processing ended          | {@link RequestEndMessage} |
  * | `remoting-ts:request:error`       | a processor threw or rejected                | {@link RequestErrorMessage} |
@@ -78,6 +79,29 @@ export interface CallErrorMessage {
   durationMs: number;
   /** A RemotingError subclass: its `code` says what happened. */
   error: Error;
+}
+
+/**
+ * `remoting-ts:call:written`: the socket took a call's request (its bytes
+ * are the kernel's now), or for a oneway call, the socket took it after its
+ * `call:end`. From here the peer may have it; before, the call waited for a
+ * writable connection or for this tick's batch. A call whose write fails
+ * publishes `call:error` instead. Only a write watched while the channel had
+ * a subscriber is reported.
+ */
+export interface CallWrittenMessage {
+  /** Which kind of endpoint published: the client, or the server. */
+  side: EndpointSide;
+  /** How the call waits: sync, async or oneway (RocketMQ invokeSync / invokeAsync / invokeOneway). */
+  mode: InvokeMode;
+  /** Address (`host:port`) of the peer the call goes to. */
+  remoteAddress: string;
+  /** The request's command code (RocketMQ RemotingCommand `code`). */
+  requestCode: number;
+  /** The request's opaque: the id pairing its response with it (RocketMQ `opaque`). */
+  opaque: number;
+  /** From the call's start to the socket taking its bytes, in milliseconds. */
+  durationMs: number;
 }
 
 /** `remoting-ts:request:start`: a served request reaches its processor (after the executor's queue). */
@@ -188,6 +212,8 @@ export const diagnosticsChannels = {
   callEnd: diagnosticsChannel.channel('remoting-ts:call:end'),
   /** `remoting-ts:call:error`, publishes {@link CallErrorMessage}. */
   callError: diagnosticsChannel.channel('remoting-ts:call:error'),
+  /** `remoting-ts:call:written`, publishes {@link CallWrittenMessage}. */
+  callWritten: diagnosticsChannel.channel('remoting-ts:call:written'),
   /** `remoting-ts:request:start`, publishes {@link RequestStartMessage}. */
   requestStart: diagnosticsChannel.channel('remoting-ts:request:start'),
   /** `remoting-ts:request:end`, publishes {@link RequestEndMessage}. */

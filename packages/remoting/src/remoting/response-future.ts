@@ -1,7 +1,7 @@
 import type { RemotingCommand } from '../protocol/remoting-command.js';
 import type { Channel, WriteListener } from '../transport/channel.js';
 import { CountDownLatch } from './count-down-latch.js';
-import type { WheelEntry } from './deadline-wheel.js';
+import { DeadlineEntry } from './deadline-wheel.js';
 import type { InvokeMode } from './diagnostics.js';
 import type { InvocationFacts } from './errors.js';
 import type { Permits } from './permits.js';
@@ -32,7 +32,7 @@ const FAILED = 2;
  * releases its permit, if it holds one. Its owner (the OutboundInvoker) runs
  * the callback: the future itself never calls user code.
  */
-export class ResponseFuture implements WheelEntry, WriteListener {
+export class ResponseFuture extends DeadlineEntry implements WriteListener {
   /** The request, for the RPC hooks and a queued write. */
   readonly request: RemotingCommand;
   /** The request's opaque when the call began: its key in the response table, fixed for the call. */
@@ -46,12 +46,6 @@ export class ResponseFuture implements WheelEntry, WriteListener {
   readonly beginTimestamp: number;
   /** An async call's callback, null otherwise; the invoker runs it once the call ended. */
   readonly callback: InvokeCallback | null;
-  /** @internal The deadline wheel's links; -1/null when not in it. */
-  wheelSlot = -1;
-  /** @internal */
-  wheelPrev: WheelEntry | null = null;
-  /** @internal */
-  wheelNext: WheelEntry | null = null;
   response: RemotingCommand | null = null;
   cause: Error | null = null;
   /** The one record of whether any byte may have reached the peer. */
@@ -117,6 +111,7 @@ export class ResponseFuture implements WheelEntry, WriteListener {
     callback: InvokeCallback | null,
     permits: Permits | null,
   ) {
+    super();
     this.beginTimestamp = beginTimestamp;
     this.channel = channel;
     this.request = request;
@@ -212,7 +207,11 @@ export class ResponseFuture implements WheelEntry, WriteListener {
     return true;
   }
 
-  /** @internal The channel's verdict on the request's write (see `writeFailed`). */
+  /**
+   * @internal The channel's verdict on the request's write, from
+   * WriteBatch.flush once the socket took the bytes or failed to: a failure
+   * goes to the invoker's `writeFailed`, which fails the call.
+   */
   writeDone(error: Error | null): void {
     // Node passes null on success; undefined is treated alike in case a transport differs.
     if (error && this.writeFailed !== null) this.writeFailed(this, error);
@@ -224,7 +223,12 @@ export class ResponseFuture implements WheelEntry, WriteListener {
     this.endListeners.push(listener);
   }
 
-  /** Waits for the end of the call; the call's deadline (not this wait) bounds it. */
+  /**
+   * Waits for the end of the call: an untimed CountDownLatch(1), counted down
+   * when the call ends. RocketMQ's waitResponse(timeoutMillis) times its own
+   * wait; here the call's deadline on the deadline wheel bounds it (see
+   * OutboundInvoker).
+   */
   waitResponse(): Promise<boolean> {
     if (this.outcome !== 0) return Promise.resolve(true);
     if (this.latch === null) this.latch = new CountDownLatch(1);
