@@ -52,7 +52,9 @@ async function bundleEntry(entry: string): Promise<string> {
     // The workspace's remoting sources, not a built dist/ (see the root README).
     conditions: ['@remoting-ts/source'],
     // Bundled CommonJS dependencies may require Node's builtins, which ESM has no `require` for.
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+    },
     sourcemap: 'inline',
     write: false,
     logLevel: 'warning',
