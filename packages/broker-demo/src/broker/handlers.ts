@@ -22,10 +22,11 @@ import {
   ReplicaStatusRequestHeader,
 } from '../protocol/headers.js';
 import { RecordsFormatError, validateProducedBatch } from '../protocol/records-codec.js';
+import type { ReplicaStatusBody } from '../protocol/replica-status.js';
 import { errorResponse, successResponse } from '../protocol/responses.js';
 import type { Partition } from '../replication/partition.js';
-import { PartitionTraffic } from '../view/partition-traffic.js';
 import type { ControllerLink } from './controller-link.js';
+import { PartitionTraffic } from './partition-traffic.js';
 
 /**
  * What the request handlers need from the broker that hosts them, and nothing
@@ -181,14 +182,13 @@ export function registerBrokerHandlers(server: RpcServer, broker: BrokerHandlerC
         .allPartitions()
         .filter((p) => h.topic === undefined || h.topic === '' || p.topic === h.topic)
         .map((p) => p.status());
-      return successResponse().setBody(
-        encodeJson({
-          brokerId: broker.brokerId,
-          fetchersPaused: broker.fetchersPaused,
-          replicas: statuses,
-          traffic: traffic.snapshot(h.topic),
-        }),
-      );
+      const body: ReplicaStatusBody = {
+        brokerId: broker.brokerId,
+        fetchersPaused: broker.fetchersPaused,
+        replicas: statuses,
+        traffic: traffic.snapshot(h.topic),
+      };
+      return successResponse().setBody(encodeJson(body));
     }),
   );
 

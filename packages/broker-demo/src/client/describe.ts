@@ -2,7 +2,7 @@ import { RemotingCommand, ResponseCode } from '@remoting-ts/remoting';
 import { decodeJson } from '../protocol/cluster-state.js';
 import { RequestCode } from '../protocol/codes.js';
 import { header, ReplicaStatusRequestHeader } from '../protocol/headers.js';
-import type { ReplicaStatus } from '../replication/partition.js';
+import type { ReplicaStatus, ReplicaStatusBody } from '../protocol/replica-status.js';
 import type { ClusterClient } from './cluster-client.js';
 
 export interface ReplicaView {
@@ -35,7 +35,7 @@ export async function describeTopic(cluster: ClusterClient, topic: string): Prom
         );
         const response = await cluster.rpc.invokeSync(`${b.host}:${b.port}`, request, 500);
         if (response.code !== ResponseCode.SUCCESS) return;
-        statusByBroker.set(b.id, decodeJson<{ replicas: ReplicaStatus[] }>(response.body, 'status').replicas);
+        statusByBroker.set(b.id, decodeJson<ReplicaStatusBody>(response.body, 'status').replicas);
       } catch {
         // Stopped or gone: shown as unknown.
       }

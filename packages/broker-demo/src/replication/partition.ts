@@ -4,18 +4,11 @@ import type { IsrProposal, PartitionState } from '../protocol/cluster-state.js';
 import { Acks, BrokerResponseCode, NO_LEADER, UNDEFINED_EPOCH } from '../protocol/codes.js';
 import { BrokerError } from '../protocol/errors.js';
 import { stampBatch } from '../protocol/records-codec.js';
+import type { ReplicaRole, ReplicaStatus, TruncationRecord } from '../protocol/replica-status.js';
 import { type DelayedOperation, DelayedOperations } from './delayed-operations.js';
 import { IsrTracker } from './isr-tracker.js';
 import { ProducerStateTable } from './producer-state.js';
 import type { ReplicaLog } from './replica-log.js';
-
-/**
- * What this replica is for its partition, as the controller last decided:
- * `leader` serves produce and fetch; `follower` copies the leader's log;
- * `offline` has no leader to follow (the partition has none, or this broker
- * is shutting down) and serves nothing.
- */
-export type ReplicaRole = 'leader' | 'follower' | 'offline';
 
 /**
  * The role together with what only that role owns. The union makes a second
@@ -95,22 +88,6 @@ export interface FetchOutcome {
   leaderEpoch: number;
 }
 
-export interface ReplicaStatus {
-  topic: string;
-  partition: number;
-  brokerId: number;
-  role: ReplicaRole;
-  leader: number;
-  leaderEpoch: number;
-  isr: number[];
-  pendingIsr: number[] | null;
-  logStartOffset: number;
-  logEndOffset: number;
-  highWatermark: number;
-  /** As the leader sees its followers; empty on followers. */
-  followers: Array<{ brokerId: number; leo: number; lastCaughtUpMsAgo: number; inIsr: boolean }>;
-}
-
 /**
  * One partition replica on one broker, as an explicit state machine (Kafka's
  * cluster/Partition.scala): the controller's decisions arrive through
@@ -157,6 +134,8 @@ export class Partition {
   private replica: ReplicaState = { role: 'offline', highWatermark: 0 };
   private state: PartitionState | null = null;
   private minInsync = 1;
+  /** For REPLICA_STATUS: the live view dates a truncation by it, not by when it noticed the LEO fall. */
+  private lastTruncation: TruncationRecord | null = null;
 
   constructor(options: PartitionOptions) {
     this.options = options;
@@ -648,9 +627,13 @@ export class Partition {
     if (this.replica.role === 'leader') {
       throw new Error(`${this.topic}-${this.partition}: a leader does not truncate its log`);
     }
+    const before = this.log.logEndOffset;
     await this.log.truncateTo(offset);
     this.producers.truncate(this.log.logEndOffset);
     this.setHighWatermarkWhileNotLeading(this.highWatermark);
+    if (this.log.logEndOffset < before) {
+      this.lastTruncation = { fromOffset: before, toOffset: this.log.logEndOffset, atMs: this.now() };
+    }
   }
 
   status(): ReplicaStatus {
@@ -677,6 +660,7 @@ export class Partition {
               lastCaughtUpMsAgo: f.lastCaughtUpTimeMs === 0 ? -1 : now - f.lastCaughtUpTimeMs,
               inIsr: tracker.isr.includes(f.brokerId),
             })),
+      lastTruncation: this.lastTruncation === null ? null : { ...this.lastTruncation },
     };
   }
 

@@ -4,9 +4,8 @@ import type { LocalCluster } from '../cluster/local-cluster.js';
 import { type ClusterSnapshot, decodeJson, partitionKey } from '../protocol/cluster-state.js';
 import { RequestCode } from '../protocol/codes.js';
 import { header, ReplicaStatusRequestHeader } from '../protocol/headers.js';
-import type { ReplicaStatus } from '../replication/partition.js';
+import type { ReplicaStatusBody } from '../protocol/replica-status.js';
 import { sleep } from '../util/time.js';
-import type { PartitionTrafficCounters } from './partition-traffic.js';
 import { readProcessStat } from './process-state.js';
 import type { BrokerView, ClusterViewSnapshot, PartitionPanel, ReplicaBar } from './view-model.js';
 
@@ -16,12 +15,8 @@ export type ViewedCluster = Pick<
   'options' | 'controllerAddress' | 'brokerIds' | 'processes' | 'isRunning' | 'signalBroker' | 'startBroker'
 >;
 
-interface StatusBody {
-  brokerId: number;
-  replicas: ReplicaStatus[];
-  /** Absent from brokers built before the view existed. */
-  traffic?: PartitionTrafficCounters[];
-}
+/** Brokers built before the view existed answer without `traffic`. */
+type StatusBody = Omit<ReplicaStatusBody, 'traffic'> & Partial<Pick<ReplicaStatusBody, 'traffic'>>;
 
 /** How long one status request may take; a stopped broker keeps its one request in flight, never more. */
 const STATUS_TIMEOUT_MS = 1000;
