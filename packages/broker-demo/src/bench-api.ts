@@ -3,6 +3,7 @@
  * `./bench` export): the local cluster launcher, the clients, and the log
  * and protocol pieces the fetch-path measurement serves from.
  */
+export { createTopic } from './client/admin.js';
 export { ClusterClient } from './client/cluster-client.js';
 export { ConsumedBatch, type ConsumeOptions, consumePartition } from './client/consumer.js';
 export {

@@ -8,7 +8,12 @@ import { parseWorkloadKey, runProduceWorkload } from '../src/client/workload.js'
 import { LocalCluster } from '../src/cluster/local-cluster.js';
 import { segmentFileName } from '../src/log/index.js';
 import { Acks } from '../src/protocol/codes.js';
-import { DEMO_TIMINGS, waitForFullIsr, waitForPartition } from '../src/scenarios/scenario-kit.js';
+import {
+  createTopicWithFullIsr,
+  DEMO_TIMINGS,
+  waitForFullIsr,
+  waitForPartition,
+} from '../src/scenarios/scenario-kit.js';
 
 /*
  * A bit flipped in the leader's oldest segment while the cluster runs: the
@@ -62,8 +67,7 @@ test('corruption in an older segment of the leader is detected, leadership moves
     flushMs: 0,
   });
   client = new ClusterClient(cluster.controllerAddress);
-  await client.refresh('rot');
-  await waitForFullIsr(client, 'rot', 3);
+  await createTopicWithFullIsr(client, 'rot', 3);
   const produced = await runProduceWorkload(client, {
     topic: 'rot',
     acks: Acks.ALL,
@@ -114,8 +118,7 @@ test('with --verify-segments a restarted follower finds corruption in an older s
     verifySegmentsOnStart: true,
   });
   client = new ClusterClient(cluster.controllerAddress);
-  await client.refresh('scrub');
-  const view = await waitForFullIsr(client, 'scrub', 3);
+  const view = await createTopicWithFullIsr(client, 'scrub', 3);
   const produced = await runProduceWorkload(client, {
     topic: 'scrub',
     acks: Acks.ALL,

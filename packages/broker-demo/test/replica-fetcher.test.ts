@@ -68,6 +68,7 @@ async function serve(
     brokerId: LEADER,
     link: {
       readState: () => Promise.reject(new Error('the fetcher test has no controller')),
+      createTopic: () => Promise.reject(new Error('the fetcher test has no controller')),
     },
     clusterSnapshot: null,
     fetchersPaused: false,

@@ -10,6 +10,7 @@ import {
 import { Acks, BrokerResponseCode, RequestCode } from '../protocol/codes.js';
 import { BrokerError } from '../protocol/errors.js';
 import {
+  CreateTopicRequestHeader,
   FetcherControlRequestHeader,
   FetchRequestHeader,
   FetchResponseHeader,
@@ -37,8 +38,8 @@ import { PartitionTraffic } from './partition-traffic.js';
  */
 export interface BrokerHandlerContext {
   readonly brokerId: number;
-  /** Where metadata requests for unknown topics are answered from (only the controller creates topics). */
-  readonly link: Pick<ControllerLink, 'readState'>;
+  /** Where metadata requests for topics unknown here are answered from, and where topics are created. */
+  readonly link: Pick<ControllerLink, 'readState' | 'createTopic'>;
   /** The latest cluster state this broker applied, or null before the first. */
   readonly clusterSnapshot: ClusterSnapshot | null;
   /** Set by FETCHER_CONTROL: the scenarios hold followers behind with it. */
@@ -165,12 +166,30 @@ export function registerBrokerHandlers(server: RpcServer, broker: BrokerHandlerC
       const known =
         topic === undefined || (broker.clusterSnapshot?.partitions.some((p) => p.topic === topic) ?? false);
       if (!known || broker.clusterSnapshot === null) {
-        // Only the controller creates topics; ask it and pass its answer on.
-        const state = await broker.link.readState(topic, h.autoCreate === true);
-        void broker.applySnapshot(state);
+        // Maybe created since our last state: ask the coordination and pass its answer on
+        // (its UNKNOWN_TOPIC_OR_PARTITION included).
+        const state = await broker.link.readState(topic);
+        // Only a whole state is ours to apply: one limited to a topic carries the version of
+        // the whole, and applying it would make us skip the rest of that version.
+        if (topic === undefined) void broker.applySnapshot(state);
         return successResponse().setBody(encodeJson(state));
       }
       return successResponse().setBody(broker.metadataBody(topic));
+    }),
+  );
+
+  server.handle(
+    RequestCode.CREATE_TOPIC,
+    guarded(async (request) => {
+      const h = request.decodeCustomHeader(CreateTopicRequestHeader);
+      // Kafka forwards CreateTopics to the controller; so does any broker here.
+      const state = await broker.link.createTopic({
+        topic: h.topic,
+        ...(h.partitions === undefined ? {} : { partitions: h.partitions }),
+        ...(h.replicationFactor === undefined ? {} : { replicationFactor: h.replicationFactor }),
+      });
+      // Limited to the new topic: the controller's push (or our next heartbeat) brings the whole state.
+      return successResponse().setBody(encodeJson(state));
     }),
   );
 

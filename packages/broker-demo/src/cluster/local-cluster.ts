@@ -122,7 +122,7 @@ export class LocalCluster {
       await waitFor(
         `${this.options.brokers} brokers to register with the controller`,
         async () => {
-          const snapshot = await client.refresh(undefined, false);
+          const snapshot = await client.refresh();
           return snapshot.brokers.filter((b) => b.alive).length >= this.options.brokers ? true : undefined;
         },
         15_000,

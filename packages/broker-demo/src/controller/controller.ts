@@ -1,11 +1,18 @@
 import { RemotingCommand, ResponseCode } from '@remoting-ts/remoting';
 import { createRpcClient, createRpcServer, type RpcClient, type RpcServer } from '../net/rpc.js';
-import { addressOf, type ClusterConfig, encodeJson } from '../protocol/cluster-state.js';
+import {
+  addressOf,
+  type ClusterConfig,
+  type ClusterSnapshot,
+  encodeJson,
+  unknownTopic,
+} from '../protocol/cluster-state.js';
 import { RequestCode } from '../protocol/codes.js';
 import {
   AlterIsrRequestHeader,
   BrokerHeartbeatRequestHeader,
   BrokerHeartbeatResponseHeader,
+  CreateTopicRequestHeader,
   header,
   MetadataRequestHeader,
   ResignLeadershipRequestHeader,
@@ -134,14 +141,17 @@ export class Controller {
       try {
         const state = this.requireState();
         const h = request.decodeCustomHeader(AlterIsrRequestHeader);
-        const decided = state.alterIsr({
-          brokerId: h.brokerId,
-          topic: h.topic,
-          partition: h.partition,
-          leaderEpoch: h.leaderEpoch,
-          partitionEpoch: h.partitionEpoch,
-          isr: h.isr === '' ? [] : h.isr.split(',').map(Number),
-        });
+        const decided = state.alterIsr(
+          {
+            brokerId: h.brokerId,
+            topic: h.topic,
+            partition: h.partition,
+            leaderEpoch: h.leaderEpoch,
+            partitionEpoch: h.partitionEpoch,
+            isr: h.isr === '' ? [] : h.isr.split(',').map(Number),
+          },
+          Date.now(),
+        );
         this.afterChange();
         return successResponse().setBody(encodeJson(decided));
       } catch (err) {
@@ -154,13 +164,16 @@ export class Controller {
       try {
         const state = this.requireState();
         const h = request.decodeCustomHeader(ResignLeadershipRequestHeader);
-        const decided = state.resignLeadership({
-          brokerId: h.brokerId,
-          topic: h.topic,
-          partition: h.partition,
-          leaderEpoch: h.leaderEpoch,
-          reason: h.reason,
-        });
+        const decided = state.resignLeadership(
+          {
+            brokerId: h.brokerId,
+            topic: h.topic,
+            partition: h.partition,
+            leaderEpoch: h.leaderEpoch,
+            reason: h.reason,
+          },
+          Date.now(),
+        );
         this.afterChange();
         return successResponse().setBody(encodeJson(decided));
       } catch (err) {
@@ -173,18 +186,31 @@ export class Controller {
       try {
         const state = this.requireState();
         const h = request.decodeCustomHeader(MetadataRequestHeader);
-        const topic = h.topic === '' ? undefined : h.topic;
-        if (topic !== undefined && !state.hasTopic(topic) && h.autoCreate === true) {
-          state.createTopic(topic, state.config.defaultPartitions, state.config.defaultReplicationFactor);
-          this.afterChange();
-        }
-        const snapshot = state.snapshot();
-        const body =
-          topic === undefined
-            ? snapshot
-            : { ...snapshot, partitions: snapshot.partitions.filter((p) => p.topic === topic) };
-        return successResponse().setBody(encodeJson(body));
+        const topic = h.topic === '' || h.topic === undefined ? undefined : h.topic;
+        // Reading never creates: a topic exists only once someone asked for it (CREATE_TOPIC).
+        if (topic !== undefined && !state.hasTopic(topic)) throw unknownTopic(topic);
+        return successResponse().setBody(encodeJson(snapshotFor(state.snapshot(), topic)));
       } catch (err) {
+        return errorResponse(err);
+      }
+    });
+
+    server.handle(RequestCode.CREATE_TOPIC, (_ctx, request) => {
+      try {
+        const state = this.requireState();
+        const h = request.decodeCustomHeader(CreateTopicRequestHeader);
+        state.createTopic(
+          {
+            topic: h.topic,
+            partitions: h.partitions ?? state.config.defaultPartitions,
+            replicationFactor: h.replicationFactor ?? state.config.defaultReplicationFactor,
+          },
+          Date.now(),
+        );
+        this.afterChange();
+        return successResponse().setBody(encodeJson(snapshotFor(state.snapshot(), h.topic)));
+      } catch (err) {
+        this.flushEvents();
         return errorResponse(err);
       }
     });
@@ -229,4 +255,10 @@ export class Controller {
     await this.server?.shutdown();
     await this.client.shutdown();
   }
+}
+
+/** The snapshot, limited to one topic's partitions when a topic is named. */
+function snapshotFor(snapshot: ClusterSnapshot, topic: string | undefined): ClusterSnapshot {
+  if (topic === undefined) return snapshot;
+  return { ...snapshot, partitions: snapshot.partitions.filter((p) => p.topic === topic) };
 }

@@ -25,6 +25,8 @@ export const RequestCode = {
   LEADER_AND_ISR: 3012,
   /** Partition leader → controller: hand leadership to another ISR member (its log is damaged). */
   RESIGN_LEADERSHIP: 3013,
+  /** Admin → the controller (or any broker, which forwards it): create a topic (Kafka's CreateTopics). */
+  CREATE_TOPIC: 3014,
 } as const;
 export type RequestCode = (typeof RequestCode)[keyof typeof RequestCode];
 
@@ -55,6 +57,14 @@ export const BrokerResponseCode = {
    * starts over under a new producer id (Kafka's UNKNOWN_PRODUCER_ID).
    */
   UNKNOWN_PRODUCER_ID: 3114,
+  /** CREATE_TOPIC for a name that exists already; nothing was changed. */
+  TOPIC_ALREADY_EXISTS: 3115,
+  /** A topic name that is not legal (Kafka's rule: letters, digits, '.', '_', '-'; at most 249). */
+  INVALID_TOPIC: 3116,
+  /** A partition count out of range. */
+  INVALID_PARTITIONS: 3117,
+  /** A replication factor out of range, or above the number of live brokers. */
+  INVALID_REPLICATION_FACTOR: 3118,
 } as const;
 export type BrokerResponseCode = (typeof BrokerResponseCode)[keyof typeof BrokerResponseCode];
 export type BrokerErrorName = keyof typeof BrokerResponseCode;

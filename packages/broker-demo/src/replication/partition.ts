@@ -286,7 +286,7 @@ export class Partition {
   private updateIsr(isr: readonly number[]): void {
     const tracker = this.tracker;
     if (tracker === null) return;
-    tracker.commitIsr(isr);
+    tracker.commitIsr(isr, this.now());
     // A shrink can end acks=all waits two ways: below min.insync.replicas they
     // fail (NOT_ENOUGH_REPLICAS_AFTER_APPEND, see delayedProduce), and without
     // the slow follower the HW may now move and complete them.

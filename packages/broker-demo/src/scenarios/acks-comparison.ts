@@ -5,10 +5,10 @@ import { Acks, acksName } from '../protocol/codes.js';
 import { sleep } from '../util/time.js';
 import {
   checkReadBack,
+  createTopicWithFullIsr,
   round,
   type ScenarioContext,
   type ScenarioResult,
-  waitForFullIsr,
   withCluster,
 } from './scenario-kit.js';
 
@@ -80,8 +80,7 @@ export async function acksComparison(
       const figures: AcksFigures[] = [];
       for (const acks of [Acks.NONE, Acks.LEADER, Acks.ALL]) {
         const topic = `acks-${acksName(acks)}`;
-        await client.refresh(topic);
-        await waitForFullIsr(client, topic, 3);
+        await createTopicWithFullIsr(client, topic, 3);
         const prefix = `a${acksName(acks)}`;
         const result: WorkloadResult = await runProduceWorkload(client, {
           topic,

@@ -11,7 +11,7 @@ import {
   showPartition,
   waitForFullIsr,
   waitForPartition,
-  withCluster,
+  withTopic,
 } from './scenario-kit.js';
 
 const TOPIC = 'controller-down';
@@ -35,12 +35,11 @@ export async function controllerFailure(
   options: ControllerFailureOptions = {},
 ): Promise<ScenarioResult> {
   const quietMs = options.quietMs ?? 1000;
-  return withCluster(
+  return withTopic(
     ctx,
     { brokers: 3, partitions: 1, replicationFactor: 3, minInsync: 2 },
-    async (cluster, client) => {
-      await client.refresh(TOPIC);
-      const start = await waitForFullIsr(client, TOPIC, 3);
+    TOPIC,
+    async (cluster, client, start) => {
       const ackTimes = new Map<number, number>();
       const stop = new AbortController();
       const producing = runProduceWorkload(client, {

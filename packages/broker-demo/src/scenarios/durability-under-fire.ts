@@ -8,7 +8,7 @@ import {
   showPartition,
   waitForFullIsr,
   waitForPartition,
-  withCluster,
+  withTopic,
 } from './scenario-kit.js';
 
 const TOPIC = 'fire';
@@ -35,12 +35,11 @@ export async function durabilityUnderFire(
 ): Promise<ScenarioResult> {
   const kills = options.kills ?? 5;
   const quietMs = options.quietMs ?? 1000;
-  return withCluster(
+  return withTopic(
     ctx,
     { brokers: 3, partitions: 1, replicationFactor: 3, minInsync: 2 },
+    TOPIC,
     async (cluster, client) => {
-      await client.refresh(TOPIC);
-      await waitForFullIsr(client, TOPIC, 3);
       const stop = new AbortController();
       const producing = runProduceWorkload(client, {
         topic: TOPIC,

@@ -5,9 +5,8 @@ import {
   type ScenarioContext,
   type ScenarioResult,
   showPartition,
-  waitForFullIsr,
   waitForPartition,
-  withCluster,
+  withTopic,
 } from './scenario-kit.js';
 
 const TOPIC = 'extreme1';
@@ -32,12 +31,11 @@ export async function extremeCase1(
 ): Promise<ScenarioResult> {
   const before = options.before ?? 20;
   const alone = options.alone ?? 50;
-  return withCluster(
+  return withTopic(
     ctx,
     { brokers: 3, partitions: 1, replicationFactor: 3, minInsync: 1, unclean: true },
-    async (cluster, client) => {
-      await client.refresh(TOPIC);
-      const start = await waitForFullIsr(client, TOPIC, 3);
+    TOPIC,
+    async (cluster, client, start) => {
       const leader = start.leader;
       const followers = start.replicas.map((r) => r.brokerId).filter((id) => id !== leader);
       const first = await runProduceWorkload(client, {

@@ -5,9 +5,8 @@ import {
   type ScenarioContext,
   type ScenarioResult,
   showPartition,
-  waitForFullIsr,
   waitForPartition,
-  withCluster,
+  withTopic,
 } from './scenario-kit.js';
 
 const TOPIC = 'extreme2';
@@ -29,12 +28,11 @@ export async function extremeCase2(
 ): Promise<ScenarioResult> {
   const before = options.before ?? 20;
   const attempts = options.attempts ?? 20;
-  return withCluster(
+  return withTopic(
     ctx,
     { brokers: 3, partitions: 1, replicationFactor: 3, minInsync: 3 },
-    async (cluster, client) => {
-      await client.refresh(TOPIC);
-      const start = await waitForFullIsr(client, TOPIC, 3);
+    TOPIC,
+    async (cluster, client, start) => {
       const first = await runProduceWorkload(client, {
         topic: TOPIC,
         acks: Acks.ALL,

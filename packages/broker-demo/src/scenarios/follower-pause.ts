@@ -10,7 +10,7 @@ import {
   showPartition,
   waitForFullIsr,
   waitForMetadata,
-  withCluster,
+  withTopic,
 } from './scenario-kit.js';
 
 const TOPIC = 'pause';
@@ -32,12 +32,11 @@ export async function followerPause(
 ): Promise<ScenarioResult> {
   const pauseMs = options.pauseMs ?? 4000;
   const lagMs = DEMO_TIMINGS.replicaLagTimeMaxMs;
-  return withCluster(
+  return withTopic(
     ctx,
     { brokers: 3, partitions: 1, replicationFactor: 3, minInsync: 2, sessionTimeoutMs: pauseMs + 10_000 },
-    async (cluster, client) => {
-      await client.refresh(TOPIC);
-      const start = await waitForFullIsr(client, TOPIC, 3);
+    TOPIC,
+    async (cluster, client, start) => {
       const follower = start.replicas.map((r) => r.brokerId).find((id) => id !== start.leader)!;
       const stop = new AbortController();
       const producing = runProduceWorkload(client, {

@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { RemotingCommand, ResponseCode } from '@remoting-ts/remoting';
+import { createTopic } from '../client/admin.js';
 import { ClusterClient } from '../client/cluster-client.js';
 import { readTopic } from '../client/consumer.js';
 import { describeTopic, formatPartitionView, type PartitionView } from '../client/describe.js';
@@ -88,6 +89,22 @@ export async function withCluster<T>(
 }
 
 /**
+ * The common preamble of a scenario: a fresh cluster (`withCluster`) with
+ * `topic` created on it and its partition 0 led, every replica in the ISR;
+ * `body` starts from there and gets the partition as it then stands.
+ */
+export function withTopic<T>(
+  ctx: ScenarioContext,
+  spec: ClusterSpec,
+  topic: string,
+  body: (cluster: LocalCluster, client: ClusterClient, start: PartitionView) => Promise<T>,
+): Promise<T> {
+  return withCluster(ctx, spec, async (cluster, client) =>
+    body(cluster, client, await createTopicWithFullIsr(client, topic, spec.replicationFactor)),
+  );
+}
+
+/**
  * Shows the cluster on the live view, and makes every signal a scenario sends
  * wait `paceMs` first, so the page shows the state before each blow. The
  * scenarios themselves stay unaware of being watched.
@@ -167,6 +184,21 @@ export async function waitForMetadata(
     timeoutMs,
     50,
   );
+}
+
+/**
+ * Creates `topic` (the cluster's partition count and replication factor)
+ * and waits until its partition 0 has a serving leader with all `replicas`
+ * in the ISR: the common first step of a scenario, and of many tests.
+ */
+export async function createTopicWithFullIsr(
+  client: ClusterClient,
+  topic: string,
+  replicas: number,
+  timeoutMs = 20_000,
+): Promise<PartitionView> {
+  await createTopic(client, { topic }, { timeoutMs });
+  return waitForFullIsr(client, topic, replicas, timeoutMs);
 }
 
 /** Waits for a leader whose ISR holds every replica and whose replicas agree on the LEO. */

@@ -7,9 +7,9 @@ import {
   type ScenarioResult,
   setFetchersPaused,
   showPartition,
-  waitForFullIsr,
+  type waitForFullIsr,
   waitForPartition,
-  withCluster,
+  withTopic,
 } from './scenario-kit.js';
 
 const TOPIC = 'seed';
@@ -36,12 +36,11 @@ interface SeedRun {
  */
 async function runOnce(ctx: ScenarioContext, minInsync: number): Promise<SeedRun> {
   ctx.say(`  -- min.insync.replicas=${minInsync} --`);
-  return withCluster(
+  return withTopic(
     ctx,
     { brokers: 3, partitions: 1, replicationFactor: 3, minInsync },
-    async (_cluster, client) => {
-      await client.refresh(TOPIC);
-      const start = await waitForFullIsr(client, TOPIC, 3);
+    TOPIC,
+    async (_cluster, client, start) => {
       const leader = start.leader;
       const followers = start.replicas.map((r) => r.brokerId).filter((id) => id !== leader);
       const [a, b] = followers as [number, number];

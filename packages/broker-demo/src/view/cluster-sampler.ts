@@ -66,7 +66,7 @@ export class ClusterSampler {
       }
       pending.push(request);
     }
-    const metadata = this.client.refresh(undefined, false).then(
+    const metadata = this.client.refresh().then(
       (m) => {
         this.metadata = m;
       },
