@@ -13,7 +13,7 @@ export {
   Producer,
   type ProducerOptions,
   type RecordMetadata,
-} from './client/producer.js';
+} from './client/producer/producer.js';
 export { LocalCluster, type LocalClusterOptions } from './cluster/local-cluster.js';
 export { PartitionLog } from './log/index.js';
 export { Acks, acksName, RequestCode } from './protocol/codes.js';

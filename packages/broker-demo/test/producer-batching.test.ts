@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createTopic } from '../src/client/admin.js';
 import { ClusterClient } from '../src/client/cluster-client.js';
 import { consumePartition, readTopic } from '../src/client/consumer.js';
-import { Producer, type RecordMetadata } from '../src/client/producer.js';
+import { Producer, type RecordMetadata } from '../src/client/producer/producer.js';
 import { runProduceWorkload } from '../src/client/workload.js';
 import { LocalCluster } from '../src/cluster/local-cluster.js';
 import { PACKAGE_DIR } from '../src/cluster/spawn-node.js';

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { runAsChild } from '../cluster/child-protocol.js';
+import { lockOrExit, runAsChild } from '../cluster/child-protocol.js';
 import { BrokerConfigError } from '../protocol/errors.js';
 import { Broker } from './broker.js';
 import { BROKER_DEFAULTS } from './broker-config.js';
@@ -22,9 +22,12 @@ const { values } = parseArgs({
 if (values.id === undefined || values.dir === undefined || values.controller === undefined) {
   throw new BrokerConfigError('broker needs --id, --dir and --controller');
 }
+const brokerId = Number(values.id);
+// Before any file is touched: a second broker on a directory in use refuses here.
+const lock = lockOrExit(values.dir, `broker ${brokerId} (controller ${values.controller})`);
 const flushMs = Number(values['flush-ms']);
 const broker = new Broker({
-  brokerId: Number(values.id),
+  brokerId,
   host: values.host,
   port: Number(values.port),
   dataDir: values.dir,
@@ -37,6 +40,9 @@ const broker = new Broker({
   ...(values['segment-bytes'] === undefined ? {} : { segmentBytes: Number(values['segment-bytes']) }),
   verifySegmentsOnStart: values['verify-segments'],
 });
+if (lock.replaced !== null) {
+  broker.say(`took over the lock of ${values.dir}: its holder (pid ${lock.replaced.pid}) is gone`);
+}
 const bound = await broker.start();
 broker.say(`listening on ${bound.host}:${bound.port}, controller ${values.controller}`);
 runAsChild({ role: 'broker', brokerId: broker.brokerId, host: bound.host, port: bound.port }, () =>

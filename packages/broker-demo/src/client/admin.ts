@@ -44,13 +44,17 @@ export async function createTopic(
     await cluster.refresh(request.topic);
     partitions = cluster.partitions(request.topic);
   }
-  await waitFor(
+  // The leaders as they are now, not as created: one that died meanwhile is replaced by an election.
+  return waitFor(
     `the leaders of ${request.topic}'s ${partitions.length} partition(s) to serve`,
-    async () => ((await leadersServing(cluster, partitions)) ? true : undefined),
+    async () => {
+      await cluster.refresh(request.topic);
+      const now = cluster.partitions(request.topic);
+      return (await leadersServing(cluster, now)) ? now : undefined;
+    },
     options.timeoutMs ?? LEADERS_READY_TIMEOUT_MS,
     50,
   );
-  return partitions;
 }
 
 /** Whether every partition's leader says it leads it, in the epoch the metadata names. */

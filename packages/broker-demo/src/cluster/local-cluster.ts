@@ -1,9 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ClusterClient } from '../client/cluster-client.js';
 import { BrokerConfigError } from '../protocol/errors.js';
 import { waitFor } from '../util/time.js';
+import { type DirectoryLock, lockDirectory } from './dir-lock.js';
 import { processStartTime } from './process-identity.js';
 import { entryPoint, exited, spawnNode, stopChild } from './spawn-node.js';
 
@@ -29,6 +30,8 @@ export interface LocalClusterOptions {
   verifySegmentsOnStart?: boolean;
   /** Roll log segments at this size (the broker's --segment-bytes); null = the log's default. */
   segmentBytes?: number | null;
+  /** Who holds the cluster directory, as a second cluster started on it is told. */
+  owner?: string;
 }
 
 export interface ProcessInfo {
@@ -69,6 +72,8 @@ export class LocalCluster {
   private controllerStarting: Promise<void> | null = null;
   private controllerRestartTimer: NodeJS.Timeout | null = null;
   private readonly brokerProcesses = new Map<number, { child: ChildProcess; info: ProcessInfo }>();
+  /** Broker starts in progress. */
+  private readonly starting = new Set<Promise<ProcessInfo>>();
   private stopped = false;
   /** Every cluster not yet stopped in this process, so a test's afterEach can stop what a failure left. */
   private static readonly running = new Set<LocalCluster>();
@@ -77,7 +82,10 @@ export class LocalCluster {
     await Promise.all([...LocalCluster.running].map((c) => c.stop()));
   }
 
-  private constructor(options: LocalClusterOptions) {
+  private constructor(
+    options: LocalClusterOptions,
+    private readonly lock: DirectoryLock,
+  ) {
     this.options = {
       unclean: false,
       replicaLagTimeMaxMs: 1500,
@@ -88,6 +96,7 @@ export class LocalCluster {
       controllerRestartDelayMs: null,
       verifySegmentsOnStart: false,
       segmentBytes: null,
+      owner: `the cluster of ${describeThisProcess()}`,
       ...options,
     };
   }
@@ -101,10 +110,11 @@ export class LocalCluster {
     if (options.minInsync > options.replicationFactor || options.minInsync < 1) {
       throw new BrokerConfigError(`min.insync.replicas must be in 1..${options.replicationFactor}`);
     }
-    const cluster = new LocalCluster(options);
+    // Before anything in the directory is read, written or started: a second cluster on it refuses here.
+    const lock = lockDirectory(options.dir, options.owner ?? `the cluster of ${describeThisProcess()}`);
+    const cluster = new LocalCluster(options, lock);
     LocalCluster.running.add(cluster);
     try {
-      mkdirSync(options.dir, { recursive: true });
       await cluster.startController();
       await Promise.all(Array.from({ length: options.brokers }, (_, i) => cluster.startBroker(i + 1)));
       await cluster.waitForBrokersRegistered();
@@ -131,6 +141,11 @@ export class LocalCluster {
     } finally {
       await client.close();
     }
+  }
+
+  /** The stale lock this cluster took over from a process that is gone (a SIGKILLed earlier cluster), if any. */
+  get replacedLock(): { pid: number; description: string } | null {
+    return this.lock.replaced;
   }
 
   get controllerAddress(): string {
@@ -241,7 +256,16 @@ export class LocalCluster {
   }
 
   /** Starts (or restarts, on the same directory) broker `id`. */
-  async startBroker(id: number): Promise<ProcessInfo> {
+  startBroker(id: number): Promise<ProcessInfo> {
+    const start = this.spawnBroker(id);
+    // stop() waits for starts in progress: a broker that reports ready after it is stopped at once.
+    this.starting.add(start);
+    void start.finally(() => this.starting.delete(start)).catch(() => undefined);
+    return start;
+  }
+
+  private async spawnBroker(id: number): Promise<ProcessInfo> {
+    if (this.stopped) throw new BrokerConfigError(`the cluster in ${this.options.dir} is stopped`);
     if (this.isRunning(id)) throw new BrokerConfigError(`broker ${id} is already running`);
     const o = this.options;
     const logFile = path.join(o.dir, `broker-${id}.log`);
@@ -268,6 +292,10 @@ export class LocalCluster {
       ],
       logFile,
     );
+    if (this.stopped) {
+      await stopChild(child);
+      throw new BrokerConfigError(`the cluster in ${o.dir} was stopped while broker ${id} started`);
+    }
     const info: ProcessInfo = {
       role: 'broker',
       brokerId: id,
@@ -312,8 +340,16 @@ export class LocalCluster {
     LocalCluster.running.delete(this);
     if (this.controllerRestartTimer !== null) clearTimeout(this.controllerRestartTimer);
     await this.controllerStarting?.catch(() => undefined);
+    await Promise.all([...this.starting].map((start) => start.catch(() => undefined)));
     const children = [...this.brokerProcesses.values()].map((p) => p.child);
     if (this.controllerProcess !== null) children.push(this.controllerProcess.child);
     await Promise.all(children.map((c) => stopChild(c)));
+    this.lock.release();
   }
+}
+
+/** This process as a person would recognise it: the command it runs. */
+function describeThisProcess(): string {
+  const [, script, ...args] = process.argv;
+  return `"${[path.basename(script ?? 'node'), ...args].join(' ')}"`;
 }

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -122,7 +122,11 @@ export async function spawnNode(
     };
     const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
       cleanup();
-      reject(new ChildStartError(`${name} exited (${signal ?? code}) before ready; see ${logFile}`));
+      reject(
+        new ChildStartError(
+          `${name} exited (${signal ?? code}) before ready; the end of ${logFile}:\n${tail(logFile, 5)}`,
+        ),
+      );
     };
     function cleanup() {
       clearTimeout(timer);
@@ -133,6 +137,16 @@ export async function spawnNode(
     child.on('exit', onExit);
   });
   return { child, ready };
+}
+
+/** The last `lines` lines of a file, indented, for an error message. */
+function tail(file: string, lines: number): string {
+  try {
+    const text = readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines);
+    return text.map((line) => `  ${line}`).join('\n');
+  } catch {
+    return '  (unreadable)';
+  }
 }
 
 /** Resolves when the process has exited (at once if it already has). */

@@ -1,5 +1,5 @@
 import { readPartitionToHighWatermark } from '../client/consumer.js';
-import { Producer } from '../client/producer.js';
+import { Producer } from '../client/producer/producer.js';
 import { Acks } from '../protocol/codes.js';
 import {
   DEMO_TIMINGS,
