@@ -246,7 +246,8 @@ export class ReplicaFetcher {
    * KIP-101: ask the leader where our latest epoch ends in its log and cut
    * ours there. If the leader knows only an older epoch (KIP-279), cut at the
    * smaller of its end offset and ours for that epoch. 'interrupted' when a
-   * requested truncation or a stop came first: it is asked again after.
+   * requested truncation or a stop came first, or the leader was not leading
+   * yet: it is asked again after.
    */
   private async truncateToLeader(address: string): Promise<'done' | 'interrupted'> {
     const { partition, client } = this.options;
@@ -265,6 +266,12 @@ export class ReplicaFetcher {
     );
     const response = await client.invokeSync(address, request, 5000, this.callOptions());
     if (this.requested !== null || this.stopped) return 'interrupted';
+    // A leader that is not (yet, or any more) the leader: routine while leadership moves; the
+    // controller's next state says where to go. Asked again after the backoff.
+    if (response.code === BrokerResponseCode.NOT_LEADER) {
+      await sleep(RETRY_BACKOFF_MS, this.interrupt.signal);
+      return 'interrupted';
+    }
     if (response.code !== ResponseCode.SUCCESS) {
       throw new Error(
         `OffsetsForLeaderEpoch answered ${brokerErrorName(response.code) ?? response.code}: ${response.remark ?? ''}`,
