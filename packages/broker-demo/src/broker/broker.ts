@@ -9,6 +9,7 @@ import {
   type PartitionState,
   partitionKey,
 } from '../protocol/cluster-state.js';
+import { DelayedOperationTimer } from '../replication/delayed-operations.js';
 import { Partition } from '../replication/partition.js';
 import { ReplicaFetcher } from '../replication/replica-fetcher.js';
 import { BROKER_TIMINGS, type BrokerConfig } from './broker-config.js';
@@ -39,6 +40,8 @@ export class Broker implements BrokerHandlerContext {
   private snapshot: ClusterSnapshot | null = null;
   private bound: { host: string; port: number } | null = null;
   private isrTimer: NodeJS.Timeout | null = null;
+  /** One timer for every parked acks=all wait and fetch long-poll of every partition here. */
+  private readonly delayedOperationTimer = new DelayedOperationTimer();
   /** Partitions being repaired after a corrupt batch, and since when. */
   private readonly repairing = new Map<string, number>();
   fetchersPaused = false;
@@ -154,6 +157,7 @@ export class Broker implements BrokerHandlerContext {
       brokerId: this.brokerId,
       log,
       replicaLagTimeMaxMs: this.config.replicaLagTimeMaxMs,
+      delayedOperationTimer: this.delayedOperationTimer,
       proposeIsr: (proposal) => this.link.alterIsr(proposal),
       startFollowing: (p, state) => this.follow(p, state),
       stopFollowing: (p) => this.follow(p, null),

@@ -38,6 +38,8 @@ export interface ReplicaStatus {
   highWatermark: number;
   /** As the leader sees its followers; empty on followers. */
   followers: FollowerStatus[];
+  /** Requests parked at this replica now (Kafka's purgatory gauges): acks=all waits, and fetch long-polls. */
+  parked: { produces: number; fetches: number };
   /** The last time this replica cut its log (KIP-101, a log ahead of an unclean leader, a corrupt batch); null if never since start. */
   lastTruncation: TruncationRecord | null;
 }

@@ -5,7 +5,7 @@ import { Acks, BrokerResponseCode, NO_LEADER, UNDEFINED_EPOCH } from '../protoco
 import { BrokerError } from '../protocol/errors.js';
 import { stampBatch } from '../protocol/records-codec.js';
 import type { ReplicaRole, ReplicaStatus, TruncationRecord } from '../protocol/replica-status.js';
-import { type DelayedOperation, DelayedOperations } from './delayed-operations.js';
+import { type DelayedOperation, DelayedOperations, DelayedOperationTimer } from './delayed-operations.js';
 import { IsrTracker } from './isr-tracker.js';
 import { ProducerStateTable } from './producer-state.js';
 import type { ReplicaLog } from './replica-log.js';
@@ -53,6 +53,8 @@ export interface PartitionOptions {
   /** Called when this replica must stop following: it became leader, or the partition has no leader. */
   stopFollowing: (partition: Partition) => Promise<void>;
   now?: () => number;
+  /** The broker's one timer for parked requests; a partition of its own gets its own (tests). */
+  delayedOperationTimer?: DelayedOperationTimer;
   /** Where the replica narrates its role changes and ISR proposals. */
   say?: (line: string) => void;
 }
@@ -118,9 +120,9 @@ export class Partition {
   /** Serializes transitions with leader appends (see the class comment). */
   private readonly queue = new Mutex();
   /** acks=all produces waiting for the HW (Kafka's DelayedProduce). */
-  private readonly produceWaits = new DelayedOperations<AckOutcome>();
+  private readonly produceWaits: DelayedOperations<AckOutcome>;
   /** Fetch long-polls waiting for data or a new HW (Kafka's DelayedFetch): true when ready, false when not. */
-  private readonly fetchWaits = new DelayedOperations<boolean>();
+  private readonly fetchWaits: DelayedOperations<boolean>;
   /**
    * Idempotent producers' recent batches. Kept in every role and rebuilt
    * from the batches themselves (each carries its producer id and base
@@ -144,6 +146,9 @@ export class Partition {
     this.brokerId = options.brokerId;
     this.log = options.log;
     this.now = options.now ?? Date.now;
+    const timer = options.delayedOperationTimer ?? new DelayedOperationTimer();
+    this.produceWaits = new DelayedOperations(timer);
+    this.fetchWaits = new DelayedOperations(timer);
   }
 
   get currentRole(): ReplicaRole {
@@ -660,6 +665,7 @@ export class Partition {
               lastCaughtUpMsAgo: f.lastCaughtUpTimeMs === 0 ? -1 : now - f.lastCaughtUpTimeMs,
               inIsr: tracker.isr.includes(f.brokerId),
             })),
+      parked: { produces: this.produceWaits.size, fetches: this.fetchWaits.size },
       lastTruncation: this.lastTruncation === null ? null : { ...this.lastTruncation },
     };
   }
