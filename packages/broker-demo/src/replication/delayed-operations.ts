@@ -79,7 +79,10 @@ export class DelayedOperationTimer {
     // Cancelled deadlines at the top are dropped rather than waited for.
     while (this.heap.length > 0 && this.heap[0]!.run === null) this.pop();
     const next = this.heap[0];
-    if (next === undefined) return this.disarm();
+    if (next === undefined) {
+      this.disarm();
+      return;
+    }
     if (next.deadlineMs >= this.armedForMs) return;
     this.disarm();
     this.armedForMs = next.deadlineMs;

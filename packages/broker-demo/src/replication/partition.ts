@@ -329,31 +329,22 @@ export class Partition {
       }
       const epoch = this.leaderEpoch;
       if (producer !== undefined) {
-        const decision = this.producers.check(producer.producerId, producer.sequence, recordCount);
-        // A duplicate is answered from the table only while its batch is still
-        // in the log: after a truncation cut it, appending it again is right.
-        if (decision.kind === 'duplicate' && decision.batch.lastOffset < this.log.logEndOffset) {
+        // A retry of a batch still in the log is answered with its offsets; a gap or a producer
+        // this replica does not know is refused (producer-state.ts says which).
+        const earlier = this.producers.checkAppend(
+          producer.producerId,
+          producer.sequence,
+          recordCount,
+          this.log.logEndOffset,
+          `${this.topic}-${this.partition}`,
+        );
+        if (earlier !== null) {
           return {
-            baseOffset: decision.batch.baseOffset,
-            lastOffset: decision.batch.lastOffset,
+            baseOffset: earlier.baseOffset,
+            lastOffset: earlier.lastOffset,
             leaderEpoch: epoch,
             duplicate: true,
           };
-        }
-        if (decision.kind === 'unknown-producer') {
-          throw new BrokerError(
-            BrokerResponseCode.UNKNOWN_PRODUCER_ID,
-            `${this.topic}-${this.partition}: no state for producer ${producer.producerId}, whose batch starts at ` +
-              `sequence ${producer.sequence}; nothing appended`,
-          );
-        }
-        if (decision.kind === 'out-of-order') {
-          throw new BrokerError(
-            BrokerResponseCode.OUT_OF_ORDER_SEQUENCE,
-            `${this.topic}-${this.partition}: producer ${producer.producerId} sent sequence ${producer.sequence}, ` +
-              `expected ${decision.expectedSequence}; nothing appended`,
-            { details: { expectedSequence: String(decision.expectedSequence) } },
-          );
         }
       }
       const baseOffset = this.log.logEndOffset;
@@ -574,7 +565,7 @@ export class Partition {
   /** Follower side: appends the leader's batches as they are, and records the idempotent producers' among them. */
   async appendFromLeader(bytes: Buffer): Promise<void> {
     await this.log.appendRawBatches(bytes);
-    this.recordProducerBatches(bytes);
+    this.producers.recordBatches(bytes);
   }
 
   /**
@@ -586,41 +577,8 @@ export class Partition {
    * of the batches after it are then unknown here, which refuses their next
    * batch with UNKNOWN_PRODUCER_ID rather than guessing.
    */
-  async loadProducerState(): Promise<{ batches: number; error?: unknown }> {
-    const before = this.producers.size;
-    let offset = this.log.logStartOffset;
-    try {
-      while (offset < this.log.logEndOffset) {
-        const read = await this.log.read(offset, PRODUCER_STATE_READ_BYTES);
-        try {
-          if (read.bytes.length === 0) break;
-          this.recordProducerBatches(read.bytes);
-        } finally {
-          read.release();
-        }
-        offset = read.nextOffset;
-      }
-    } catch (error) {
-      return { batches: this.producers.size - before, error };
-    }
-    return { batches: this.producers.size - before };
-  }
-
-  /** Records the idempotent producers' batches among `bytes` (whole batches, back to back). */
-  private recordProducerBatches(bytes: Buffer): void {
-    let pos = 0;
-    while (pos < bytes.length) {
-      const h = readBatchHeader(bytes, pos);
-      if (h.producerId !== NO_PRODUCER_ID) {
-        this.producers.record({
-          producerId: h.producerId,
-          sequence: h.baseSequence,
-          baseOffset: h.baseOffset,
-          lastOffset: h.lastOffset,
-        });
-      }
-      pos += h.sizeInBytes;
-    }
+  loadProducerState(): Promise<{ batches: number; error?: unknown }> {
+    return this.producers.rebuildFrom(this.log);
   }
 
   /**
@@ -715,9 +673,6 @@ export class Partition {
     this.options.say?.(`[${this.topic}-${this.partition}] ${line}`);
   }
 }
-
-/** How much of the log one read of `loadProducerState` takes (it needs the batch headers only). */
-const PRODUCER_STATE_READ_BYTES = 1 << 20;
 
 /**
  * Whether `next` is older than `applied`: the leader epoch first (bumped by
