@@ -4,7 +4,7 @@ import { type BrokerHandlerContext, registerBrokerHandlers } from '../src/broker
 import type { PartitionLog } from '../src/log/index.js';
 import { createRpcClient, createRpcServer } from '../src/net/rpc.js';
 import type { PartitionState } from '../src/protocol/cluster-state.js';
-import { Acks } from '../src/protocol/codes.js';
+import { Acks, RequestCode } from '../src/protocol/codes.js';
 import { encodeProducerBatch } from '../src/protocol/records-codec.js';
 import { Partition } from '../src/replication/partition.js';
 import { ReplicaFetcher } from '../src/replication/replica-fetcher.js';
@@ -205,7 +205,7 @@ test('a leader that cannot be reached yet is fetched from once it listens, the c
   await gone.shutdown();
   let address = `${bound.host}:${bound.port}`;
   const said: string[] = [];
-  const client = createRpcClient({ connectTimeoutMs: 500 });
+  const client = new RemotingClient({ connectTimeoutMs: 500 });
   const fetcher = new ReplicaFetcher({
     client,
     brokerId: FOLLOWER,
@@ -223,7 +223,14 @@ test('a leader that cannot be reached yet is fetched from once it listens, the c
     await fetcher.stop();
     await client.shutdown();
   });
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  // It tried, and failed to connect, more than once.
+  await vi.waitFor(
+    () => expect(client.stats().callsByCode[RequestCode.FETCH]?.errors).toBeGreaterThanOrEqual(2),
+    {
+      timeout: 20_000,
+      interval: 10,
+    },
+  );
   expect(follower.log.logEndOffset).toBe(0);
 
   address = (await serve(leader.partition)).address;
