@@ -44,6 +44,17 @@ export interface ProcessInfo {
   dir: string;
   /** From /proc/PID/stat when it started; a PID whose start time differs is another process. */
   startTime: string | null;
+  /** Wall-clock ms when it reported ready. */
+  startedAtMs: number;
+}
+
+/** When a broker process's state last changed, by the clock of the process that started it. */
+export interface ProcessTimes {
+  startedAtMs: number;
+  /** When it exited; null while it runs. */
+  exitedAtMs: number | null;
+  /** The last SIGSTOP or SIGCONT sent to it, and when. */
+  lastPause: { signal: 'SIGSTOP' | 'SIGCONT'; atMs: number } | null;
 }
 
 /** Written to `<dir>/cluster.json` so `pnpm broker kill` finds the processes. */
@@ -71,7 +82,15 @@ export class LocalCluster {
   /** Set while a controller restart is pending or running, so exits and calls do not start two. */
   private controllerStarting: Promise<void> | null = null;
   private controllerRestartTimer: NodeJS.Timeout | null = null;
-  private readonly brokerProcesses = new Map<number, { child: ChildProcess; info: ProcessInfo }>();
+  private readonly brokerProcesses = new Map<
+    number,
+    {
+      child: ChildProcess;
+      info: ProcessInfo;
+      exitedAtMs: number | null;
+      lastPause: ProcessTimes['lastPause'];
+    }
+  >();
   /** Broker starts in progress. */
   private readonly starting = new Set<Promise<ProcessInfo>>();
   private stopped = false;
@@ -248,6 +267,7 @@ export class LocalCluster {
         logFile,
         dir: stateDir,
         startTime: processStartTime(ready.pid),
+        startedAtMs: Date.now(),
       },
     };
     child.once('exit', () => this.onControllerExit(child));
@@ -304,10 +324,26 @@ export class LocalCluster {
       logFile,
       dir: dataDir,
       startTime: processStartTime(ready.pid),
+      startedAtMs: Date.now(),
     };
-    this.brokerProcesses.set(id, { child, info });
+    const entry = { child, info, exitedAtMs: null as number | null, lastPause: null };
+    child.once('exit', () => {
+      entry.exitedAtMs = Date.now();
+    });
+    this.brokerProcesses.set(id, entry);
     this.writeStateFile();
     return info;
+  }
+
+  /** When broker `id`'s process started, exited, and was last paused or continued; undefined for no such broker. */
+  processTimes(id: number): ProcessTimes | undefined {
+    const p = this.brokerProcesses.get(id);
+    if (p === undefined) return undefined;
+    return {
+      startedAtMs: p.info.startedAtMs,
+      exitedAtMs: p.exitedAtMs,
+      lastPause: p.lastPause === null ? null : { ...p.lastPause },
+    };
   }
 
   /** Sends a signal to broker `id`; with SIGKILL, resolves once it is gone. */
@@ -315,6 +351,7 @@ export class LocalCluster {
     const p = this.brokerProcesses.get(id);
     if (p === undefined) throw new BrokerConfigError(`no broker ${id}`);
     p.child.kill(signal);
+    if (signal === 'SIGSTOP' || signal === 'SIGCONT') p.lastPause = { signal, atMs: Date.now() };
     if (signal === 'SIGKILL' || signal === 'SIGTERM') await exited(p.child);
   }
 

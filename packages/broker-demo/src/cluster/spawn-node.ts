@@ -4,7 +4,7 @@ import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { build, stop as stopEsbuild } from 'esbuild';
 import { isReadyMessage, type ReadyMessage } from './child-protocol.js';
 
 /** The broker-demo package directory: children run from it. */
@@ -32,13 +32,20 @@ const bundles = new Map<string, Promise<string>>();
 export function bundledEntry(entry: string): Promise<string> {
   let bundle = bundles.get(entry);
   if (bundle === undefined) {
-    bundle = bundleEntry(entry);
+    building++;
+    bundle = bundleEntry(entry).finally(() => {
+      // esbuild's API runs a service process; it is not needed once the bundles are built.
+      if (--building === 0) void stopEsbuild();
+    });
     bundles.set(entry, bundle);
     // A failed build is not cached: the next child tries again.
     bundle.catch(() => bundles.delete(entry));
   }
   return bundle;
 }
+
+/** Bundle builds in progress. */
+let building = 0;
 
 async function bundleEntry(entry: string): Promise<string> {
   const result = await build({

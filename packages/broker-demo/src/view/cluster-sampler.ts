@@ -1,18 +1,31 @@
 import { RemotingCommand, ResponseCode } from '@remoting-ts/remoting';
 import { ClusterClient } from '../client/cluster-client.js';
-import type { LocalCluster } from '../cluster/local-cluster.js';
+import type { LocalCluster, ProcessTimes } from '../cluster/local-cluster.js';
 import { type ClusterSnapshot, decodeJson, partitionKey } from '../protocol/cluster-state.js';
 import { RequestCode } from '../protocol/codes.js';
 import { header, ReplicaStatusRequestHeader } from '../protocol/headers.js';
 import type { ReplicaStatusBody } from '../protocol/replica-status.js';
 import { sleep } from '../util/time.js';
 import { readProcessStat } from './process-state.js';
-import type { BrokerView, ClusterViewSnapshot, PartitionPanel, ReplicaBar } from './view-model.js';
+import type {
+  BrokerView,
+  ClusterViewSnapshot,
+  PartitionPanel,
+  ProcessState,
+  ReplicaBar,
+} from './view-model.js';
 
 /** The parts of a LocalCluster the view reads and drives: only processes it started. */
 export type ViewedCluster = Pick<
   LocalCluster,
-  'options' | 'controllerAddress' | 'brokerIds' | 'processes' | 'isRunning' | 'signalBroker' | 'startBroker'
+  | 'options'
+  | 'controllerAddress'
+  | 'brokerIds'
+  | 'processes'
+  | 'processTimes'
+  | 'isRunning'
+  | 'signalBroker'
+  | 'startBroker'
 >;
 
 /** Brokers built before the view existed answer without `traffic`. */
@@ -102,13 +115,17 @@ export class ClusterSampler {
       const id = p.brokerId;
       const answer = this.answers.get(id);
       const stat = this.cluster.isRunning(id) ? readProcessStat(p.pid) : null;
+      const process = !this.cluster.isRunning(id) ? 'exited' : (stat?.state ?? 'unknown');
+      const registration = meta?.brokers.find((b) => b.id === id);
       return [
         {
           id,
           address: p.address,
           pid: p.pid,
-          process: !this.cluster.isRunning(id) ? 'exited' : (stat?.state ?? 'unknown'),
-          registered: meta?.brokers.find((b) => b.id === id)?.alive ?? false,
+          process,
+          processSinceMs: processSince(process, this.cluster.processTimes(id)),
+          registered: registration?.alive ?? false,
+          registeredSinceMs: registration?.changedAtMs ?? null,
           answering: answer !== undefined && now - answer.atMs < STALE_AFTER_MS,
         },
       ];
@@ -153,6 +170,7 @@ export class ClusterSampler {
               isLeader || seenByLeader === undefined || seenByLeader.lastCaughtUpMsAgo < 0
                 ? null
                 : seenByLeader.lastCaughtUpMsAgo,
+            lastTruncation: own?.status.lastTruncation ?? null,
           };
         });
         let acksAllWaiting = 0;
@@ -168,6 +186,7 @@ export class ClusterSampler {
           leader: p.leader,
           leaderEpoch: p.leaderEpoch,
           isr: [...p.isr],
+          changedAtMs: p.changedAtMs ?? null,
           highWatermark: leaderStatus?.highWatermark ?? null,
           replicas,
           produceRate: 0,
@@ -209,4 +228,14 @@ export class ClusterSampler {
     this.closed = true;
     await this.client.close();
   }
+}
+
+/** When a process's state as shown began: its exit, its last SIGSTOP or SIGCONT, or its start. */
+function processSince(state: ProcessState, times: ProcessTimes | undefined): number | null {
+  if (times === undefined) return null;
+  if (state === 'exited') return times.exitedAtMs;
+  const pause = times.lastPause;
+  if (state === 'stopped') return pause?.signal === 'SIGSTOP' ? pause.atMs : null;
+  // Running: since it continued, if that came after it started; else since it started.
+  return pause?.signal === 'SIGCONT' && pause.atMs > times.startedAtMs ? pause.atMs : times.startedAtMs;
 }

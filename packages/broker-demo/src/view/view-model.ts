@@ -15,6 +15,10 @@ export interface BrokerView {
   registered: boolean;
   /** It answered the last status request in time. */
   answering: boolean;
+  /** When `process` became what it is (started, signalled, exited), as the cluster recorded it; null if unknown. */
+  processSinceMs?: number | null;
+  /** When `registered` became what it is, as the controller recorded it; null if unknown. */
+  registeredSinceMs?: number | null;
 }
 
 export interface ReplicaBar {
@@ -29,6 +33,8 @@ export interface ReplicaBar {
   /** As the leader sees this follower: records behind the leader's LEO, and time since it last caught up. */
   lagRecords: number | null;
   lastCaughtUpMsAgo: number | null;
+  /** The replica's last truncation, as it reported it (with the time it happened). */
+  lastTruncation?: { fromOffset: number; toOffset: number; atMs: number } | null;
 }
 
 export interface PartitionPanel {
@@ -37,6 +43,8 @@ export interface PartitionPanel {
   leader: number;
   leaderEpoch: number;
   isr: number[];
+  /** When the controller last changed the leader or ISR (its clock); null if unknown. */
+  changedAtMs?: number | null;
   /** The leader's HW (the committed end): the line across the bars. */
   highWatermark: number | null;
   replicas: ReplicaBar[];
@@ -84,6 +92,11 @@ export type TimelineKind =
 
 export interface TimelineEvent {
   id: number;
+  /**
+   * When it happened, as whatever recorded it said (the controller for ISR
+   * and election changes, the cluster for process events, the replica for a
+   * truncation); when the view saw it only where nothing recorded a time.
+   */
   atMs: number;
   kind: TimelineKind;
   text: string;
