@@ -15,6 +15,13 @@ import {
 
 const TOPIC = 'pause';
 
+/** What the scenario teaches, said before it runs. */
+export const FOLLOWER_PAUSE_CONCEPT = [
+  'A follower that has not caught up with the leader for replica.lag.time.max.ms leaves the ISR, so acks=all',
+  'stops waiting for it; once it has caught up again it rejoins. A process stopped with SIGSTOP is paused,',
+  'not dead: it keeps its log and resumes where it was.',
+];
+
 export interface FollowerPauseOptions {
   pauseMs?: number;
 }
@@ -54,7 +61,7 @@ export async function followerPause(
         await sleep(500);
         const stoppedAt = Date.now();
         await cluster.signalBroker(follower, 'SIGSTOP');
-        ctx.say(`  SIGSTOP follower ${follower} (replica.lag.time.max.ms=${lagMs})`);
+        ctx.say(`  SIGSTOP follower ${follower}: paused (replica.lag.time.max.ms=${lagMs})`);
         await waitForMetadata(
           client,
           TOPIC,
@@ -63,7 +70,11 @@ export async function followerPause(
         );
         evictedAfterMs = Date.now() - stoppedAt;
         ctx.say(`  broker ${follower} left the ISR ${evictedAfterMs} ms after SIGSTOP`);
-        await showPartition(ctx, client, TOPIC, 'while paused:');
+        ctx.say(
+          `  rule: it had not caught up for more than replica.lag.time.max.ms=${lagMs} ms (its last catch-up ` +
+            'came just before the pause); acks=all waited for it until then, and no longer',
+        );
+        await showPartition(ctx, cluster, client, TOPIC, 'while paused:');
         await sleep(Math.max(0, pauseMs - evictedAfterMs));
         const resumedAt = Date.now();
         await cluster.signalBroker(follower, 'SIGCONT');
@@ -73,13 +84,14 @@ export async function followerPause(
         );
         rejoinedAfterMs = Date.now() - resumedAt;
         ctx.say(`  broker ${follower} caught up and rejoined the ISR ${rejoinedAfterMs} ms after SIGCONT`);
+        ctx.say('  rule: a follower rejoins once its LEO reaches the HW (and the start of the leader epoch)');
         await sleep(500);
       } finally {
         stop.abort();
       }
       const result = await producing;
       const view = await waitForFullIsr(client, TOPIC, 3);
-      await showPartition(ctx, client, TOPIC, 'after:');
+      await showPartition(ctx, cluster, client, TOPIC, 'after:');
       const check = await checkReadBack(client, TOPIC, 'q', result.acknowledged);
       const leaderLeo = view.replicas.find((r) => r.brokerId === view.leader)?.status?.logEndOffset;
       const followerLeo = view.replicas.find((r) => r.brokerId === follower)?.status?.logEndOffset;
@@ -98,12 +110,14 @@ export async function followerPause(
         title: 'Follower paused with SIGSTOP, then resumed',
         passed,
         verdict: passed
-          ? `follower ${follower} left the ISR ${evictedAfterMs} ms after SIGSTOP (lag limit ${lagMs} ms) and rejoined ` +
-            `${rejoinedAfterMs} ms after SIGCONT with the leader's LEO ${leaderLeo}; no acknowledged record lost`
+          ? `follower ${follower} left the ISR ${evictedAfterMs} ms after SIGSTOP, as replica.lag.time.max.ms=${lagMs} ` +
+            `predicts (counted from its last catch-up, just before), and rejoined ${rejoinedAfterMs} ms after SIGCONT ` +
+            `with the leader's LEO ${leaderLeo}; 0 acknowledged records lost, as acks=all promises`
           : `eviction after ${evictedAfterMs} ms (limit ${lagMs}), rejoin after ${rejoinedAfterMs} ms, ` +
             `LEO ${followerLeo} vs leader ${leaderLeo}, ${check.lost} lost`,
         acknowledged: result.acknowledged.length,
         lost: check.lost,
+        expectedLost: 0,
         duplicates: check.duplicates,
         refused: result.failed.length,
         pausedBroker: follower,

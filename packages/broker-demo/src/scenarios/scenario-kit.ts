@@ -13,15 +13,25 @@ import { RequestCode } from '../protocol/codes.js';
 import { FetcherControlRequestHeader, header } from '../protocol/headers.js';
 import { responseError } from '../protocol/responses.js';
 import { sleep, waitFor } from '../util/time.js';
+import { readProcessStat } from '../view/process-state.js';
 
-/** What every scenario reports; the figures are computed from what was read back. */
+/**
+ * What every scenario reports; the figures are computed from what was read
+ * back. A scenario "passes" when what happened is what its rules predict,
+ * which for some scenarios is a loss: the verdict says what was expected.
+ */
 export interface ScenarioResult {
   scenario: string;
   title: string;
+  /** What happened is what the rules predict (a loss included, where they predict one). */
   passed: boolean;
+  /** What happened, measured, next to what was expected and why. */
   verdict: string;
   acknowledged: number;
+  /** Acknowledged records not read back (for acks=0, records sent and not read back). */
   lost: number;
+  /** The loss the scenario's rules predict: 0 for every scenario that promises durability. */
+  expectedLost: number;
   duplicates: number;
   refused: number;
   [figure: string]: unknown;
@@ -130,15 +140,26 @@ export async function partitionView(
   return view;
 }
 
+/**
+ * Prints the partition as `describe` does, a stopped broker shown as paused
+ * and an exited one as exited (the scenario's cluster knows its processes).
+ */
 export async function showPartition(
   ctx: ScenarioContext,
+  cluster: LocalCluster,
   client: ClusterClient,
   topic: string,
   label: string,
 ) {
   const view = await partitionView(client, topic);
   ctx.say(`  ${label}`);
-  for (const line of formatPartitionView(view).split('\n')) ctx.say(`    ${line}`);
+  const processState = (id: number) => {
+    const info = cluster.brokerInfo(id);
+    if (info === undefined) return undefined;
+    if (!cluster.isRunning(id)) return 'exited';
+    return readProcessStat(info.pid)?.state ?? 'unknown';
+  };
+  for (const line of formatPartitionView(view, processState).split('\n')) ctx.say(`    ${line}`);
   if (ctx.watch !== undefined) await sleep(ctx.watch.paceMs);
   return view;
 }
