@@ -1,5 +1,11 @@
 import { RemotingCommand, ResponseCode } from '@remoting-ts/remoting';
-import { createRpcClient, createRpcServer, type RpcClient, type RpcServer } from '../net/rpc.js';
+import {
+  createRpcClient,
+  createRpcServer,
+  type HandlerContext,
+  type RpcClient,
+  type RpcServer,
+} from '../net/rpc.js';
 import {
   addressOf,
   type ClusterConfig,
@@ -137,50 +143,25 @@ export class Controller {
       }
     });
 
-    server.handle(RequestCode.ALTER_ISR, (_ctx, request) => {
-      try {
-        const state = this.requireState();
+    server.handle(
+      RequestCode.ALTER_ISR,
+      this.decision((state, request) => {
         const h = request.decodeCustomHeader(AlterIsrRequestHeader);
-        const decided = state.alterIsr(
-          {
-            brokerId: h.brokerId,
-            topic: h.topic,
-            partition: h.partition,
-            leaderEpoch: h.leaderEpoch,
-            partitionEpoch: h.partitionEpoch,
-            isr: h.isr === '' ? [] : h.isr.split(',').map(Number),
-          },
+        const isr = h.isr === '' ? [] : h.isr.split(',').map(Number);
+        return state.alterIsr(
+          { ...pick(h, PARTITION_REQUEST), partitionEpoch: h.partitionEpoch, isr },
           Date.now(),
         );
-        this.afterChange();
-        return successResponse().setBody(encodeJson(decided));
-      } catch (err) {
-        this.flushEvents();
-        return errorResponse(err);
-      }
-    });
+      }),
+    );
 
-    server.handle(RequestCode.RESIGN_LEADERSHIP, (_ctx, request) => {
-      try {
-        const state = this.requireState();
+    server.handle(
+      RequestCode.RESIGN_LEADERSHIP,
+      this.decision((state, request) => {
         const h = request.decodeCustomHeader(ResignLeadershipRequestHeader);
-        const decided = state.resignLeadership(
-          {
-            brokerId: h.brokerId,
-            topic: h.topic,
-            partition: h.partition,
-            leaderEpoch: h.leaderEpoch,
-            reason: h.reason,
-          },
-          Date.now(),
-        );
-        this.afterChange();
-        return successResponse().setBody(encodeJson(decided));
-      } catch (err) {
-        this.flushEvents();
-        return errorResponse(err);
-      }
-    });
+        return state.resignLeadership({ ...pick(h, PARTITION_REQUEST), reason: h.reason }, Date.now());
+      }),
+    );
 
     server.handle(RequestCode.METADATA, (_ctx, request) => {
       try {
@@ -195,9 +176,9 @@ export class Controller {
       }
     });
 
-    server.handle(RequestCode.CREATE_TOPIC, (_ctx, request) => {
-      try {
-        const state = this.requireState();
+    server.handle(
+      RequestCode.CREATE_TOPIC,
+      this.decision((state, request) => {
         const h = request.decodeCustomHeader(CreateTopicRequestHeader);
         state.createTopic(
           {
@@ -207,13 +188,29 @@ export class Controller {
           },
           Date.now(),
         );
+        return snapshotFor(state.snapshot(), h.topic);
+      }),
+    );
+  }
+
+  /**
+   * A request that asks the controller to decide something: the decision is
+   * made, logged, persisted and pushed before the answer carries it; a
+   * refusal is logged and answered with its error, nothing changed.
+   */
+  private decision(
+    decide: (state: ControllerState, request: RemotingCommand) => unknown,
+  ): (ctx: HandlerContext, request: RemotingCommand) => RemotingCommand {
+    return (_ctx, request) => {
+      try {
+        const decided = decide(this.requireState(), request);
         this.afterChange();
-        return successResponse().setBody(encodeJson(snapshotFor(state.snapshot(), h.topic)));
+        return successResponse().setBody(encodeJson(decided));
       } catch (err) {
         this.flushEvents();
         return errorResponse(err);
       }
-    });
+    };
   }
 
   /** Logs what changed and pushes the new state to every live broker (LeaderAndIsr). */
@@ -255,6 +252,15 @@ export class Controller {
     await this.server?.shutdown();
     await this.client.shutdown();
   }
+}
+
+/** The fields every leader request to the controller names. */
+const PARTITION_REQUEST = ['brokerId', 'topic', 'partition', 'leaderEpoch'] as const;
+
+function pick<T, K extends keyof T>(from: T, keys: readonly K[]): Pick<T, K> {
+  const picked = {} as Pick<T, K>;
+  for (const key of keys) picked[key] = from[key];
+  return picked;
 }
 
 /** The snapshot, limited to one topic's partitions when a topic is named. */

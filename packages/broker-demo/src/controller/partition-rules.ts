@@ -195,13 +195,7 @@ export function changeIsr(
   nowMs: number,
 ): Decision {
   const key = `${p.topic}-${p.partition}`;
-  if (request.brokerId !== p.leader || request.leaderEpoch !== p.leaderEpoch) {
-    throw new BrokerError(
-      BrokerResponseCode.FENCED_LEADER_EPOCH,
-      `${key}: ISR change from broker ${request.brokerId} in epoch ${request.leaderEpoch}, ` +
-        `but the leader is ${p.leader} in epoch ${p.leaderEpoch}`,
-    );
-  }
+  requireCurrentLeader(p, request, 'ISR change');
   if (request.partitionEpoch !== p.partitionEpoch) {
     throw new BrokerError(
       BrokerResponseCode.INVALID_UPDATE_VERSION,
@@ -248,13 +242,7 @@ export function resignLeadership(
   nowMs: number,
 ): Decision {
   const key = `${p.topic}-${p.partition}`;
-  if (request.brokerId !== p.leader || request.leaderEpoch !== p.leaderEpoch) {
-    throw new BrokerError(
-      BrokerResponseCode.FENCED_LEADER_EPOCH,
-      `${key}: resignation from broker ${request.brokerId} in epoch ${request.leaderEpoch}, ` +
-        `but the leader is ${p.leader} in epoch ${p.leaderEpoch}`,
-    );
-  }
+  requireCurrentLeader(p, request, 'resignation');
   const successor = p.replicas.find(
     (id) => id !== p.leader && p.isr.includes(id) && brokers.isAlive(id) && !brokers.isPresumed(id),
   );
@@ -281,6 +269,20 @@ export function resignLeadership(
       `${key}: leader ${p.leader} stepped down (${request.reason}); broker ${successor} elected leader ` +
       `in epoch ${leaderEpoch}, ISR [${isr}]`,
   };
+}
+
+/** Only the current leader, in its current epoch, may ask for a change: anyone else is fenced. */
+function requireCurrentLeader(
+  p: Readonly<PartitionState>,
+  request: { brokerId: number; leaderEpoch: number },
+  what: string,
+): void {
+  if (request.brokerId === p.leader && request.leaderEpoch === p.leaderEpoch) return;
+  throw new BrokerError(
+    BrokerResponseCode.FENCED_LEADER_EPOCH,
+    `${p.topic}-${p.partition}: ${what} from broker ${request.brokerId} in epoch ${request.leaderEpoch}, ` +
+      `but the leader is ${p.leader} in epoch ${p.leaderEpoch}`,
+  );
 }
 
 function sameMembers(a: readonly number[], b: readonly number[]): boolean {
