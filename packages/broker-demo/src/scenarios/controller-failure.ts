@@ -152,7 +152,8 @@ export async function controllerFailure(
         passed,
         verdict: passed
           ? `no failover while the controller was down, as expected; broker ${newLeader} took over ` +
-            `${failoverAfterRestartMs} ms after the controller restart (within its session grace), the leader ` +
+            `${failoverAfterRestartMs} ms after the controller restart (the dead leader's session, ` +
+            `${DEMO_TIMINGS.sessionTimeoutMs} ms from the restart, had to lapse first), the leader ` +
             `unavailable ${leaderDownMs} ms in all; 0 of ${result.acknowledged.length} acknowledged records lost ` +
             `(${ackedAfterFailover} acknowledged after the failover), each read back exactly once`
           : `${check.lost} acknowledged records lost, ${check.duplicates} duplicates, ${check.outOfOrder} out of order; ` +
