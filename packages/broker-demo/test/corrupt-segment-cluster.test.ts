@@ -32,20 +32,44 @@ import {
 
 let base: string;
 let dir: string;
-let client: ClusterClient | null = null;
+let openClient: ClusterClient | null = null;
 
 beforeAll(() => {
   base = mkdtempSync(path.join(os.tmpdir(), 'corrupt-segment-test-'));
 });
 
 afterEach(async () => {
-  await client?.close();
+  await openClient?.close();
+  openClient = null;
   await LocalCluster.stopAll();
 });
 
 afterAll(() => {
   rmSync(base, { recursive: true, force: true });
 });
+
+/** 3 brokers with small segments (several per partition) fsyncing every append, and a client of them. */
+async function startCluster(
+  name: string,
+  extra: { verifySegmentsOnStart?: boolean } = {},
+): Promise<{ cluster: LocalCluster; client: ClusterClient }> {
+  dir = mkdtempSync(path.join(base, name));
+  const cluster = await LocalCluster.start({
+    ...DEMO_TIMINGS,
+    brokers: 3,
+    partitions: 1,
+    replicationFactor: 3,
+    minInsync: 2,
+    dir,
+    segmentBytes: 4096,
+    flushMs: 0,
+    ...extra,
+  });
+  const started = new ClusterClient(cluster.controllerAddress);
+  // Closed in afterEach, whatever the test did.
+  openClient = started;
+  return { cluster, client: started };
+}
 
 function flipByteInSecondBatch(file: string): number {
   const fd = openSync(file, 'r+');
@@ -64,18 +88,7 @@ function flipByteInSecondBatch(file: string): number {
 }
 
 test('corruption in an older segment of the leader is detected, leadership moves, and nothing is lost', async () => {
-  dir = mkdtempSync(path.join(base, 'leader-'));
-  const cluster = await LocalCluster.start({
-    ...DEMO_TIMINGS,
-    brokers: 3,
-    partitions: 1,
-    replicationFactor: 3,
-    minInsync: 2,
-    dir,
-    segmentBytes: 4096,
-    flushMs: 0,
-  });
-  client = new ClusterClient(cluster.controllerAddress);
+  const { client } = await startCluster('leader-');
   await createTopicWithFullIsr(client, 'rot', 3);
   const produced = await runProduceWorkload(client, {
     topic: 'rot',
@@ -114,19 +127,7 @@ test('corruption in an older segment of the leader is detected, leadership moves
 }, 120_000);
 
 test('with --verify-segments a restarted follower finds corruption in an older segment, says what it dropped, and re-fetches it', async () => {
-  dir = mkdtempSync(path.join(base, 'verify-'));
-  const cluster = await LocalCluster.start({
-    ...DEMO_TIMINGS,
-    brokers: 3,
-    partitions: 1,
-    replicationFactor: 3,
-    minInsync: 2,
-    dir,
-    segmentBytes: 4096,
-    flushMs: 0,
-    verifySegmentsOnStart: true,
-  });
-  client = new ClusterClient(cluster.controllerAddress);
+  const { cluster, client } = await startCluster('verify-', { verifySegmentsOnStart: true });
   const view = await createTopicWithFullIsr(client, 'scrub', 3);
   const produced = await runProduceWorkload(client, {
     topic: 'scrub',
@@ -156,18 +157,7 @@ test('with --verify-segments a restarted follower finds corruption in an older s
 }, 120_000);
 
 test('corruption found at start-up is repaired like corruption found on a fetch: the replica, made leader, loses nothing and ends byte-identical', async () => {
-  dir = mkdtempSync(path.join(base, 'startup-'));
-  const cluster = await LocalCluster.start({
-    ...DEMO_TIMINGS,
-    brokers: 3,
-    partitions: 1,
-    replicationFactor: 3,
-    minInsync: 2,
-    dir,
-    segmentBytes: 4096,
-    flushMs: 0,
-  });
-  client = new ClusterClient(cluster.controllerAddress);
+  const { cluster, client } = await startCluster('startup-');
   const start = await createTopicWithFullIsr(client, 'boot', 3);
   // The preferred leader (first replica) leads: it is the one the damage goes to.
   const victim = start.replicas[0]!.brokerId;
