@@ -10,6 +10,7 @@ import {
   setFetchersPaused,
   showPartition,
   waitForFullIsr,
+  waitForNewLeader,
   waitForPartition,
   withCluster,
 } from './scenario-kit.js';
@@ -127,16 +128,7 @@ export async function acksLoss(ctx: ScenarioContext, options: AcksLossOptions = 
       for (const f of followers) await setFetchersPaused(client, f, false);
       ctx.say(`  SIGKILL leader ${leader}; the followers fetch again`);
       for (const acks of SETTINGS) {
-        await waitForPartition(
-          client,
-          topicOf(acks),
-          `a new leader of ${topicOf(acks)}`,
-          (v) =>
-            v.leader >= 0 &&
-            v.leader !== leader &&
-            v.replicas.some((r) => r.brokerId === v.leader && r.status?.role === 'leader'),
-          30_000,
-        );
+        await waitForNewLeader(client, topicOf(acks), leader);
       }
       const elected = await partitionView(client, topicOf(Acks.LEADER));
       ctx.say(

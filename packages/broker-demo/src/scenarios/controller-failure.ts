@@ -10,7 +10,7 @@ import {
   type ScenarioResult,
   showPartition,
   waitForFullIsr,
-  waitForPartition,
+  waitForNewLeader,
   withTopic,
 } from './scenario-kit.js';
 
@@ -99,16 +99,7 @@ export async function controllerFailure(
           `  controller restarted in ${Date.now() - tRestart} ms on ${cluster.controllerAddress}; it reloads its ` +
             `state and waits up to a session (${DEMO_TIMINGS.sessionTimeoutMs} ms) for heartbeats`,
         );
-        const next = await waitForPartition(
-          client,
-          TOPIC,
-          'a new leader after the controller restart',
-          (v) =>
-            v.leader >= 0 &&
-            v.leader !== victim &&
-            v.replicas.some((r) => r.brokerId === v.leader && r.status?.role === 'leader'),
-          30_000,
-        );
+        const next = await waitForNewLeader(client, TOPIC, victim);
         failoverAfterRestartMs = Date.now() - tRestart;
         leaderDownMs = Date.now() - tLeaderKill;
         newLeader = next.leader;

@@ -7,7 +7,7 @@ import {
   type ScenarioResult,
   showPartition,
   waitForFullIsr,
-  waitForPartition,
+  waitForNewLeader,
   withTopic,
 } from './scenario-kit.js';
 
@@ -73,16 +73,7 @@ export async function durabilityUnderFire(
           const victim = view.leader;
           const t0 = Date.now();
           await cluster.signalBroker(victim, 'SIGKILL');
-          const next = await waitForPartition(
-            client,
-            TOPIC,
-            'a new leader',
-            (v) =>
-              v.leader >= 0 &&
-              v.leader !== victim &&
-              v.replicas.some((r) => r.brokerId === v.leader && r.status?.role === 'leader'),
-            30_000,
-          );
+          const next = await waitForNewLeader(client, TOPIC, victim);
           const failoverMs = Date.now() - t0;
           killed.push({
             broker: victim,

@@ -5,6 +5,7 @@ import {
   type ScenarioContext,
   type ScenarioResult,
   showPartition,
+  waitForNewLeader,
   waitForPartition,
   withTopic,
 } from './scenario-kit.js';
@@ -81,16 +82,7 @@ export async function extremeCase1(
       await cluster.signalBroker(leader, 'SIGKILL');
       ctx.say(`  SIGKILL leader ${leader}; SIGCONT the followers`);
       for (const f of followers) await cluster.signalBroker(f, 'SIGCONT');
-      const after = await waitForPartition(
-        client,
-        TOPIC,
-        'a new leader',
-        (v) =>
-          v.leader >= 0 &&
-          v.leader !== leader &&
-          v.replicas.some((r) => r.brokerId === v.leader && r.status?.role === 'leader'),
-        30_000,
-      );
+      const after = await waitForNewLeader(client, TOPIC, leader);
       ctx.say(
         `  rule: broker ${after.leader} elected from outside the ISR [${leader}] in epoch ${after.leaderEpoch}: ` +
           `no ISR member is alive and unclean.leader.election is on; it has only what it copied before its pause`,

@@ -183,6 +183,25 @@ export async function waitForPartition(
   );
 }
 
+/** Waits until a broker other than `previous` leads `topic`-0 and says so itself (it took the role). */
+export function waitForNewLeader(
+  client: ClusterClient,
+  topic: string,
+  previous: number,
+  timeoutMs = 30_000,
+): Promise<PartitionView> {
+  return waitForPartition(
+    client,
+    topic,
+    `a leader of ${topic} other than broker ${previous}`,
+    (v) =>
+      v.leader >= 0 &&
+      v.leader !== previous &&
+      v.replicas.some((r) => r.brokerId === v.leader && r.status?.role === 'leader'),
+    timeoutMs,
+  );
+}
+
 /**
  * Waits on the controller's metadata alone (one quick request per poll), for
  * timing ISR changes precisely; `waitForPartition` also asks every replica and
