@@ -1,11 +1,10 @@
 import type { AckedRecord } from '../client/workload.js';
-import { runProduceWorkload } from '../client/workload.js';
-import { Acks } from '../protocol/codes.js';
 import { sleep } from '../util/time.js';
 import {
   checkReadBack,
   DEMO_TIMINGS,
   partitionView,
+  produceUntilStopped,
   type ScenarioContext,
   type ScenarioResult,
   showPartition,
@@ -48,17 +47,10 @@ export async function controllerFailure(
     TOPIC,
     async (cluster, client, start) => {
       const ackTimes = new Map<number, number>();
-      const stop = new AbortController();
-      const producing = runProduceWorkload(client, {
-        topic: TOPIC,
-        acks: Acks.ALL,
-        count: Number.MAX_SAFE_INTEGER,
-        keyPrefix: 'c',
-        inFlight: 1,
+      const producer = produceUntilStopped(client, TOPIC, 'c', {
         // Enough to ride out the leader's death plus a controller restart and a session timeout.
         retries: 400,
         requestTimeoutMs: 3000,
-        signal: stop.signal,
         onAck: (r: AckedRecord) => ackTimes.set(r.seq, Date.now()),
       });
       const ackedBetween = (from: number, to: number) =>
@@ -113,9 +105,9 @@ export async function controllerFailure(
         ctx.say(`  old leader ${victim} restarted and back in the ISR`);
         await sleep(quietMs);
       } finally {
-        stop.abort();
+        producer.stop();
       }
-      const result = await producing;
+      const result = await producer.result;
       await showPartition(ctx, cluster, client, TOPIC, 'at the end:');
       const check = await checkReadBack(client, TOPIC, 'c', result.acknowledged);
       const ackedAfterFailover =

@@ -1,8 +1,7 @@
-import { runProduceWorkload } from '../client/workload.js';
-import { Acks } from '../protocol/codes.js';
 import { sleep } from '../util/time.js';
 import {
   checkReadBack,
+  produceUntilStopped,
   type ScenarioContext,
   type ScenarioResult,
   showPartition,
@@ -48,16 +47,9 @@ export async function durabilityUnderFire(
     { brokers: 3, partitions: 1, replicationFactor: 3, minInsync: 2 },
     TOPIC,
     async (cluster, client) => {
-      const stop = new AbortController();
-      const producing = runProduceWorkload(client, {
-        topic: TOPIC,
-        acks: Acks.ALL,
-        count: Number.MAX_SAFE_INTEGER,
-        keyPrefix: 'f',
-        inFlight: 1,
+      const producer = produceUntilStopped(client, TOPIC, 'f', {
         retries: 40,
         requestTimeoutMs: 3000,
-        signal: stop.signal,
       });
       const killed: Array<{
         broker: number;
@@ -91,9 +83,9 @@ export async function durabilityUnderFire(
         await waitForFullIsr(client, TOPIC, 3, 30_000);
         await sleep(quietMs);
       } finally {
-        stop.abort();
+        producer.stop();
       }
-      const result = await producing;
+      const result = await producer.result;
       await showPartition(ctx, cluster, client, TOPIC, 'after the last recovery:');
       const check = await checkReadBack(client, TOPIC, 'f', result.acknowledged);
       const retried = result.acknowledged.filter((a) => a.attempts > 1).length;

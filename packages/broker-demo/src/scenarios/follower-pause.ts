@@ -1,9 +1,8 @@
-import { runProduceWorkload } from '../client/workload.js';
-import { Acks } from '../protocol/codes.js';
 import { sleep } from '../util/time.js';
 import {
   checkReadBack,
   DEMO_TIMINGS,
+  produceUntilStopped,
   round,
   type ScenarioContext,
   type ScenarioResult,
@@ -45,15 +44,8 @@ export async function followerPause(
     TOPIC,
     async (cluster, client, start) => {
       const follower = start.replicas.map((r) => r.brokerId).find((id) => id !== start.leader)!;
-      const stop = new AbortController();
-      const producing = runProduceWorkload(client, {
-        topic: TOPIC,
-        acks: Acks.ALL,
-        count: Number.MAX_SAFE_INTEGER,
-        keyPrefix: 'q',
-        inFlight: 1,
+      const producer = produceUntilStopped(client, TOPIC, 'q', {
         retries: 10,
-        signal: stop.signal,
       });
       let evictedAfterMs = -1;
       let rejoinedAfterMs = -1;
@@ -87,9 +79,9 @@ export async function followerPause(
         ctx.say('  rule: a follower rejoins once its LEO reaches the HW (and the start of the leader epoch)');
         await sleep(500);
       } finally {
-        stop.abort();
+        producer.stop();
       }
-      const result = await producing;
+      const result = await producer.result;
       const view = await waitForFullIsr(client, TOPIC, 3);
       await showPartition(ctx, cluster, client, TOPIC, 'after:');
       const check = await checkReadBack(client, TOPIC, 'q', result.acknowledged);

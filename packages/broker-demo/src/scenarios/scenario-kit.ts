@@ -6,10 +6,15 @@ import { createTopic } from '../client/admin.js';
 import { ClusterClient } from '../client/cluster-client.js';
 import { readTopic } from '../client/consumer.js';
 import { describeTopic, formatPartitionView, type PartitionView } from '../client/describe.js';
-import { type AckedRecord, parseWorkloadKey } from '../client/workload.js';
+import {
+  type AckedRecord,
+  parseWorkloadKey,
+  runProduceWorkload,
+  type WorkloadResult,
+} from '../client/workload.js';
 import { LocalCluster, type LocalClusterOptions } from '../cluster/local-cluster.js';
 import type { PartitionState } from '../protocol/cluster-state.js';
-import { RequestCode } from '../protocol/codes.js';
+import { Acks, RequestCode } from '../protocol/codes.js';
 import { FetcherControlRequestHeader, header } from '../protocol/headers.js';
 import { responseError } from '../protocol/responses.js';
 import { sleep, waitFor } from '../util/time.js';
@@ -181,6 +186,36 @@ export async function waitForPartition(
     timeoutMs,
     100,
   );
+}
+
+/** A producer running in the background until `stop()`; `result` resolves with what it did, once it has wound down. */
+export interface RunningProducer {
+  stop(): void;
+  readonly result: Promise<WorkloadResult>;
+}
+
+/**
+ * acks=all records, one in flight at a time (so acknowledgement order is log
+ * order), keys `{keyPrefix}-N`, sent until `stop()`: the traffic the failure
+ * scenarios inflict their failures on. `retries` rides out what they do.
+ */
+export function produceUntilStopped(
+  client: ClusterClient,
+  topic: string,
+  keyPrefix: string,
+  options: { retries: number; requestTimeoutMs?: number; onAck?: (record: AckedRecord) => void },
+): RunningProducer {
+  const stopping = new AbortController();
+  const result = runProduceWorkload(client, {
+    topic,
+    acks: Acks.ALL,
+    count: Number.MAX_SAFE_INTEGER,
+    keyPrefix,
+    inFlight: 1,
+    signal: stopping.signal,
+    ...options,
+  });
+  return { stop: () => stopping.abort(), result };
 }
 
 /** Waits until a broker other than `previous` leads `topic`-0 and says so itself (it took the role). */
