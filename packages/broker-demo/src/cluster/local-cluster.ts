@@ -57,7 +57,7 @@ export interface ProcessTimes {
   lastPause: { signal: 'SIGSTOP' | 'SIGCONT'; atMs: number } | null;
 }
 
-/** Written to `<dir>/cluster.json` so `pnpm broker kill` finds the processes. */
+/** Written to `<dir>/cluster.json` so `broker kill` finds the processes. */
 export interface ClusterStateFile {
   clusterDir: string;
   /** The process that owns the children (the `cluster` command), and its start time. */

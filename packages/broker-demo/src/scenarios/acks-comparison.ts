@@ -14,7 +14,7 @@ import {
 } from './scenario-kit.js';
 
 /**
- * The producer settings of the throughput pass: the same as `pnpm bench
+ * The producer settings of the throughput pass: the same as `npx -y pnpm@10 bench
  * --suite broker` uses, so the two report comparable figures.
  */
 export const ACKS_COMPARISON_PRODUCER = {
