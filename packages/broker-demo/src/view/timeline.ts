@@ -34,7 +34,7 @@ export class TimelineDetector {
             atMs: registeredAt,
             kind: 'broker-death',
             brokerId: b.id,
-            text: `broker ${b.id} declared dead by the controller (no heartbeat within the session timeout)`,
+            text: `broker ${b.id}'s session expired: the controller counts it dead (no heartbeat within the session timeout)`,
           });
         if (!before.registered && b.registered)
           out.push({
@@ -46,7 +46,7 @@ export class TimelineDetector {
         if (before.process !== b.process && b.process !== 'unknown') {
           const what =
             b.process === 'stopped'
-              ? 'stopped (SIGSTOP): no heartbeats, no fetches'
+              ? 'paused (SIGSTOP): alive, but no heartbeats, no fetches'
               : b.process === 'exited'
                 ? 'exited'
                 : before.process === 'stopped'

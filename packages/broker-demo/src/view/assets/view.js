@@ -108,9 +108,10 @@ function renderBrokers(brokers) {
     row.tr.dataset.process = b.process;
     row.cells.address.textContent = b.address;
     row.cells.pid.textContent = String(b.pid);
-    row.cells.process.textContent = b.process;
+    // A stopped process is paused, not dead: it resumes where it was on SIGCONT.
+    row.cells.process.textContent = b.process === 'stopped' ? 'paused (SIGSTOP)' : b.process;
     row.cells.process.className = `state-${b.process}`;
-    row.cells.registered.textContent = b.registered ? 'alive' : 'dead';
+    row.cells.registered.textContent = b.registered ? 'alive' : 'session expired';
     row.cells.answering.textContent = b.answering ? 'yes' : 'no';
     for (const button of row.controls.querySelectorAll('button')) {
       const c = button.dataset.control;
