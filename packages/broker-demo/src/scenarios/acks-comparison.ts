@@ -254,13 +254,21 @@ function explainFigures(a0: AcksFigures, a1: AcksFigures, aAll: AcksFigures): st
     `acks=0's "latency" (${a0.p50Ms} ms) is only the write to the socket: nobody answers, so nothing says ` +
       'whether the record arrived',
   );
-  if (a0.recordsPerSec <= a1.recordsPerSec * 1.1) {
+  const ratio = round(aAll.recordsPerSec / Math.max(1, a1.recordsPerSec), 2);
+  const overlap =
+    `with up to ${ACKS_COMPARISON_PRODUCER.maxInFlightRequests} requests in flight per broker the producer sends ` +
+    'the next batches while earlier ones wait for the followers, so the wait shows in latency more than in records/s';
+  lines.push(
+    aAll.recordsPerSec >= a1.recordsPerSec
+      ? `acks=all measured ${ratio}x acks=1's throughput in this run: ${overlap}, and what it costs in records/s ` +
+          'is smaller than how much these figures vary from run to run on a shared machine'
+      : `acks=all keeps ${ratio} of acks=1's throughput (Kafka's published 3-broker figure: 0.54): ${overlap}`,
+  );
+  const rates = [a0, a1, aAll].map((f) => f.recordsPerSec);
+  if (Math.max(...rates) < Math.min(...rates) * 1.15) {
     lines.push(
-      `acks=0, which waits for nothing, is not faster than acks=1 here (${a0.recordsPerSec} against ` +
-        `${a1.recordsPerSec} records/s): waiting for answers is not what bounds the throughput on this machine ` +
-        '(one producer process and three brokers share two cores; the work of batching and appending does), ' +
-        `so acks=all too keeps ${round(aAll.recordsPerSec / Math.max(1, a1.recordsPerSec), 2)} of acks=1's ` +
-        "throughput (Kafka's published 3-broker figure is 0.54)",
+      `the three throughputs lie within 15 % of each other (${rates.join(' / ')} records/s): on this shared ` +
+        'machine they vary about that much from run to run, so their order here is not a finding',
     );
   }
   return lines;
