@@ -1,9 +1,10 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { LOCK_FILE } from '../src/cluster/dir-lock.js';
 import { exited, PACKAGE_DIR } from '../src/cluster/spawn-node.js';
 import { formatCoordinatorUrl } from '../src/coordination/etcd/etcd-url.js';
 import { etcdAvailability, freePort, LocalEtcd } from '../src/coordination/etcd/local-etcd.js';
@@ -31,12 +32,12 @@ function cli(...args: string[]) {
   return run(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: PACKAGE_DIR, timeout: 60_000 });
 }
 
-async function cliFails(...args: string[]): Promise<{ code: number; stderr: string }> {
+async function cliFails(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     await cli(...args);
   } catch (err) {
-    const e = err as { code: number; stderr: string };
-    return { code: e.code, stderr: e.stderr };
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
   throw new Error(`broker ${args.join(' ')} succeeded`);
 }
@@ -112,9 +113,11 @@ describe.skipIf(!available.ok)('broker start / create-topic through etcd', () =>
       '--min-insync',
       '2',
     );
-    expect(stdout).toContain(`created multi in ${coordinator}`);
-    expect(stdout).toMatch(/multi-0: replicas \[1,2,3\], leader 1 \(epoch 0\), ISR \[1,2,3\]/);
-    expect(stdout).toMatch(/multi-1: replicas \[2,3,1\], leader 2 \(epoch 0\), ISR \[2,3,1\]/);
+    expect(stdout).toContain(
+      `topic multi: 2 partition(s), replication factor 3, min.insync.replicas 2 (in ${coordinator})`,
+    );
+    expect(stdout).toContain('multi-0: leader 1, replicas [1,2,3], ISR [1,2,3]');
+    expect(stdout).toContain('multi-1: leader 2, replicas [2,3,1], ISR [2,3,1]');
     expect(brokers.some((b) => /broker \d is the controller: epoch 1/.test(b.output()))).toBe(true);
   }, 90_000);
 
@@ -158,9 +161,12 @@ describe.skipIf(!available.ok)('broker start / create-topic through etcd', () =>
       '--partitions',
       '5',
     );
-    expect(again.stderr).toContain('topic multi already exists; nothing changed');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('[TOPIC_ALREADY_EXISTS]: topic multi already exists; nothing changed');
     const noCoordinator = await cliFails('create-topic', '--topic', 'x');
-    expect(noCoordinator.stderr).toContain('create-topic needs --coordinator etcd://');
+    expect(noCoordinator.code).toBe(2);
+    expect(noCoordinator.stderr).toContain('create-topic needs --bootstrap ADDR');
+    expect(noCoordinator.stderr).toContain('--coordinator etcd://HOST:PORT');
     const badUrl = await cliFails(
       'start',
       '--id',
@@ -170,7 +176,9 @@ describe.skipIf(!available.ok)('broker start / create-topic through etcd', () =>
       '--coordinator',
       'http://x:1',
     );
+    expect(badUrl.code).toBe(2);
     expect(badUrl.stderr).toContain('--coordinator must be etcd://HOST:PORT');
+    expect(badUrl.stderr).toContain('usage: npx -y pnpm@10 broker start');
     const tooMany = await cliFails(
       'create-topic',
       '--coordinator',
@@ -182,7 +190,99 @@ describe.skipIf(!available.ok)('broker start / create-topic through etcd', () =>
       '--min-insync',
       '2',
     );
+    expect(tooMany.stderr).toContain('[INVALID_REPLICATION_FACTOR]');
     expect(tooMany.stderr).toContain('replication factor 4: 3 broker(s) alive');
+    const minAboveReplicas = await cliFails(
+      'create-topic',
+      '--coordinator',
+      coordinator,
+      '--topic',
+      'strict',
+      '--replication-factor',
+      '2',
+      '--min-insync',
+      '3',
+    );
+    expect(minAboveReplicas.stderr).toContain('[INVALID_CONFIG]');
+  }, 90_000);
+
+  test('no topic is created by reading: describe and consume of a topic etcd does not have fail, and it stays absent', async () => {
+    for (const read of [
+      ['describe', '--bootstrap', bootstrap, '--topic', 'nosuch'],
+      ['consume', '--bootstrap', bootstrap, '--topic', 'nosuch'],
+      ['produce', '--bootstrap', bootstrap, '--topic', 'nosuch', '--count', '1'],
+    ]) {
+      const failed = await cliFails(...read);
+      expect(failed.code).toBe(1);
+      expect(failed.stderr).toContain('[UNKNOWN_TOPIC_OR_PARTITION]');
+      expect(failed.stderr).toContain(`broker create-topic --bootstrap ${bootstrap} --topic nosuch`);
+    }
+    // Still unknown to every broker after those reads: nothing created it in etcd.
+    for (const address of bootstrap.split(',')) {
+      const described = await cliFails('describe', '--bootstrap', address, '--topic', 'nosuch');
+      expect(described.stderr).toContain('[UNKNOWN_TOPIC_OR_PARTITION]');
+    }
+  }, 90_000);
+
+  test("create-topic --bootstrap works on an etcd cluster too (the broker writes it there), with the topic's own min.insync.replicas", async () => {
+    const { stdout } = await cli(
+      'create-topic',
+      '--bootstrap',
+      bootstrap,
+      '--topic',
+      'via-broker',
+      '--replication-factor',
+      '3',
+      '--min-insync',
+      '3',
+    );
+    expect(stdout).toMatch(/topic via-broker: 1 partition\(s\), replication factor 3, min.insync.replicas 3/);
+    expect(stdout).toMatch(/via-broker-0: leader \d, replicas \[\d,\d,\d\], ISR \[\d,\d,\d\]/);
+    const again = await cli(
+      'create-topic',
+      '--bootstrap',
+      bootstrap,
+      '--topic',
+      'via-broker',
+      '--if-not-exists',
+    );
+    expect(again.stdout).toMatch(/topic via-broker: 1 partition/);
+    const produced = await cli(
+      'produce',
+      '--bootstrap',
+      bootstrap,
+      '--topic',
+      'via-broker',
+      '--acks',
+      'all',
+      '--count',
+      '5',
+      '--json',
+    );
+    expect(produced.stdout.trim().split('\n')).toHaveLength(5);
+  }, 90_000);
+
+  test('a second broker on a data directory in use refuses, naming the holder; the holder keeps serving', async () => {
+    const holderDir = path.join(dir, 'broker-1');
+    const intruder = await cliFails(
+      'start',
+      '--id',
+      '9',
+      '--listen',
+      `127.0.0.1:${await freePort('127.0.0.1')}`,
+      '--dir',
+      holderDir,
+      '--coordinator',
+      coordinator,
+    );
+    expect(intruder.code).toBe(1);
+    expect(intruder.stderr).toContain(
+      `refusing to start: ${holderDir} is in use by broker 1 (etcd ${coordinator}) (pid ${brokers[0]!.child.pid}`,
+    );
+    // Broker 1 still holds its lock and is still registered.
+    const lock = JSON.parse(readFileSync(path.join(holderDir, LOCK_FILE), 'utf8')) as { pid: number };
+    expect(lock.pid).toBe(brokers[0]!.child.pid);
+    expect(brokers[0]!.child.exitCode).toBeNull();
   }, 90_000);
 
   test('a broker stopped with SIGTERM hands its leaderships over at once (its lease is revoked)', async () => {

@@ -144,6 +144,7 @@ test('a stale state file whose PID is now another process is refused, and that p
     logFile: path.join(dir, 'x.log'),
     dir: path.join(dir, brokerId === null ? 'controller' : `broker-${brokerId}`),
     startTime,
+    startedAtMs: 0,
   });
   const state: ClusterStateFile = {
     clusterDir: dir,

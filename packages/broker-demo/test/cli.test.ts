@@ -21,7 +21,18 @@ let output = '';
 let bootstrap = '';
 
 function cli(...args: string[]) {
-  return run(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: PACKAGE_DIR, timeout: 30_000 });
+  return run(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: PACKAGE_DIR, timeout: 60_000 });
+}
+
+/** A CLI run expected to fail: its exit code and output. */
+async function cliFailure(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    await cli(...args);
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+  throw new Error(`expected \`${args.join(' ')}\` to fail`);
 }
 
 function alive(pid: number): boolean {
@@ -72,7 +83,7 @@ beforeAll(async () => {
     () => /--bootstrap (\S+)/.exec(output)?.[1],
     30_000,
   );
-}, 40_000);
+}, 60_000);
 
 afterAll(async () => {
   // Whatever happened in the tests, nothing this file started survives it.
@@ -88,7 +99,78 @@ test('cluster prints every process with its address and pid', () => {
     expect(output).toMatch(new RegExp(`broker ${id}\\s+127\\.0\\.0\\.1:\\d+\\s+pid \\d+`));
 });
 
+test('cluster tells what to run next, each command spelled with npx -y pnpm@10', () => {
+  expect(output).toContain(`npx -y pnpm@10 broker create-topic --bootstrap ${bootstrap} --topic t`);
+  expect(output).toContain('`npx -y pnpm@10 broker restart`');
+  expect(output).not.toMatch(/(^|[^@\d])pnpm broker/m);
+});
+
+test('reading a topic that does not exist creates nothing: describe and consume fail with UNKNOWN_TOPIC_OR_PARTITION', async () => {
+  for (const command of ['describe', 'consume']) {
+    const failed = await cliFailure(command, '--bootstrap', bootstrap, '--topic', 'nosuch');
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain('[UNKNOWN_TOPIC_OR_PARTITION]');
+    expect(failed.stderr).toContain(
+      `topic nosuch does not exist; create it with: npx -y pnpm@10 broker create-topic --bootstrap ${bootstrap} --topic nosuch`,
+    );
+  }
+  // Still unknown after those reads: nothing created it.
+  expect((await cliFailure('describe', '--bootstrap', bootstrap, '--topic', 'nosuch')).code).toBe(1);
+  const produced = await cliFailure('produce', '--bootstrap', bootstrap, '--topic', 'nosuch', '--count', '1');
+  expect(produced.code).toBe(1);
+  expect(produced.stderr).toContain(
+    '[UNKNOWN_TOPIC_OR_PARTITION]: topic nosuch does not exist; create it with',
+  );
+}, 120_000);
+
+test('create-topic creates a topic once; a second time is refused unless --if-not-exists', async () => {
+  const created = await cli('create-topic', '--bootstrap', bootstrap, '--topic', 'made', '--partitions', '3');
+  expect(created.stdout).toMatch(/topic made: 3 partition\(s\), replication factor 3/);
+  expect(created.stdout).toMatch(/made-2: leader \d, replicas \[\d,\d,\d\], ISR \[\d,\d,\d\]/);
+  const again = await cliFailure('create-topic', '--bootstrap', bootstrap, '--topic', 'made');
+  expect(again.code).toBe(1);
+  expect(again.stderr).toMatch(/\[TOPIC_ALREADY_EXISTS\]: .*topic made already exists/);
+  expect(
+    (await cli('create-topic', '--bootstrap', bootstrap, '--topic', 'made', '--if-not-exists')).stdout,
+  ).toMatch(/topic made: 3 partition/);
+  const bad = await cliFailure('create-topic', '--bootstrap', bootstrap, '--topic', 'no/slash');
+  expect(bad.stderr).toContain('[INVALID_TOPIC]');
+  const tooMany = await cliFailure(
+    'create-topic',
+    '--bootstrap',
+    bootstrap,
+    '--topic',
+    'rf4',
+    '--replication-factor',
+    '4',
+  );
+  expect(tooMany.stderr).toMatch(/\[INVALID_REPLICATION_FACTOR\].*replication factor 4: 3 broker\(s\) alive/);
+}, 120_000);
+
+test("usage errors exit 2 with the command's usage on stderr; COMMAND --help prints it and exits 0", async () => {
+  const missing = await cliFailure('consume', '--bootstrap', bootstrap);
+  expect(missing.code).toBe(2);
+  expect(missing.stderr).toMatch(
+    /^broker consume: --topic is required\nusage: npx -y pnpm@10 broker consume /,
+  );
+  const unknownOption = await cliFailure('produce', '--bootstrap', bootstrap, '--topic', 't', '--acks', '2');
+  expect(unknownOption.code).toBe(2);
+  expect(unknownOption.stderr).toMatch(/acks must be 0, 1 or all[\s\S]*usage: npx -y pnpm@10 broker produce/);
+  const strayFlag = await cliFailure('describe', '--bootstrap', bootstrap, '--topic', 't', '--bogus');
+  expect(strayFlag.code).toBe(2);
+  expect(strayFlag.stderr).toMatch(/--bogus[\s\S]*usage: npx -y pnpm@10 broker describe/);
+  const help = await cli('consume', '--help');
+  expect(help.stdout).toMatch(/^usage: npx -y pnpm@10 broker consume .*--offset N/);
+  expect(help.stderr).toBe('');
+  const all = await cli('--help');
+  for (const name of ['cluster', 'create-topic', 'produce', 'consume', 'describe', 'kill', 'restart'])
+    expect(all.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
+  const unknown = await cliFailure('bogus');
+  expect(unknown.code).toBe(2);
+}, 120_000);
+
 test('produce --json prints one line per acknowledged record; consume reads them back; describe shows the replicas', async () => {
+  await cli('create-topic', '--bootstrap', bootstrap, '--topic', 'cli');
   const produced = await cli(
     'produce',
     '--bootstrap',
@@ -127,7 +209,30 @@ test('produce --json prints one line per acknowledged record; consume reads them
   const described = await cli('describe', '--bootstrap', bootstrap, '--topic', 'cli');
   expect(described.stdout).toMatch(/cli-0: leader \d, epoch 0, ISR \[/);
   expect(described.stdout).toMatch(/broker \d: (leader|follower)\s+LEO 3\s+HW 3/);
-}, 60_000);
+
+  // --offset N starts each partition there (or one partition with --partition).
+  const fromOne = await cli(
+    'consume',
+    '--bootstrap',
+    bootstrap,
+    '--topic',
+    'cli',
+    '--partition',
+    '1',
+    '--offset',
+    '1',
+    '--json',
+  );
+  const offsets = fromOne.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { partition: number; offset: number });
+  expect(offsets).toEqual([
+    { partition: 1, offset: 1, key: expect.any(String), leaderEpoch: 0 },
+    { partition: 1, offset: 2, key: expect.any(String), leaderEpoch: 0 },
+  ]);
+  expect(fromOne.stderr).toContain('consumed 2 committed record(s)');
+}, 120_000);
 
 test('kill finds the broker in the state file, and the cluster moves its leadership', async () => {
   const killed = await cli('kill', '1', '--dir', dir);

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { ClusterClient } from '../src/client/cluster-client.js';
-import { Producer } from '../src/client/producer.js';
+import { Producer } from '../src/client/producer/producer.js';
 import {
   type AckedRecord,
   runProduceWorkload,
@@ -351,15 +351,19 @@ async function produceWithCachedMetadata(
         key: Buffer.from(workloadKey(keyPrefix, seq)),
         value: Buffer.from(`v${seq}`),
       })
-      .then((m) => ({
-        key: workloadKey(keyPrefix, seq),
-        seq,
-        partition: 0,
-        offset: m.offset,
-        attempts: 1,
-        deduplicated: false,
-        latencyMs: 0,
-      })),
+      .then(
+        (m): AckedRecord => ({
+          key: workloadKey(keyPrefix, seq),
+          seq,
+          partition: 0,
+          offset: m.offset,
+          attempts: 1,
+          retriedAfter: [],
+          deduplicated: false,
+          maybeDuplicated: false,
+          latencyMs: 0,
+        }),
+      ),
   );
   const settled = await Promise.allSettled(sends);
   await producer.close();
