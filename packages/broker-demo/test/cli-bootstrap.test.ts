@@ -1,40 +1,21 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createTopic } from '../src/client/admin.js';
 import { ClusterClient } from '../src/client/cluster-client.js';
 import { LocalCluster } from '../src/cluster/local-cluster.js';
-import { PACKAGE_DIR } from '../src/cluster/spawn-node.js';
 import { waitFor } from '../src/util/time.js';
+import { cli, cliFailure } from './support/cli.js';
 
 /*
  * `--bootstrap a,b,c`: the CLI's clients fetch metadata from whichever
  * bootstrap address is reachable, against a real cluster of processes.
  */
 
-const run = promisify(execFile);
-const MAIN = path.join(PACKAGE_DIR, 'src/cli/main.ts');
 let dir: string;
 let cluster: LocalCluster;
-
-function cli(...args: string[]) {
-  return run(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: PACKAGE_DIR, timeout: 30_000 });
-}
-
-/** The exit code and output of a CLI run expected to fail. */
-async function cliFailure(...args: string[]): Promise<{ code: number; stderr: string }> {
-  try {
-    await cli(...args);
-  } catch (err) {
-    const failure = err as { code: number; stderr: string };
-    return { code: failure.code, stderr: failure.stderr };
-  }
-  throw new Error(`expected \`${args.join(' ')}\` to fail`);
-}
 
 /** A loopback port nobody listens on: connects to it are refused. */
 async function deadAddress(): Promise<string> {

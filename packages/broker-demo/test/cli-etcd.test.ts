@@ -1,14 +1,14 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { LOCK_FILE } from '../src/cluster/dir-lock.js';
 import { exited, PACKAGE_DIR } from '../src/cluster/spawn-node.js';
 import { formatCoordinatorUrl } from '../src/coordination/etcd/etcd-url.js';
 import { etcdAvailability, freePort, LocalEtcd } from '../src/coordination/etcd/local-etcd.js';
 import { waitFor } from '../src/util/time.js';
+import { CLI_MAIN, cli, cliFailure } from './support/cli.js';
 
 /*
  * Brokers started one by one, as on three machines (`broker start`, here on
@@ -20,27 +20,11 @@ import { waitFor } from '../src/util/time.js';
 const available = etcdAvailability();
 if (!available.ok) console.log(`etcd CLI test skipped: ${available.reason}`);
 
-const run = promisify(execFile);
-const MAIN = path.join(PACKAGE_DIR, 'src/cli/main.ts');
 let dir: string;
 let etcd: LocalEtcd | null = null;
 let coordinator = '';
 let bootstrap = '';
 const brokers: Array<{ child: ChildProcess; output: () => string }> = [];
-
-function cli(...args: string[]) {
-  return run(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: PACKAGE_DIR, timeout: 60_000 });
-}
-
-async function cliFails(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    await cli(...args);
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-  throw new Error(`broker ${args.join(' ')} succeeded`);
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'broker-cli-etcd-'));
@@ -57,7 +41,7 @@ beforeAll(async () => {
       [
         '--import',
         'tsx',
-        MAIN,
+        CLI_MAIN,
         'start',
         '--id',
         String(id),
@@ -152,7 +136,7 @@ describe.skipIf(!available.ok)('broker start / create-topic through etcd', () =>
   }, 90_000);
 
   test('a second create-topic of the same topic is refused and changes nothing; bad usage says what is wrong', async () => {
-    const again = await cliFails(
+    const again = await cliFailure(
       'create-topic',
       '--coordinator',
       coordinator,
@@ -163,11 +147,11 @@ describe.skipIf(!available.ok)('broker start / create-topic through etcd', () =>
     );
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('[TOPIC_ALREADY_EXISTS]: topic multi already exists; nothing changed');
-    const noCoordinator = await cliFails('create-topic', '--topic', 'x');
+    const noCoordinator = await cliFailure('create-topic', '--topic', 'x');
     expect(noCoordinator.code).toBe(2);
     expect(noCoordinator.stderr).toContain('create-topic needs --bootstrap ADDR');
     expect(noCoordinator.stderr).toContain('--coordinator etcd://HOST:PORT');
-    const badUrl = await cliFails(
+    const badUrl = await cliFailure(
       'start',
       '--id',
       '9',
@@ -179,7 +163,7 @@ describe.skipIf(!available.ok)('broker start / create-topic through etcd', () =>
     expect(badUrl.code).toBe(2);
     expect(badUrl.stderr).toContain('--coordinator must be etcd://HOST:PORT');
     expect(badUrl.stderr).toContain('usage: npx -y pnpm@10 broker start');
-    const tooMany = await cliFails(
+    const tooMany = await cliFailure(
       'create-topic',
       '--coordinator',
       coordinator,
@@ -192,7 +176,7 @@ describe.skipIf(!available.ok)('broker start / create-topic through etcd', () =>
     );
     expect(tooMany.stderr).toContain('[INVALID_REPLICATION_FACTOR]');
     expect(tooMany.stderr).toContain('replication factor 4: 3 broker(s) alive');
-    const minAboveReplicas = await cliFails(
+    const minAboveReplicas = await cliFailure(
       'create-topic',
       '--coordinator',
       coordinator,
@@ -212,14 +196,14 @@ describe.skipIf(!available.ok)('broker start / create-topic through etcd', () =>
       ['consume', '--bootstrap', bootstrap, '--topic', 'nosuch'],
       ['produce', '--bootstrap', bootstrap, '--topic', 'nosuch', '--count', '1'],
     ]) {
-      const failed = await cliFails(...read);
+      const failed = await cliFailure(...read);
       expect(failed.code).toBe(1);
       expect(failed.stderr).toContain('[UNKNOWN_TOPIC_OR_PARTITION]');
       expect(failed.stderr).toContain(`broker create-topic --bootstrap ${bootstrap} --topic nosuch`);
     }
     // Still unknown to every broker after those reads: nothing created it in etcd.
     for (const address of bootstrap.split(',')) {
-      const described = await cliFails('describe', '--bootstrap', address, '--topic', 'nosuch');
+      const described = await cliFailure('describe', '--bootstrap', address, '--topic', 'nosuch');
       expect(described.stderr).toContain('[UNKNOWN_TOPIC_OR_PARTITION]');
     }
   }, 90_000);
@@ -264,7 +248,7 @@ describe.skipIf(!available.ok)('broker start / create-topic through etcd', () =>
 
   test('a second broker on a data directory in use refuses, naming the holder; the holder keeps serving', async () => {
     const holderDir = path.join(dir, 'broker-1');
-    const intruder = await cliFails(
+    const intruder = await cliFailure(
       'start',
       '--id',
       '9',

@@ -1,39 +1,25 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { ClusterClient } from '../src/client/cluster-client.js';
+import { Producer } from '../src/client/producer/producer.js';
 import type { ClusterStateFile } from '../src/cluster/local-cluster.js';
 import { PACKAGE_DIR } from '../src/cluster/spawn-node.js';
+import { Acks } from '../src/protocol/codes.js';
 import { waitFor } from '../src/util/time.js';
+import { CLI_MAIN, cli, cliFailure } from './support/cli.js';
 
 /*
  * The `pnpm broker` commands as a person runs them: `cluster` in one process,
  * the others as separate processes pointed at it.
  */
 
-const run = promisify(execFile);
-const MAIN = path.join(PACKAGE_DIR, 'src/cli/main.ts');
 let dir: string;
 let cluster: ChildProcess;
 let output = '';
 let bootstrap = '';
-
-function cli(...args: string[]) {
-  return run(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: PACKAGE_DIR, timeout: 60_000 });
-}
-
-/** A CLI run expected to fail: its exit code and output. */
-async function cliFailure(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    await cli(...args);
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-  throw new Error(`expected \`${args.join(' ')}\` to fail`);
-}
 
 function alive(pid: number): boolean {
   try {
@@ -60,7 +46,7 @@ beforeAll(async () => {
     [
       '--import',
       'tsx',
-      MAIN,
+      CLI_MAIN,
       'cluster',
       '--brokers',
       '3',
@@ -146,6 +132,72 @@ test('create-topic creates a topic once; a second time is refused unless --if-no
   );
   expect(tooMany.stderr).toMatch(/\[INVALID_REPLICATION_FACTOR\].*replication factor 4: 3 broker\(s\) alive/);
 }, 120_000);
+
+test('create-topic --min-insync gives a topic its own min.insync.replicas: acks=all to it is refused once its ISR is smaller', async () => {
+  const created = await cli(
+    'create-topic',
+    '--bootstrap',
+    bootstrap,
+    '--topic',
+    'strict',
+    '--partitions',
+    '1',
+    '--min-insync',
+    '3',
+  );
+  expect(created.stdout).toMatch(
+    /topic strict: 1 partition\(s\), replication factor 3, min\.insync\.replicas 3/,
+  );
+  const tooStrict = await cliFailure(
+    'create-topic',
+    '--bootstrap',
+    bootstrap,
+    '--topic',
+    'stricter',
+    '--replication-factor',
+    '2',
+    '--min-insync',
+    '3',
+  );
+  expect(tooStrict.code).toBe(1);
+  expect(tooStrict.stderr).toContain('[INVALID_CONFIG]');
+  const leader = Number(/strict-0: leader (\d)/.exec(created.stdout)?.[1]);
+  const follower = [1, 2, 3].find((id) => id !== leader)!;
+  const client = new ClusterClient(bootstrap);
+  const isrOf = async () => {
+    await client.refresh('strict');
+    return client.partitionState('strict', 0)?.isr ?? [];
+  };
+  try {
+    await cli('kill', String(follower), '--signal', 'STOP', '--dir', dir);
+    try {
+      await waitFor(
+        `paused broker ${follower} out of strict-0's ISR`,
+        async () => ((await isrOf()).includes(follower) ? undefined : true),
+        60_000,
+        100,
+      );
+      const producer = new Producer(client, { acks: Acks.ALL, retries: 0 });
+      const refused: unknown = await producer
+        .send({ topic: 'strict', partition: 0, value: Buffer.from('x') })
+        .catch((err: unknown) => err);
+      await producer.close();
+      expect(refused).toMatchObject({ code: 'NOT_ENOUGH_REPLICAS', maybeAppended: false });
+      // The topic's own 3 refused it: the cluster's --min-insync 2 is met by two replicas.
+      expect(String((refused as Error).cause)).toContain('min.insync.replicas is 3');
+    } finally {
+      await cli('kill', String(follower), '--signal', 'CONT', '--dir', dir);
+    }
+    await waitFor(
+      `broker ${follower} back in strict-0's ISR`,
+      async () => ((await isrOf()).includes(follower) ? true : undefined),
+      60_000,
+      100,
+    );
+  } finally {
+    await client.close();
+  }
+}, 180_000);
 
 test("usage errors exit 2 with the command's usage on stderr; COMMAND --help prints it and exits 0", async () => {
   const missing = await cliFailure('consume', '--bootstrap', bootstrap);

@@ -310,7 +310,7 @@ describe.skipIf(!hasChromium)(`the live view in headless Chromium (${CHROMIUM})`
     }));
     const nodes = children
       .filter((c) =>
-        c.argv.some((arg) => /\/broker-demo-children\/(controller|broker)-main-\w+\.mjs$/.test(arg)),
+        c.argv.some((arg) => /\/broker-demo-children\/(controller|broker)-main-\w+\/main\.mjs$/.test(arg)),
       )
       .map((c) => c.argv);
     expect(nodes, JSON.stringify(children)).toHaveLength(4);

@@ -211,3 +211,30 @@ describe('the partition epoch', () => {
     expect(epochs).toEqual([0, 0, 1]);
   });
 });
+
+describe('topic creation', () => {
+  test("a topic's own min.insync.replicas is kept on its partitions; one above its replication factor is refused", () => {
+    const state = cluster();
+    state.createTopic({ topic: 'strict', partitions: 2, replicationFactor: 3, minInsyncReplicas: 3 }, 0);
+    expect(state.partition('strict', 0)).toMatchObject({ minInsyncReplicas: 3 });
+    expect(state.partition('strict', 1)).toMatchObject({ minInsyncReplicas: 3 });
+    // Without one, the cluster's applies (the broker reads config.minInsyncReplicas).
+    expect(state.partition('t', 0)?.minInsyncReplicas).toBeUndefined();
+    const versionBefore = state.version;
+    expect(() =>
+      state.createTopic({ topic: 'bad', partitions: 1, replicationFactor: 2, minInsyncReplicas: 3 }, 0),
+    ).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
+    expect(state.hasTopic('bad')).toBe(false);
+    expect(state.version).toBe(versionBefore);
+  });
+
+  test('an existing name is refused with TOPIC_ALREADY_EXISTS and nothing changes', () => {
+    const state = cluster();
+    const before = state.partition('t', 0);
+    expect(() => state.createTopic({ topic: 't', partitions: 5, replicationFactor: 1 }, 0)).toThrow(
+      expect.objectContaining({ code: 'TOPIC_ALREADY_EXISTS' }),
+    );
+    expect(state.partition('t', 0)).toEqual(before);
+    expect(state.partition('t', 1)).toBeUndefined();
+  });
+});

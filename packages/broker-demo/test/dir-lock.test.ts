@@ -11,6 +11,9 @@ import { processStartTime } from '../src/cluster/process-identity.js';
 import { bundledEntry, entryPoint, PACKAGE_DIR } from '../src/cluster/spawn-node.js';
 import { createTopicWithFullIsr, DEMO_TIMINGS, waitForFullIsr } from '../src/scenarios/scenario-kit.js';
 import { waitFor } from '../src/util/time.js';
+import { CLI_MAIN, cliOutcome } from './support/cli.js';
+
+const run = promisify(execFile);
 
 /*
  * A lock per data directory (the cluster's, each broker's, the controller's),
@@ -21,8 +24,6 @@ import { waitFor } from '../src/util/time.js';
  * started.
  */
 
-const run = promisify(execFile);
-const MAIN = path.join(PACKAGE_DIR, 'src/cli/main.ts');
 let base: string;
 const started: ChildProcess[] = [];
 const clusterDirs: string[] = [];
@@ -61,19 +62,6 @@ function stateProcesses(dir: string): Array<{ pid: number; startTime: string | n
   }
 }
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-      cwd: PACKAGE_DIR,
-      timeout: 60_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
-
 /** `broker cluster --dir DIR` as its own process; resolves once it prints its bootstrap address. */
 async function startClusterCommand(dir: string): Promise<{ child: ChildProcess; bootstrap: string }> {
   clusterDirs.push(dir);
@@ -83,7 +71,7 @@ async function startClusterCommand(dir: string): Promise<{ child: ChildProcess; 
     [
       '--import',
       'tsx',
-      MAIN,
+      CLI_MAIN,
       'cluster',
       '--brokers',
       '2',
@@ -132,7 +120,7 @@ test('a second cluster on a directory in use refuses, names the holder, and touc
   // Logs are appended to only by what happens in the cluster; nothing happens while it idles.
   const filesBefore = tree(dir);
 
-  const second = await cli(
+  const second = await cliOutcome(
     'cluster',
     '--brokers',
     '2',
@@ -152,8 +140,16 @@ test('a second cluster on a directory in use refuses, names the holder, and touc
   expect(readFileSync(path.join(dir, 'cluster.json'), 'utf8')).toBe(stateBefore);
   // The first cluster's processes are the same ones, and serve.
   expect(stateProcesses(dir).map((p) => p.pid)).toEqual(pidsBefore);
-  expect((await cli('create-topic', '--bootstrap', first.bootstrap, '--topic', 'still')).code).toBe(0);
-  const produced = await cli('produce', '--bootstrap', first.bootstrap, '--topic', 'still', '--count', '3');
+  expect((await cliOutcome('create-topic', '--bootstrap', first.bootstrap, '--topic', 'still')).code).toBe(0);
+  const produced = await cliOutcome(
+    'produce',
+    '--bootstrap',
+    first.bootstrap,
+    '--topic',
+    'still',
+    '--count',
+    '3',
+  );
   expect(produced.stdout).toMatch(/"acknowledged":3/);
 }, 180_000);
 
@@ -234,7 +230,7 @@ test('a lock left behind by SIGKILL does not block a restart: a broker, and a wh
     expect(JSON.parse(readFileSync(path.join(dir, 'broker-2', LOCK_FILE), 'utf8'))).toMatchObject({
       pid: broker2.pid,
     });
-    expect((await cli('restart', '--dir', dir)).code).toBe(0);
+    expect((await cliOutcome('restart', '--dir', dir)).code).toBe(0);
     const restarted = await waitFor(
       'broker 2 to be restarted',
       () => {

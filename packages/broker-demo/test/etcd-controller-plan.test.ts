@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { ControllerState } from '../src/controller/controller-state.js';
 import { planControllerChanges } from '../src/coordination/etcd/controller-plan.js';
 import { EtcdClusterState } from '../src/coordination/etcd/etcd-cluster-state.js';
 import { EtcdKeyLayout, type PartitionStateRecord } from '../src/coordination/etcd/etcd-records.js';
@@ -70,7 +71,7 @@ describe('planControllerChanges', () => {
       topic: 't',
       partition: 0,
       expectedModRevision: 0,
-      next: { leader: 2, leaderEpoch: 0, isr: [2, 3], controllerEpoch: 4 },
+      next: { leader: 2, leaderEpoch: 0, isr: [2, 3], controllerEpoch: 4, changedAtMs: NOW },
       leaderRegistration: { brokerId: 2, brokerEpoch: s.brokers.get(2)!.brokerEpoch },
     });
   });
@@ -150,6 +151,40 @@ describe('planControllerChanges', () => {
     expect(change?.next).toBeNull();
     expect(change?.resignation).toBeDefined();
     expect(change?.reason).toContain('refused');
+  });
+});
+
+describe('one set of rules for both controllers', () => {
+  test('the etcd controller and the built-in one decide a leader death alike', () => {
+    const builtIn = new ControllerState(
+      {
+        minInsyncReplicas: 2,
+        uncleanLeaderElection: false,
+        defaultPartitions: 1,
+        defaultReplicationFactor: 3,
+      },
+      { host: '127.0.0.1', port: 1 },
+    );
+    for (const id of [1, 2, 3]) builtIn.heartbeat(id, `i${id}`, '127.0.0.1', 9000 + id, 0);
+    builtIn.createTopic({ topic: 't', partitions: 1, replicationFactor: 3 }, 0);
+    builtIn.heartbeat(2, 'i2', '127.0.0.1', 9002, 2500);
+    builtIn.heartbeat(3, 'i3', '127.0.0.1', 9003, 2500);
+    const diedAt = 3100;
+    builtIn.expireSessions(diedAt, 3000);
+
+    const s = cluster({});
+    s.delete(keys.brokerRegistration(1), ++revision);
+    const [change] = planControllerChanges(s, 1, diedAt);
+
+    const decided = builtIn.partition('t', 0)!;
+    expect(decided).toMatchObject({ leader: 2, leaderEpoch: 1, isr: [2, 3] });
+    expect(change?.next).toMatchObject({
+      leader: decided.leader,
+      leaderEpoch: decided.leaderEpoch,
+      partitionEpoch: decided.partitionEpoch,
+      isr: decided.isr,
+      changedAtMs: decided.changedAtMs,
+    });
   });
 });
 
