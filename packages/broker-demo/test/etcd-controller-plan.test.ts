@@ -156,23 +156,14 @@ describe('planControllerChanges', () => {
 
 describe('one set of rules for both controllers', () => {
   test('the etcd controller and the built-in one decide a leader death alike', () => {
-    const builtIn = new ControllerState(
-      {
-        minInsyncReplicas: 2,
-        uncleanLeaderElection: false,
-        defaultPartitions: 1,
-        defaultReplicationFactor: 3,
-      },
-      { host: '127.0.0.1', port: 1 },
-    );
+    // The same cluster twice: brokers 1-3 and topic t on [1,2,3], led by 1; then broker 1 dies.
+    const s = cluster({});
+    const builtIn = new ControllerState(s.clusterConfig(), { host: '127.0.0.1', port: 1 });
     for (const id of [1, 2, 3]) builtIn.heartbeat(id, `i${id}`, '127.0.0.1', 9000 + id, 0);
     builtIn.createTopic({ topic: 't', partitions: 1, replicationFactor: 3 }, 0);
-    builtIn.heartbeat(2, 'i2', '127.0.0.1', 9002, 2500);
-    builtIn.heartbeat(3, 'i3', '127.0.0.1', 9003, 2500);
     const diedAt = 3100;
+    for (const id of [2, 3]) builtIn.heartbeat(id, `i${id}`, '127.0.0.1', 9000 + id, 2500);
     builtIn.expireSessions(diedAt, 3000);
-
-    const s = cluster({});
     s.delete(keys.brokerRegistration(1), ++revision);
     const [change] = planControllerChanges(s, 1, diedAt);
 
