@@ -3,6 +3,7 @@
  * `./bench` export): the local cluster launcher, the clients, and the log
  * and protocol pieces the fetch-path measurement serves from.
  */
+export { createTopic } from './client/admin.js';
 export { ClusterClient } from './client/cluster-client.js';
 export { ConsumedBatch, type ConsumeOptions, consumePartition } from './client/consumer.js';
 export {
@@ -12,7 +13,7 @@ export {
   Producer,
   type ProducerOptions,
   type RecordMetadata,
-} from './client/producer.js';
+} from './client/producer/producer.js';
 export { LocalCluster, type LocalClusterOptions } from './cluster/local-cluster.js';
 export { formatCoordinatorUrl } from './coordination/etcd/etcd-url.js';
 export { etcdAvailability, LocalEtcd } from './coordination/etcd/local-etcd.js';

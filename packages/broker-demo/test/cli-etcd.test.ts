@@ -1,13 +1,14 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { LOCK_FILE } from '../src/cluster/dir-lock.js';
 import { exited, PACKAGE_DIR } from '../src/cluster/spawn-node.js';
 import { formatCoordinatorUrl } from '../src/coordination/etcd/etcd-url.js';
 import { etcdAvailability, freePort, LocalEtcd } from '../src/coordination/etcd/local-etcd.js';
 import { waitFor } from '../src/util/time.js';
+import { CLI_MAIN, cli, cliFailure } from './support/cli.js';
 
 /*
  * Brokers started one by one, as on three machines (`broker start`, here on
@@ -19,27 +20,11 @@ import { waitFor } from '../src/util/time.js';
 const available = etcdAvailability();
 if (!available.ok) console.log(`etcd CLI test skipped: ${available.reason}`);
 
-const run = promisify(execFile);
-const MAIN = path.join(PACKAGE_DIR, 'src/cli/main.ts');
 let dir: string;
 let etcd: LocalEtcd | null = null;
 let coordinator = '';
 let bootstrap = '';
 const brokers: Array<{ child: ChildProcess; output: () => string }> = [];
-
-function cli(...args: string[]) {
-  return run(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: PACKAGE_DIR, timeout: 60_000 });
-}
-
-async function cliFails(...args: string[]): Promise<{ code: number; stderr: string }> {
-  try {
-    await cli(...args);
-  } catch (err) {
-    const e = err as { code: number; stderr: string };
-    return { code: e.code, stderr: e.stderr };
-  }
-  throw new Error(`broker ${args.join(' ')} succeeded`);
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'broker-cli-etcd-'));
@@ -56,7 +41,7 @@ beforeAll(async () => {
       [
         '--import',
         'tsx',
-        MAIN,
+        CLI_MAIN,
         'start',
         '--id',
         String(id),
@@ -112,9 +97,11 @@ describe.skipIf(!available.ok)('broker start / create-topic through etcd', () =>
       '--min-insync',
       '2',
     );
-    expect(stdout).toContain(`created multi in ${coordinator}`);
-    expect(stdout).toMatch(/multi-0: replicas \[1,2,3\], leader 1 \(epoch 0\), ISR \[1,2,3\]/);
-    expect(stdout).toMatch(/multi-1: replicas \[2,3,1\], leader 2 \(epoch 0\), ISR \[2,3,1\]/);
+    expect(stdout).toContain(
+      `topic multi: 2 partition(s), replication factor 3, min.insync.replicas 2 (in ${coordinator})`,
+    );
+    expect(stdout).toContain('multi-0: leader 1, replicas [1,2,3], ISR [1,2,3]');
+    expect(stdout).toContain('multi-1: leader 2, replicas [2,3,1], ISR [2,3,1]');
     expect(brokers.some((b) => /broker \d is the controller: epoch 1/.test(b.output()))).toBe(true);
   }, 90_000);
 
@@ -149,7 +136,7 @@ describe.skipIf(!available.ok)('broker start / create-topic through etcd', () =>
   }, 90_000);
 
   test('a second create-topic of the same topic is refused and changes nothing; bad usage says what is wrong', async () => {
-    const again = await cliFails(
+    const again = await cliFailure(
       'create-topic',
       '--coordinator',
       coordinator,
@@ -158,10 +145,13 @@ describe.skipIf(!available.ok)('broker start / create-topic through etcd', () =>
       '--partitions',
       '5',
     );
-    expect(again.stderr).toContain('topic multi already exists; nothing changed');
-    const noCoordinator = await cliFails('create-topic', '--topic', 'x');
-    expect(noCoordinator.stderr).toContain('create-topic needs --coordinator etcd://');
-    const badUrl = await cliFails(
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('[TOPIC_ALREADY_EXISTS]: topic multi already exists; nothing changed');
+    const noCoordinator = await cliFailure('create-topic', '--topic', 'x');
+    expect(noCoordinator.code).toBe(2);
+    expect(noCoordinator.stderr).toContain('create-topic needs --bootstrap ADDR');
+    expect(noCoordinator.stderr).toContain('--coordinator etcd://HOST:PORT');
+    const badUrl = await cliFailure(
       'start',
       '--id',
       '9',
@@ -170,8 +160,10 @@ describe.skipIf(!available.ok)('broker start / create-topic through etcd', () =>
       '--coordinator',
       'http://x:1',
     );
+    expect(badUrl.code).toBe(2);
     expect(badUrl.stderr).toContain('--coordinator must be etcd://HOST:PORT');
-    const tooMany = await cliFails(
+    expect(badUrl.stderr).toContain('usage: npx -y pnpm@10 broker start');
+    const tooMany = await cliFailure(
       'create-topic',
       '--coordinator',
       coordinator,
@@ -182,7 +174,99 @@ describe.skipIf(!available.ok)('broker start / create-topic through etcd', () =>
       '--min-insync',
       '2',
     );
+    expect(tooMany.stderr).toContain('[INVALID_REPLICATION_FACTOR]');
     expect(tooMany.stderr).toContain('replication factor 4: 3 broker(s) alive');
+    const minAboveReplicas = await cliFailure(
+      'create-topic',
+      '--coordinator',
+      coordinator,
+      '--topic',
+      'strict',
+      '--replication-factor',
+      '2',
+      '--min-insync',
+      '3',
+    );
+    expect(minAboveReplicas.stderr).toContain('[INVALID_CONFIG]');
+  }, 90_000);
+
+  test('no topic is created by reading: describe and consume of a topic etcd does not have fail, and it stays absent', async () => {
+    for (const read of [
+      ['describe', '--bootstrap', bootstrap, '--topic', 'nosuch'],
+      ['consume', '--bootstrap', bootstrap, '--topic', 'nosuch'],
+      ['produce', '--bootstrap', bootstrap, '--topic', 'nosuch', '--count', '1'],
+    ]) {
+      const failed = await cliFailure(...read);
+      expect(failed.code).toBe(1);
+      expect(failed.stderr).toContain('[UNKNOWN_TOPIC_OR_PARTITION]');
+      expect(failed.stderr).toContain(`broker create-topic --bootstrap ${bootstrap} --topic nosuch`);
+    }
+    // Still unknown to every broker after those reads: nothing created it in etcd.
+    for (const address of bootstrap.split(',')) {
+      const described = await cliFailure('describe', '--bootstrap', address, '--topic', 'nosuch');
+      expect(described.stderr).toContain('[UNKNOWN_TOPIC_OR_PARTITION]');
+    }
+  }, 90_000);
+
+  test("create-topic --bootstrap works on an etcd cluster too (the broker writes it there), with the topic's own min.insync.replicas", async () => {
+    const { stdout } = await cli(
+      'create-topic',
+      '--bootstrap',
+      bootstrap,
+      '--topic',
+      'via-broker',
+      '--replication-factor',
+      '3',
+      '--min-insync',
+      '3',
+    );
+    expect(stdout).toMatch(/topic via-broker: 1 partition\(s\), replication factor 3, min.insync.replicas 3/);
+    expect(stdout).toMatch(/via-broker-0: leader \d, replicas \[\d,\d,\d\], ISR \[\d,\d,\d\]/);
+    const again = await cli(
+      'create-topic',
+      '--bootstrap',
+      bootstrap,
+      '--topic',
+      'via-broker',
+      '--if-not-exists',
+    );
+    expect(again.stdout).toMatch(/topic via-broker: 1 partition/);
+    const produced = await cli(
+      'produce',
+      '--bootstrap',
+      bootstrap,
+      '--topic',
+      'via-broker',
+      '--acks',
+      'all',
+      '--count',
+      '5',
+      '--json',
+    );
+    expect(produced.stdout.trim().split('\n')).toHaveLength(5);
+  }, 90_000);
+
+  test('a second broker on a data directory in use refuses, naming the holder; the holder keeps serving', async () => {
+    const holderDir = path.join(dir, 'broker-1');
+    const intruder = await cliFailure(
+      'start',
+      '--id',
+      '9',
+      '--listen',
+      `127.0.0.1:${await freePort('127.0.0.1')}`,
+      '--dir',
+      holderDir,
+      '--coordinator',
+      coordinator,
+    );
+    expect(intruder.code).toBe(1);
+    expect(intruder.stderr).toContain(
+      `refusing to start: ${holderDir} is in use by broker 1 (etcd ${coordinator}) (pid ${brokers[0]!.child.pid}`,
+    );
+    // Broker 1 still holds its lock and is still registered.
+    const lock = JSON.parse(readFileSync(path.join(holderDir, LOCK_FILE), 'utf8')) as { pid: number };
+    expect(lock.pid).toBe(brokers[0]!.child.pid);
+    expect(brokers[0]!.child.exitCode).toBeNull();
   }, 90_000);
 
   test('a broker stopped with SIGTERM hands its leaderships over at once (its lease is revoked)', async () => {

@@ -1,13 +1,13 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
 import type { ClusterStateFile } from '../src/cluster/local-cluster.js';
 import { processStartTime } from '../src/cluster/process-identity.js';
 import { PACKAGE_DIR } from '../src/cluster/spawn-node.js';
 import { waitFor } from '../src/util/time.js';
+import { CLI_MAIN, cliRunner } from './support/cli.js';
 
 /*
  * `broker kill` and `broker restart` never signal a process that is not the
@@ -17,10 +17,9 @@ import { waitFor } from '../src/util/time.js';
  * do not count; every process the tests start is stopped in afterEach/afterAll.
  */
 
-const run = promisify(execFile);
-const MAIN = path.join(PACKAGE_DIR, 'src/cli/main.ts');
 let base: string;
 let env: NodeJS.ProcessEnv;
+const { cliOutcome } = cliRunner(() => env);
 const started: ChildProcess[] = [];
 const clusterDirs: string[] = [];
 
@@ -51,20 +50,6 @@ afterEach(async () => {
 afterAll(() => {
   rmSync(base, { recursive: true, force: true });
 });
-
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-      cwd: PACKAGE_DIR,
-      env,
-      timeout: 30_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
 
 function alive(pid: number): boolean {
   try {
@@ -109,7 +94,7 @@ async function startCluster(name: string, ...extra: string[]): Promise<{ child: 
     [
       '--import',
       'tsx',
-      MAIN,
+      CLI_MAIN,
       'cluster',
       '--brokers',
       '1',
@@ -144,6 +129,7 @@ test('a stale state file whose PID is now another process is refused, and that p
     logFile: path.join(dir, 'x.log'),
     dir: path.join(dir, brokerId === null ? 'controller' : `broker-${brokerId}`),
     startTime,
+    startedAtMs: 0,
   });
   const state: ClusterStateFile = {
     clusterDir: dir,
@@ -156,17 +142,17 @@ test('a stale state file whose PID is now another process is refused, and that p
   };
   writeFileSync(path.join(dir, 'cluster.json'), JSON.stringify(state));
 
-  const k1 = await cli('kill', '1', '--dir', dir);
+  const k1 = await cliOutcome('kill', '1', '--dir', dir);
   expect(k1.code).toBe(1);
   expect(k1.stderr).toMatch(
     new RegExp(`not signalling broker 1 of ${dir}: pid ${pid} was not started with "--id 1"`),
   );
-  const k2 = await cli('kill', '2', '--dir', dir);
+  const k2 = await cliOutcome('kill', '2', '--dir', dir);
   expect(k2.code).toBe(1);
   expect(k2.stderr).toMatch(/started at tick \d+, not 1: it is another process now/);
-  const kc = await cli('kill', 'controller', '--dir', dir);
+  const kc = await cliOutcome('kill', 'controller', '--dir', dir);
   expect(kc.code).toBe(1);
-  const r = await cli('restart', '--dir', dir);
+  const r = await cliOutcome('restart', '--dir', dir);
   expect(r.code).toBe(1);
   expect(r.stderr).toMatch(/the cluster process of .* is not running/);
   expect(alive(pid)).toBe(true);
@@ -175,7 +161,7 @@ test('a stale state file whose PID is now another process is refused, and that p
 }, 60_000);
 
 test('without --dir and no cluster running, kill refuses', async () => {
-  const k = await cli('kill', '1');
+  const k = await cliOutcome('kill', '1');
   expect(k.code).toBe(1);
   expect(k.stderr).toMatch(/no cluster of yours is running/);
 }, 30_000);
@@ -186,25 +172,25 @@ test('two clusters running: kill without --dir refuses and lists both; with one 
   const brokerA = readState(a.dir).brokers[0]!.pid;
   const brokerB = readState(b.dir).brokers[0]!.pid;
 
-  const refused = await cli('kill', '1');
+  const refused = await cliOutcome('kill', '1');
   expect(refused.code).toBe(1);
   expect(refused.stderr).toMatch(/2 clusters of yours are running; pass --dir/);
   expect(refused.stderr).toContain(a.dir);
   expect(refused.stderr).toContain(b.dir);
-  expect(await cli('restart')).toMatchObject({ code: 1 });
+  expect(await cliOutcome('restart')).toMatchObject({ code: 1 });
   expect(alive(brokerA) && alive(brokerB)).toBe(true);
 
   // Cluster b stops (Ctrl-C) and unregisters; a is then the only one.
   const bGone = new Promise((resolve) => b.child.once('exit', resolve));
   b.child.kill('SIGINT');
   await bGone;
-  const killed = await cli('kill', '1');
+  const killed = await cliOutcome('kill', '1');
   expect(killed.code).toBe(0);
   expect(killed.stdout).toContain(`sent SIGKILL to broker 1 (pid ${brokerA}) of the cluster in ${a.dir}`);
   expect(killed.stdout).toContain('the only cluster of yours running');
   await waitFor('broker 1 of a to exit', () => (alive(brokerA) ? undefined : true), 10_000);
 
-  const restarted = await cli('restart');
+  const restarted = await cliOutcome('restart');
   expect(restarted.code).toBe(0);
   const newPid = await waitFor(
     'broker 1 of a to be restarted',
@@ -218,11 +204,11 @@ test('two clusters running: kill without --dir refuses and lists both; with one 
 
   // The controller too: killed through the CLI (verified like a broker), started again by `restart`.
   const controllerPid = readState(a.dir).controller!.pid;
-  expect((await cli('kill', 'controller')).stdout).toContain(
+  expect((await cliOutcome('kill', 'controller')).stdout).toContain(
     `sent SIGKILL to the controller (pid ${controllerPid})`,
   );
   await waitFor('the controller of a to exit', () => (alive(controllerPid) ? undefined : true), 10_000);
-  expect((await cli('restart')).code).toBe(0);
+  expect((await cliOutcome('restart')).code).toBe(0);
   await waitFor(
     'the controller of a to be restarted',
     () => {

@@ -227,7 +227,7 @@ describe.skipIf(!hasChromium)(`the live view in headless Chromium (${CHROMIUM})`
     expect(settled.replicas.every((r) => r.inIsr)).toBe(true);
   }, 60_000);
 
-  test('a follower SIGSTOPped from the page leaves the ISR within replica.lag.time.max.ms + 1 s, and rejoins after SIGCONT', async () => {
+  test('a follower SIGSTOPped from the page leaves the ISR within replica.lag.time.max.ms + 2 s, and rejoins after SIGCONT', async () => {
     const { leader } = await partitionFacts();
     const follower = [1, 2, 3].find((id) => id !== leader)!;
     await page.selectOption('#producer-acks', '1');
@@ -244,17 +244,21 @@ describe.skipIf(!hasChromium)(`the live view in headless Chromium (${CHROMIUM})`
     );
     await page.waitForSelector(`${PARTITION} [data-replica="${follower}"][data-in-isr="false"]`, {
       state: 'attached',
-      timeout: LAG_TIME_MAX_MS + 3000,
+      timeout: 30_000,
     });
-    const leftAfterMs = Date.now() - sentAt;
+    // When the controller shrank the ISR, by its own clock (the page dates the event by it, not by
+    // when it saw it): the follower's lag time plus the leader's next ISR check and one round trip.
+    const shrink = page.locator('#timeline li[data-kind="isr-shrink"]').first();
+    await shrink.waitFor({ state: 'attached' });
+    const leftAfterMs = Number(await shrink.getAttribute('data-at-ms')) - sentAt;
     const timeline = await page.locator('#timeline li').allTextContents();
     console.log(
-      `cluster-view: follower ${follower} shown out of the ISR ${leftAfterMs} ms after the SIGSTOP; ` +
+      `cluster-view: follower ${follower} out of the ISR ${leftAfterMs} ms after the SIGSTOP; ` +
         `the page's timeline says:\n  ${timeline.slice(0, 4).reverse().join('\n  ')}`,
     );
-    expect(leftAfterMs).toBeLessThanOrEqual(LAG_TIME_MAX_MS + 1000);
+    expect(leftAfterMs).toBeGreaterThan(0);
+    expect(leftAfterMs).toBeLessThanOrEqual(LAG_TIME_MAX_MS + 2000);
     expect(readProcessStat(pidOf(follower))?.state).toBe('stopped');
-    await page.waitForSelector(`#timeline li[data-kind="isr-shrink"]`);
     await page.waitForSelector(`#brokers tr[data-broker="${follower}"][data-process="stopped"]`);
 
     const shot = path.join(
@@ -298,13 +302,17 @@ describe.skipIf(!hasChromium)(`the live view in headless Chromium (${CHROMIUM})`
       timeout: 20_000,
     });
     expect(pidOf(before.leader)).not.toBe(oldPid);
-    // The controller and three brokers, no extra (tsx may add an esbuild service process: not ours to count).
+    // The controller and three brokers (each started from its bundle), no extra.
     const children = livingChildren(cluster.pid!).map((pid) => ({
       pid,
       argv: readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'),
       state: readProcessStat(pid)?.state,
     }));
-    const nodes = children.filter((c) => c.argv.some((arg) => arg.endsWith('/main.ts'))).map((c) => c.argv);
+    const nodes = children
+      .filter((c) =>
+        c.argv.some((arg) => /\/broker-demo-children\/(controller|broker)-main-\w+\/main\.mjs$/.test(arg)),
+      )
+      .map((c) => c.argv);
     expect(nodes, JSON.stringify(children)).toHaveLength(4);
     expect(nodes.filter((argv) => argv.join(' ').includes(` --id ${before.leader} `))).toHaveLength(1);
     await page.waitForSelector(`${PARTITION} [data-replica="${before.leader}"][data-in-isr="true"]`, {

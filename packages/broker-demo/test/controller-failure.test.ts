@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { createTopic } from '../src/client/admin.js';
 import { ClusterClient } from '../src/client/cluster-client.js';
 import { runProduceWorkload } from '../src/client/workload.js';
 import { LocalCluster } from '../src/cluster/local-cluster.js';
@@ -9,6 +10,7 @@ import { Acks } from '../src/protocol/codes.js';
 import { controllerFailure } from '../src/scenarios/controller-failure.js';
 import {
   checkReadBack,
+  createTopicWithFullIsr,
   DEMO_TIMINGS,
   type ScenarioContext,
   waitForFullIsr,
@@ -69,8 +71,7 @@ describe('controller failure with real processes', () => {
 
   test('a follower killed and restarted while the controller is down rejoins once it is back; acks=all works again', async () => {
     const { cluster, client } = await start('rejoin');
-    await client.refresh('rejoin');
-    const view = await waitForFullIsr(client, 'rejoin', 3);
+    const view = await createTopicWithFullIsr(client, 'rejoin', 3);
     const follower = view.isr.find((id) => id !== view.leader)!;
     const first = await runProduceWorkload(client, {
       topic: 'rejoin',
@@ -102,8 +103,7 @@ describe('controller failure with real processes', () => {
 
   test('a follower killed while the controller is down leaves the ISR once the controller is back, so acks=all is answered', async () => {
     const { cluster, client } = await start('shrink');
-    await client.refresh('shrink');
-    const view = await waitForFullIsr(client, 'shrink', 3);
+    const view = await createTopicWithFullIsr(client, 'shrink', 3);
     const follower = view.isr.find((id) => id !== view.leader)!;
     await cluster.signalController('SIGKILL');
     await cluster.signalBroker(follower, 'SIGKILL');
@@ -132,7 +132,7 @@ describe('controller failure with real processes', () => {
       minInsync: 1,
       controllerRestartDelayMs: 100,
     });
-    await client.refresh('auto');
+    await createTopic(client, { topic: 'auto' });
     const before = await waitForMetadata(client, 'auto', 'a leader', (p) => p.leader === 1);
     const versionBefore = client.metadata!.version;
     const address = cluster.controllerAddress;
@@ -150,7 +150,7 @@ describe('controller failure with real processes', () => {
     clients.push(fromController);
     const after = await waitFor(
       'the restarted controller to answer',
-      () => fromController.refresh('auto', false).catch(() => undefined),
+      () => fromController.refresh('auto').catch(() => undefined),
       10_000,
     );
     expect(after.version).toBeGreaterThan(versionBefore);

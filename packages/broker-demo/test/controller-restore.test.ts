@@ -28,7 +28,7 @@ function tempStore(): ControllerStore {
 function running(): ControllerState {
   const state = new ControllerState(CONFIG, { host: '127.0.0.1', port: 4000 });
   for (const id of [1, 2, 3]) state.heartbeat(id, `inc-${id}`, '127.0.0.1', 1000 + id, 0);
-  state.createTopic('t', 1, 3);
+  state.createTopic({ topic: 't', partitions: 1, replicationFactor: 3 }, 0);
   return state;
 }
 
@@ -97,33 +97,39 @@ test('with only presumed brokers left the partition waits offline, and the first
 describe('a leader stepping down (its log is damaged)', () => {
   test('hands leadership to a live ISR member in a new epoch and leaves the ISR', () => {
     const state = running();
-    const decided = state.resignLeadership({
-      brokerId: 1,
-      topic: 't',
-      partition: 0,
-      leaderEpoch: 0,
-      reason: 'test',
-    });
+    const decided = state.resignLeadership(
+      {
+        brokerId: 1,
+        topic: 't',
+        partition: 0,
+        leaderEpoch: 0,
+        reason: 'test',
+      },
+      0,
+    );
     expect(decided).toMatchObject({ leader: 2, leaderEpoch: 1, isr: [2, 3] });
   });
 
   test('is refused from a broker that is not the current leader, or with no one to take over', () => {
     const state = running();
     expect(() =>
-      state.resignLeadership({ brokerId: 2, topic: 't', partition: 0, leaderEpoch: 0, reason: 'test' }),
+      state.resignLeadership({ brokerId: 2, topic: 't', partition: 0, leaderEpoch: 0, reason: 'test' }, 0),
     ).toThrow(BrokerError);
     state.heartbeat(1, 'inc-1', '127.0.0.1', 1001, 5000);
     state.expireSessions(5000, SESSION_MS);
     const p = state.partition('t', 0)!;
     expect(p).toMatchObject({ leader: 1, isr: [1] });
     expect(() =>
-      state.resignLeadership({
-        brokerId: 1,
-        topic: 't',
-        partition: 0,
-        leaderEpoch: p.leaderEpoch,
-        reason: 'test',
-      }),
+      state.resignLeadership(
+        {
+          brokerId: 1,
+          topic: 't',
+          partition: 0,
+          leaderEpoch: p.leaderEpoch,
+          reason: 'test',
+        },
+        0,
+      ),
     ).toThrow(/no other live ISR member/);
   });
 });

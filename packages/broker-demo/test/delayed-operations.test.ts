@@ -1,5 +1,9 @@
 import { afterEach, beforeEach, expect, test, vi } from 'vitest';
-import { type DelayedOperation, DelayedOperations } from '../src/replication/delayed-operations.js';
+import {
+  type DelayedOperation,
+  DelayedOperations,
+  DelayedOperationTimer,
+} from '../src/replication/delayed-operations.js';
 
 /*
  * The one parking place for acks=all waits and fetch long-polls (Kafka's
@@ -74,5 +78,49 @@ test('each operation ends exactly once, whatever comes after', async () => {
   ops.completeAll(() => 'not leader');
   vi.advanceTimersByTime(2000);
   await expect(parked).resolves.toBe('done');
+  expect(vi.getTimerCount()).toBe(0);
+});
+
+test('every purgatory of a broker shares one timer: one Node timer however many operations are parked', async () => {
+  const timer = new DelayedOperationTimer();
+  const produces = new DelayedOperations<string>(timer);
+  const fetches = new DelayedOperations<string>(timer);
+  const expired: string[] = [];
+  const park = (ops: DelayedOperations<string>, name: string, ms: number) =>
+    ops.park({ tryComplete: () => undefined, onExpiration: () => name }, ms).then((n) => expired.push(n));
+  const all = [
+    park(produces, 'produce 300', 300),
+    park(fetches, 'fetch 100', 100),
+    park(fetches, 'fetch 200', 200),
+    park(produces, 'produce 100', 100),
+  ];
+  expect(timer.size).toBe(4);
+  expect(vi.getTimerCount()).toBe(1);
+  await vi.advanceTimersByTimeAsync(100);
+  // Due together: in the order they were parked.
+  expect(expired).toEqual(['fetch 100', 'produce 100']);
+  await vi.advanceTimersByTimeAsync(200);
+  await Promise.all(all);
+  expect(expired).toEqual(['fetch 100', 'produce 100', 'fetch 200', 'produce 300']);
+  expect(timer.size).toBe(0);
+  expect(vi.getTimerCount()).toBe(0);
+});
+
+test('an operation that finishes early cancels its deadline; the last one gone disarms the timer', async () => {
+  const timer = new DelayedOperationTimer();
+  const ops = new DelayedOperations<string>(timer);
+  const state = { hw: 0 };
+  const early = ops.park(untilHw(state, 1), 100);
+  const late = ops.park(untilHw(state, 5), 10_000);
+  state.hw = 1;
+  ops.checkAll();
+  await expect(early).resolves.toBe('done');
+  expect(timer.size).toBe(1);
+  // The cancelled 100 ms deadline runs nothing.
+  await vi.advanceTimersByTimeAsync(5000);
+  expect(ops.size).toBe(1);
+  ops.completeAll(() => 'not leader');
+  await expect(late).resolves.toBe('not leader');
+  expect(timer.size).toBe(0);
   expect(vi.getTimerCount()).toBe(0);
 });

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { ControllerState } from '../src/controller/controller-state.js';
 import { planControllerChanges } from '../src/coordination/etcd/controller-plan.js';
 import { EtcdClusterState } from '../src/coordination/etcd/etcd-cluster-state.js';
 import { EtcdKeyLayout, type PartitionStateRecord } from '../src/coordination/etcd/etcd-records.js';
@@ -11,6 +12,8 @@ import { EtcdKeyLayout, type PartitionStateRecord } from '../src/coordination/et
  */
 
 const keys = new EtcdKeyLayout('/t');
+/** The controller's clock when it decides: every change it writes is dated by it. */
+const NOW = 1_700_000_000_000;
 let revision = 0;
 
 function put(
@@ -62,26 +65,26 @@ describe('planControllerChanges', () => {
   test("a new topic's partition gets its first live replica as leader and the live replicas as ISR, created only if absent", () => {
     const s = cluster();
     s.delete(keys.brokerRegistration(1), ++revision);
-    const [change, ...rest] = planControllerChanges(s, 4);
+    const [change, ...rest] = planControllerChanges(s, 4, NOW);
     expect(rest).toEqual([]);
     expect(change).toMatchObject({
       topic: 't',
       partition: 0,
       expectedModRevision: 0,
-      next: { leader: 2, leaderEpoch: 0, isr: [2, 3], controllerEpoch: 4 },
+      next: { leader: 2, leaderEpoch: 0, isr: [2, 3], controllerEpoch: 4, changedAtMs: NOW },
       leaderRegistration: { brokerId: 2, brokerEpoch: s.brokers.get(2)!.brokerEpoch },
     });
   });
 
   test('a settled cluster needs nothing', () => {
-    expect(planControllerChanges(cluster({}), 1)).toEqual([]);
+    expect(planControllerChanges(cluster({}), 1, NOW)).toEqual([]);
   });
 
   test("a leader whose session ended is replaced by the next ISR member, fenced by the state's mod revision", () => {
     const s = cluster({});
     const modRevision = s.partitionStates.get('t-0')!.modRevision;
     s.delete(keys.brokerRegistration(1), ++revision);
-    const [change] = planControllerChanges(s, 2);
+    const [change] = planControllerChanges(s, 2, NOW);
     expect(change).toMatchObject({
       expectedModRevision: modRevision,
       next: { leader: 2, leaderEpoch: 1, partitionEpoch: 1, isr: [2, 3], controllerEpoch: 2 },
@@ -93,7 +96,7 @@ describe('planControllerChanges', () => {
     const s = cluster({});
     s.delete(keys.brokerRegistration(1), ++revision);
     register(s, 1);
-    const [change] = planControllerChanges(s, 1);
+    const [change] = planControllerChanges(s, 1, NOW);
     expect(change?.next).toMatchObject({ leader: 2, leaderEpoch: 1, isr: [2, 3] });
     expect(change?.reason).toContain('registered again');
   });
@@ -101,11 +104,11 @@ describe('planControllerChanges', () => {
   test('with no live ISR member the partition goes offline, keeping its ISR; a returning member leads it', () => {
     const s = cluster({ isr: [1] });
     s.delete(keys.brokerRegistration(1), ++revision);
-    const [offline] = planControllerChanges(s, 1);
+    const [offline] = planControllerChanges(s, 1, NOW);
     expect(offline?.next).toMatchObject({ leader: -1, leaderEpoch: 1, isr: [1] });
     put(s, keys.partitionState('t', 0), offline!.next);
     register(s, 1);
-    const [back] = planControllerChanges(s, 1);
+    const [back] = planControllerChanges(s, 1, NOW);
     expect(back?.next).toMatchObject({ leader: 1, leaderEpoch: 2, isr: [1] });
     expect(back?.leaderRegistration?.brokerEpoch).toBe(s.brokers.get(1)!.brokerEpoch);
   });
@@ -119,7 +122,7 @@ describe('planControllerChanges', () => {
       defaultReplicationFactor: 3,
     });
     s.delete(keys.brokerRegistration(1), ++revision);
-    const [change] = planControllerChanges(s, 1);
+    const [change] = planControllerChanges(s, 1, NOW);
     expect(change?.next).toMatchObject({ leader: 2, isr: [2] });
     expect(change?.reason).toContain('UNCLEAN');
   });
@@ -128,7 +131,7 @@ describe('planControllerChanges', () => {
     const s = cluster({});
     s.delete(keys.brokerRegistration(2), ++revision);
     s.delete(keys.brokerRegistration(3), ++revision);
-    const [change] = planControllerChanges(s, 1);
+    const [change] = planControllerChanges(s, 1, NOW);
     expect(change?.next).toMatchObject({ leader: 1, leaderEpoch: 0, partitionEpoch: 1, isr: [1] });
     expect(change?.leaderRegistration).toBeUndefined();
   });
@@ -136,7 +139,7 @@ describe('planControllerChanges', () => {
   test("a current leader's resignation hands over to the next ISR member and deletes the request in the same write", () => {
     const s = cluster({});
     put(s, keys.resignation('t', 0), { brokerId: 1, leaderEpoch: 0, reason: 'corrupt batch' });
-    const [change] = planControllerChanges(s, 1);
+    const [change] = planControllerChanges(s, 1, NOW);
     expect(change?.next).toMatchObject({ leader: 2, leaderEpoch: 1, isr: [2, 3] });
     expect(change?.resignation?.key).toBe(keys.resignation('t', 0));
   });
@@ -144,10 +147,35 @@ describe('planControllerChanges', () => {
   test('a stale resignation (another epoch) is refused: the request is deleted, the state kept', () => {
     const s = cluster({ leaderEpoch: 3 });
     put(s, keys.resignation('t', 0), { brokerId: 1, leaderEpoch: 2, reason: 'corrupt batch' });
-    const [change] = planControllerChanges(s, 1);
+    const [change] = planControllerChanges(s, 1, NOW);
     expect(change?.next).toBeNull();
     expect(change?.resignation).toBeDefined();
     expect(change?.reason).toContain('refused');
+  });
+});
+
+describe('one set of rules for both controllers', () => {
+  test('the etcd controller and the built-in one decide a leader death alike', () => {
+    // The same cluster twice: brokers 1-3 and topic t on [1,2,3], led by 1; then broker 1 dies.
+    const s = cluster({});
+    const builtIn = new ControllerState(s.clusterConfig(), { host: '127.0.0.1', port: 1 });
+    for (const id of [1, 2, 3]) builtIn.heartbeat(id, `i${id}`, '127.0.0.1', 9000 + id, 0);
+    builtIn.createTopic({ topic: 't', partitions: 1, replicationFactor: 3 }, 0);
+    const diedAt = 3100;
+    for (const id of [2, 3]) builtIn.heartbeat(id, `i${id}`, '127.0.0.1', 9000 + id, 2500);
+    builtIn.expireSessions(diedAt, 3000);
+    s.delete(keys.brokerRegistration(1), ++revision);
+    const [change] = planControllerChanges(s, 1, diedAt);
+
+    const decided = builtIn.partition('t', 0)!;
+    expect(decided).toMatchObject({ leader: 2, leaderEpoch: 1, isr: [2, 3] });
+    expect(change?.next).toMatchObject({
+      leader: decided.leader,
+      leaderEpoch: decided.leaderEpoch,
+      partitionEpoch: decided.partitionEpoch,
+      isr: decided.isr,
+      changedAtMs: decided.changedAtMs,
+    });
   });
 });
 

@@ -3,16 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { ClusterClient } from '../src/client/cluster-client.js';
-import { Producer } from '../src/client/producer.js';
-import {
-  type AckedRecord,
-  runProduceWorkload,
-  type WorkloadResult,
-  workloadKey,
-} from '../src/client/workload.js';
+import { Producer } from '../src/client/producer/producer.js';
+import { type AckedRecord, type WorkloadResult, workloadKey } from '../src/client/workload.js';
 import { etcdAvailability, LocalEtcd } from '../src/coordination/etcd/local-etcd.js';
 import { Acks } from '../src/protocol/codes.js';
-import { checkReadBack } from '../src/scenarios/scenario-kit.js';
+import { checkReadBack, produceUntilStopped } from '../src/scenarios/scenario-kit.js';
 import { waitFor } from '../src/util/time.js';
 import { EtcdFaultCluster } from './support/etcd-fault-cluster.js';
 
@@ -61,29 +56,22 @@ afterAll(() => {
   rmSync(baseDir, { recursive: true, force: true });
 });
 
-/** An acks=all producer running until stopped, one record in flight, retrying through failovers. */
+/** The scenarios' acks=all producer (one record in flight, retrying through failovers), with the time of every ack. */
 function startProducer(client: ClusterClient, topic: string, keyPrefix: string) {
   const ackTimes: number[] = [];
-  const stop = new AbortController();
-  const done = runProduceWorkload(client, {
-    topic,
-    acks: Acks.ALL,
-    count: Number.MAX_SAFE_INTEGER,
-    keyPrefix,
-    inFlight: 1,
+  const running = produceUntilStopped(client, topic, keyPrefix, {
     retries: 1000,
     requestTimeoutMs: 3000,
-    signal: stop.signal,
-    onAck: (_r: AckedRecord) => ackTimes.push(Date.now()),
+    onAck: () => ackTimes.push(Date.now()),
   });
   return {
     ackTimes,
     ackedSince: (t: number) => ackTimes.filter((a) => a >= t).length,
     waitForAcks: (n: number, since = 0, what = `${n} acknowledgements`) =>
       waitFor(what, () => (ackTimes.filter((a) => a >= since).length >= n ? true : undefined), 90_000, 50),
-    stop: async (): Promise<WorkloadResult> => {
-      stop.abort();
-      return done;
+    stop: (): Promise<WorkloadResult> => {
+      running.stop();
+      return running.result;
     },
   };
 }
@@ -351,15 +339,19 @@ async function produceWithCachedMetadata(
         key: Buffer.from(workloadKey(keyPrefix, seq)),
         value: Buffer.from(`v${seq}`),
       })
-      .then((m) => ({
-        key: workloadKey(keyPrefix, seq),
-        seq,
-        partition: 0,
-        offset: m.offset,
-        attempts: 1,
-        deduplicated: false,
-        latencyMs: 0,
-      })),
+      .then(
+        (m): AckedRecord => ({
+          key: workloadKey(keyPrefix, seq),
+          seq,
+          partition: 0,
+          offset: m.offset,
+          attempts: 1,
+          retriedAfter: [],
+          deduplicated: false,
+          maybeDuplicated: false,
+          latencyMs: 0,
+        }),
+      ),
   );
   const settled = await Promise.allSettled(sends);
   await producer.close();

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { checkTopicName, EtcdKeyLayout } from '../src/coordination/etcd/etcd-records.js';
+import { checkTopicName } from '../src/controller/partition-rules.js';
+import { EtcdKeyLayout } from '../src/coordination/etcd/etcd-records.js';
 import { formatCoordinatorUrl, parseCoordinatorUrl } from '../src/coordination/etcd/etcd-url.js';
 import { BrokerConfigError } from '../src/protocol/errors.js';
 

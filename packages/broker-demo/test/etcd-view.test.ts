@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createTopic } from '../src/client/admin.js';
 import { ClusterClient } from '../src/client/cluster-client.js';
 import { LocalCluster } from '../src/cluster/local-cluster.js';
 import { formatCoordinatorUrl } from '../src/coordination/etcd/etcd-url.js';
@@ -69,7 +70,8 @@ describe.skipIf(!available.ok)('the live view of an etcd-coordinated cluster', (
     const client = new ClusterClient(cluster.controllerAddress);
     let stream: ReturnType<typeof follow> | null = null;
     try {
-      await client.refresh('view-etcd');
+      // Created through a broker, which writes it to etcd (no topic is made by reading).
+      await createTopic(client, { topic: 'view-etcd' });
       const url = await view.start();
       await view.attach(cluster, 'etcd cluster');
       stream = follow(url);

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { LocalCluster } from '../src/cluster/local-cluster.js';
+import { acksLoss } from '../src/scenarios/acks-loss.js';
 import { durabilityUnderFire } from '../src/scenarios/durability-under-fire.js';
 import { extremeCase1 } from '../src/scenarios/extreme-case-1.js';
 import { extremeCase2 } from '../src/scenarios/extreme-case-2.js';
@@ -11,7 +12,7 @@ import type { ScenarioContext } from '../src/scenarios/scenario-kit.js';
 
 /*
  * Small versions of the demo's failure scenarios, each on its own cluster of
- * real processes (a controller and three brokers spawned through tsx, on
+ * real processes (a controller and three brokers, each from its bundle, on
  * 127.0.0.1 ports the OS picks). One file, so the clusters run one after the
  * other instead of competing for the CPU.
  */
@@ -36,6 +37,19 @@ afterAll(() => {
 });
 
 describe('failure scenarios with real processes', () => {
+  test('a leader killed before replication: acks=0 and acks=1 lose what only it held, acks=all loses nothing it acknowledged', async () => {
+    const result = await acksLoss(ctx(), { before: 5, during: 20 });
+    const byAcks = Object.fromEntries(
+      (result.figures as Array<{ acks: string; lost: number; acknowledged: number; beforeKept: number }>).map(
+        (f) => [f.acks, f],
+      ),
+    );
+    expect(byAcks['0']).toMatchObject({ lost: 20, beforeKept: 5 });
+    expect(byAcks['1']).toMatchObject({ acknowledged: 20, lost: 20, beforeKept: 5 });
+    expect(byAcks.all).toMatchObject({ acknowledged: 20, lost: 0, beforeKept: 5 });
+    expect(result.passed).toBe(true);
+  }, 180_000);
+
   test("min.insync=1 plus unclean election loses the lone leader's acknowledged records, and the loss is detected", async () => {
     const result = await extremeCase1(ctx(), { before: 5, alone: 10 });
     expect(result.acknowledgedWhileAlone).toBe(10);

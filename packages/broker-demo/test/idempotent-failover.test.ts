@@ -10,6 +10,7 @@ import { Acks, brokerErrorName, RequestCode } from '../src/protocol/codes.js';
 import { header, ProduceRequestHeader, ProduceResponseHeader } from '../src/protocol/headers.js';
 import { encodeProducerBatch } from '../src/protocol/records-codec.js';
 import {
+  createTopicWithFullIsr,
   type ScenarioContext,
   waitForFullIsr,
   waitForMetadata,
@@ -76,8 +77,7 @@ test('a retried batch is answered with its original offsets by a new leader that
     ctx(),
     { brokers: 2, partitions: 1, replicationFactor: 2, minInsync: 2 },
     async (cluster, client) => {
-      await client.refresh(TOPIC);
-      const before = await waitForFullIsr(client, TOPIC, 2);
+      const before = await createTopicWithFullIsr(client, TOPIC, 2);
       const first = before.leader;
       const second = first === 1 ? 2 : 1;
 

@@ -54,7 +54,7 @@ describe('high watermark', () => {
     t.recordFollowerFetch(2, 4, 4, 10);
     expect(t.isUnderMinIsr()).toBe(true);
     expect(t.maybeAdvanceHighWatermark(4)).toBe(false);
-    t.commitIsr([1, 2, 3]);
+    t.commitIsr([1, 2, 3], 15);
     t.recordFollowerFetch(3, 4, 4, 20);
     expect(t.maybeAdvanceHighWatermark(4)).toBe(true);
     expect(t.highWatermark).toBe(4);
@@ -67,7 +67,7 @@ describe('high watermark', () => {
     t.markProposed([1, 2]);
     t.maybeAdvanceHighWatermark(5);
     expect(t.highWatermark).toBe(1);
-    t.commitIsr([1, 2]);
+    t.commitIsr([1, 2], 20);
     t.maybeAdvanceHighWatermark(5);
     expect(t.highWatermark).toBe(5);
   });
@@ -123,6 +123,25 @@ describe('ISR expand', () => {
     expect(t.expansionFor(3)).toBeNull();
     t.recordFollowerFetch(3, 6, 9, 20);
     expect(t.expansionFor(3)).toEqual([1, 2, 3]);
+  });
+
+  test('a follower admitted to the ISR is not evicted by the next check: its lag clock starts at admission', () => {
+    // Wall-clock times, as a broker runs: a follower out of the ISR never caught up with this leader.
+    const now = 1_796_658_330_189;
+    const t = tracker({ isr: [1, 2], highWatermark: 5, nowMs: now });
+    t.recordFollowerFetch(2, 10, 10, now + 100);
+    // Its first fetch reaches the HW but not the LEO (the leader keeps appending).
+    t.recordFollowerFetch(3, 6, 10, now + 100);
+    const proposed = t.expansionFor(3);
+    expect(proposed).toEqual([1, 2, 3]);
+    t.markProposed(proposed!);
+    t.commitIsr(proposed!, now + 120);
+
+    // The next check, 80 ms on: the new member is not "lagging since 1970".
+    expect(t.shrinkProposal(10, now + 200)).toBeNull();
+    expect(t.laggingReason(3, 10, now + 200)).toBe('LEO 6 vs leader LEO 10, last caught up 80 ms ago');
+    // It is evicted only if it then lags for replica.lag.time.max.ms like anyone else.
+    expect(t.shrinkProposal(10, now + 1121)).toEqual([1, 2]);
   });
 
   test('never proposes a member twice', () => {

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, expect, test } from 'vitest';
+import { afterEach, beforeEach, expect, test, vi } from 'vitest';
 import { decodeBatches, PartitionLog } from '../src/log/index.js';
 import type { IsrProposal, PartitionState } from '../src/protocol/cluster-state.js';
 import { Acks } from '../src/protocol/codes.js';
@@ -78,6 +78,16 @@ function followerFetch(p: Partition, replicaId: number, fetchOffset: number) {
   });
 }
 
+/** Waits until the leader's log holds `leo` records (an append running in the background landed). */
+async function appended(p: Partition, leo: number): Promise<void> {
+  await vi.waitFor(() => expect(p.log.logEndOffset).toBe(leo), { timeout: 10_000, interval: 5 });
+}
+
+/** Waits until an acks=all produce is parked, waiting for the HW. */
+async function parkedProduce(p: Partition): Promise<void> {
+  await vi.waitFor(() => expect(p.status().parked.produces).toBe(1), { timeout: 10_000, interval: 5 });
+}
+
 function consumerFetch(p: Partition, fetchOffset: number) {
   return p.fetch({
     fetchOffset,
@@ -96,9 +106,11 @@ test('acks=all is answered once every ISR follower has fetched past the batch', 
     done = true;
     return r;
   });
-  await new Promise((r) => setTimeout(r, 20));
+  await appended(p, 1);
   await followerFetch(p, 2, 1);
-  await new Promise((r) => setTimeout(r, 20));
+  // One of two ISR followers has it: the HW stays, and the produce waits for it.
+  expect(p.highWatermark).toBe(0);
+  expect(p.status().parked.produces).toBe(1);
   expect(done).toBe(false);
   await followerFetch(p, 3, 1);
   await expect(produced).resolves.toMatchObject({ baseOffset: 0, lastOffset: 0, leaderEpoch: 0 });
@@ -129,7 +141,7 @@ test('acks=all is refused before the append when the ISR is below min.insync.rep
 test('a waiting acks=all produce fails with NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR shrinks below min.insync', async () => {
   const p = await leader(2);
   const produced = p.produce(batchOf('m1'), Acks.ALL, 5000).catch((e: unknown) => e);
-  await new Promise((r) => setTimeout(r, 20));
+  await parkedProduce(p);
   await p.applyState(state({ isr: [1], partitionEpoch: 1 }), 2);
   const err = await produced;
   expect((err as BrokerError).code).toBe('NOT_ENOUGH_REPLICAS_AFTER_APPEND');
@@ -145,7 +157,7 @@ test('a waiting acks=all produce times out with REQUEST_TIMED_OUT', async () => 
 test('a deposed leader answers NOT_LEADER with the new leader, and fails its waiters', async () => {
   const p = await leader(2);
   const produced = p.produce(batchOf('m1'), Acks.ALL, 5000).catch((e: unknown) => e);
-  await new Promise((r) => setTimeout(r, 20));
+  await parkedProduce(p);
   await p.applyState(state({ leader: 2, leaderEpoch: 1, isr: [2, 3], partitionEpoch: 1 }), 2);
   expect((await produced) as BrokerError).toMatchObject({ code: 'NOT_LEADER', leaderId: 2 });
   const err = await p.produce(batchOf('m2'), Acks.LEADER, 1000).catch((e: unknown) => e);
@@ -169,20 +181,21 @@ test('a follower that caught up to the HW is proposed back into the ISR', async 
 
 test('a long-poll fetch returns as soon as the leader appends', async () => {
   const p = await leader(1);
-  const t0 = Date.now();
   const parked = p.fetch({
     fetchOffset: 0,
     maxBytes: 1 << 20,
-    maxWaitMs: 5000,
+    maxWaitMs: 60_000,
     replicaId: 2,
     currentLeaderEpoch: 0,
     replicaHighWatermark: 0,
   });
-  await new Promise((r) => setTimeout(r, 50));
+  await vi.waitFor(() => expect(p.status().parked.fetches).toBe(1), { timeout: 10_000, interval: 5 });
+  const t0 = Date.now();
   await p.produce(batchOf('m1'), Acks.LEADER, 1000);
   const result = await parked;
   expect(result.nextOffset).toBe(1);
-  expect(Date.now() - t0).toBeLessThan(2000);
+  // The point: the append ends the wait, not its 60 s (generous for a loaded machine).
+  expect(Date.now() - t0).toBeLessThan(30_000);
 });
 
 test('a retry of a batch the leader already has is answered with the original offsets, not appended again', async () => {

@@ -239,7 +239,7 @@ test('a parked follower fetch of the old epoch ends when the leader is re-electe
   const parked = partition.fetch({
     fetchOffset: 0,
     maxBytes: 1 << 20,
-    maxWaitMs: 10_000,
+    maxWaitMs: 120_000,
     replicaId: 2,
     currentLeaderEpoch: 0,
     replicaHighWatermark: 0,
@@ -248,6 +248,7 @@ test('a parked follower fetch of the old epoch ends when the leader is re-electe
   await partition.applyState(decision({ leader: LOCAL_BROKER, leaderEpoch: 1, partitionEpoch: 1 }), 1);
   const outcome = await parked;
   outcome.release();
-  expect(Date.now() - started).toBeLessThan(5000);
+  // Ended by the new epoch, not by its 120 s (a bound generous for a loaded machine).
+  expect(Date.now() - started).toBeLessThan(60_000);
   expect(outcome.leaderEpoch).toBe(1);
 });

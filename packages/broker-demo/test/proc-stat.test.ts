@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it, vi } from 'vitest';
 import { processStartTime } from '../src/cluster/process-identity.js';
 import { PROC_STAT, readProcStatFields } from '../src/util/proc-stat.js';
 import { readProcessStat } from '../src/view/process-state.js';
@@ -13,15 +14,20 @@ describe.skipIf(!linux)('/proc/PID/stat, one parser for the identity check and t
     // A command name with a space and a ')' is what makes counting from the last ')' necessary.
     const child = spawn(process.execPath, ['-e', 'process.title = "a) b"; setInterval(() => {}, 1000)']);
     await once(child, 'spawn');
-    await new Promise((r) => setTimeout(r, 200));
     const pid = child.pid!;
+    await vi.waitFor(() => expect(readFileSync(`/proc/${pid}/stat`, 'utf8')).toContain('(a) b)'), {
+      timeout: 10_000,
+      interval: 10,
+    });
     const fields = readProcStatFields(pid)!;
     expect(fields[PROC_STAT.state]).toMatch(/^[RSD]$/);
     expect(processStartTime(pid)).toMatch(/^\d+$/);
     expect(readProcessStat(pid)?.state).toBe('running');
     child.kill('SIGSTOP');
-    await new Promise((r) => setTimeout(r, 100));
-    expect(readProcessStat(pid)?.state).toBe('stopped');
+    await vi.waitFor(() => expect(readProcessStat(pid)?.state).toBe('stopped'), {
+      timeout: 10_000,
+      interval: 10,
+    });
     child.kill('SIGKILL');
     await once(child, 'exit');
     expect(readProcStatFields(pid)).toBeNull();

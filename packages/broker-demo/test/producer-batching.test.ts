@@ -5,16 +5,23 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { RemotingCommand } from '@remoting-ts/remoting';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { createTopic } from '../src/client/admin.js';
 import { ClusterClient } from '../src/client/cluster-client.js';
 import { consumePartition, readTopic } from '../src/client/consumer.js';
-import { Producer, type RecordMetadata } from '../src/client/producer.js';
+import { Producer, type RecordMetadata } from '../src/client/producer/producer.js';
 import { runProduceWorkload } from '../src/client/workload.js';
 import { LocalCluster } from '../src/cluster/local-cluster.js';
 import { PACKAGE_DIR } from '../src/cluster/spawn-node.js';
 import { Acks, BrokerResponseCode, RequestCode } from '../src/protocol/codes.js';
 import { header, ProduceRequestHeader } from '../src/protocol/headers.js';
 import { encodeProducerBatch } from '../src/protocol/records-codec.js';
-import { checkReadBack } from '../src/scenarios/scenario-kit.js';
+import {
+  checkReadBack,
+  createTopicWithFullIsr,
+  waitForFullIsr,
+  waitForPartition,
+} from '../src/scenarios/scenario-kit.js';
+import { waitFor } from '../src/util/time.js';
 
 /*
  * The batching producer and the streaming consumer against a real cluster
@@ -60,7 +67,7 @@ async function logBatches(topic: string): Promise<string[][]> {
 
 test('records sent together share one batch, and a lone record waits linger.ms for company', async () => {
   const topic = 'linger';
-  await client.refresh(topic);
+  await createTopic(client, { topic });
   const producer = new Producer(client, { acks: Acks.ALL, lingerMs: 300 });
   const t0 = performance.now();
   const sends = ['a', 'b', 'c', 'd'].map((v) => producer.send({ topic, partition: 0, value: value(v) }));
@@ -75,7 +82,7 @@ test('records sent together share one batch, and a lone record waits linger.ms f
 
 test('batch.size caps every batch; flush() sends what lingers and waits for it', async () => {
   const topic = 'batch-size';
-  await client.refresh(topic);
+  await createTopic(client, { topic });
   // 100-byte values take 120 bytes in a batch; its 44-byte header + 5 * 120 = 644 fits five, not six.
   const producer = new Producer(client, { acks: Acks.ALL, batchSizeBytes: 650, lingerMs: 60_000 });
   const sends = Array.from({ length: 23 }, (_, i) =>
@@ -99,7 +106,7 @@ test('batch.size caps every batch; flush() sends what lingers and waits for it',
 
 test('with many requests in flight, every acknowledged record is in the log once and in send order', async () => {
   const topic = 'in-order';
-  await client.refresh(topic);
+  await createTopic(client, { topic });
   const producer = new Producer(client, {
     acks: Acks.ALL,
     batchSizeBytes: 2048,
@@ -110,7 +117,8 @@ test('with many requests in flight, every acknowledged record is in the log once
   const results = await Promise.all(
     Array.from({ length: n }, (_, i) => producer.send({ topic, partition: 0, value: value(String(i)) })),
   );
-  expect(results.every((r, i) => r.offset === i && r.attempts === 1)).toBe(true);
+  // Acknowledged in send order; a retry (a follower slow enough to leave the ISR on a loaded machine) keeps its place.
+  expect(results.map((r) => r.offset)).toEqual(Array.from({ length: n }, (_, i) => i));
   const records = await readTopic(client, topic);
   expect(records.map((r) => Number(r.value.toString().replace(/\.+$/, '')))).toEqual(
     Array.from({ length: n }, (_, i) => i),
@@ -120,7 +128,7 @@ test('with many requests in flight, every acknowledged record is in the log once
 
 test('a partition of 200k records streams through the consumer, and `consume --max N` stops after N', async () => {
   const topic = 'big';
-  await client.refresh(topic);
+  await createTopic(client, { topic });
   const producer = new Producer(client, { acks: Acks.ALL, batchSizeBytes: 64 * 1024 });
   const n = 200_000;
   const value100 = Buffer.alloc(100, 0x2e);
@@ -174,6 +182,7 @@ test('a partition of 200k records streams through the consumer, and `consume --m
 }, 180_000);
 
 test('one producer feeds two topics at once: metadata of one does not push out the other', async () => {
+  for (const topic of ['two-a', 'two-b']) await createTopic(client, { topic });
   const producer = new Producer(client, { acks: Acks.ALL, lingerMs: 2 });
   const sends: Promise<RecordMetadata>[] = [];
   for (let i = 0; i < 200; i++) {
@@ -193,7 +202,7 @@ test('one producer feeds two topics at once: metadata of one does not push out t
 
 test('a produce body that is not one valid batch is refused with INVALID_REQUEST and appends nothing', async () => {
   const topic = 'bad-body';
-  await client.refresh(topic);
+  await createTopic(client, { topic });
   const leader = client.leaderAddress(topic, 0);
   const good = encodeProducerBatch([{ key: null, value: value('x'), timestamp: 1 }]);
   const flipped = Buffer.from(good);
@@ -216,8 +225,9 @@ test('a produce body that is not one valid batch is refused with INVALID_REQUEST
 
 test('a leader SIGKILLed under 5 requests in flight: retried batches keep their sequence, nothing acknowledged is lost, doubled or reordered', async () => {
   const topic = 'failover';
-  await client.refresh(topic);
-  const leader = client.partitionState(topic, 0)!.leader;
+  const start = await createTopicWithFullIsr(client, topic, 3);
+  const leader = start.leader;
+  let acked = 0;
   const stop = new AbortController();
   const producing = runProduceWorkload(client, {
     topic,
@@ -230,19 +240,46 @@ test('a leader SIGKILLed under 5 requests in flight: retried batches keep their 
     retries: 60,
     requestTimeoutMs: 3000,
     signal: stop.signal,
+    onAck: () => acked++,
   });
-  await new Promise((r) => setTimeout(r, 1000));
-  await cluster.signalBroker(leader, 'SIGKILL');
-  await new Promise((r) => setTimeout(r, 4000));
-  await cluster.startBroker(leader);
-  await new Promise((r) => setTimeout(r, 1500));
-  stop.abort();
+  try {
+    // Each step waits for what it needs, however slow the machine: records flowing, then a
+    // new leader taking them, then the old one back in the ISR with more records behind it.
+    await waitFor(
+      'records acknowledged by the first leader',
+      () => (acked >= 500 ? true : undefined),
+      60_000,
+    );
+    await cluster.signalBroker(leader, 'SIGKILL');
+    const killedAt = acked;
+    await waitForPartition(
+      client,
+      topic,
+      'a new leader',
+      (v) => v.leader >= 0 && v.leader !== leader,
+      60_000,
+    );
+    await waitFor(
+      'records acknowledged by the new leader',
+      () => (acked >= killedAt + 500 ? true : undefined),
+      60_000,
+    );
+    await cluster.startBroker(leader);
+    await waitForFullIsr(client, topic, 3, 60_000);
+    const rejoinedAt = acked;
+    await waitFor(
+      'records acknowledged after the rejoin',
+      () => (acked >= rejoinedAt + 100 ? true : undefined),
+      60_000,
+    );
+  } finally {
+    stop.abort();
+  }
   const result = await producing;
-  const retried = result.acknowledged.filter((a) => a.attempts > 1).length;
-  expect(result.acknowledged.length).toBeGreaterThan(1000);
-  expect(retried).toBeGreaterThan(0);
+  // Batches in flight when the leader died were sent again: the retries this test is about.
+  expect(result.acknowledged.filter((a) => a.attempts > 1).length).toBeGreaterThan(0);
   const check = await checkReadBack(client, topic, 'f', result.acknowledged);
   expect(check).toMatchObject({ lost: 0, duplicates: 0, outOfOrder: 0 });
   // Records that failed for good were never reported as refused when they may have been appended.
   for (const f of result.failed) if (f.code === 'NOT_ENOUGH_REPLICAS') expect(f.maybeAppended).toBe(false);
-}, 90_000);
+}, 300_000);

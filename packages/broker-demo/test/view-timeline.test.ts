@@ -75,6 +75,46 @@ function snapshot(
 }
 
 describe('TimelineDetector', () => {
+  test('events carry the time they happened, as the controller, the cluster or the replica recorded it, in that order', () => {
+    const d = new TimelineDetector();
+    d.observe(snapshot(1000, [partition({})]));
+    // Seen together at 5000; they happened at 1500 (SIGSTOP), 2000 (ISR shrink), 3000 (truncation), 4000 (declared dead).
+    const events = d.observe(
+      snapshot(
+        5000,
+        [
+          partition({
+            isr: [1, 2],
+            changedAtMs: 2000,
+            replicas: [
+              replica(1, 10),
+              replica(2, 7, { lastTruncation: { fromOffset: 10, toOffset: 7, atMs: 3000 } }),
+              replica(3, 10, { inIsr: false }),
+            ],
+          }),
+        ],
+        [
+          broker(1),
+          broker(2),
+          broker(3, { process: 'stopped', processSinceMs: 1500, registered: false, registeredSinceMs: 4000 }),
+        ],
+      ),
+    );
+    expect(events.map((e) => [e.atMs, e.kind])).toEqual([
+      [1500, 'process'],
+      [2000, 'isr-shrink'],
+      [3000, 'truncation'],
+      [4000, 'broker-death'],
+    ]);
+  });
+
+  test('without a recorded time, an event is dated when it was seen', () => {
+    const d = new TimelineDetector();
+    d.observe(snapshot(1000, [partition({})]));
+    const events = d.observe(snapshot(5000, [partition({ isr: [1, 2] })]));
+    expect(events).toMatchObject([{ atMs: 5000, kind: 'isr-shrink' }]);
+  });
+
   test('the first snapshot is the starting point, not an event', () => {
     expect(new TimelineDetector().observe(snapshot(1, [partition({})]))).toEqual([]);
   });

@@ -11,6 +11,7 @@ import {
   type Acks,
   ClusterClient,
   consumePartition,
+  createTopic,
   forEachValue,
   type LocalCluster,
   Producer,
@@ -50,12 +51,16 @@ class LatencyLog {
   }
 }
 
-/** Waits until every partition of `topic` has `replicationFactor` replicas in its ISR. */
+/**
+ * Creates `topic` (the broker creates topics only when asked) and waits
+ * until every partition has `replicationFactor` replicas in its ISR.
+ */
 export async function waitForTopic(
   client: ClusterClient,
   topic: string,
   replicationFactor: number,
 ): Promise<void> {
+  await createTopic(client, { topic, replicationFactor }, { ifNotExists: true });
   const deadline = Date.now() + 30_000;
   for (;;) {
     await client.refresh(topic);

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { parseAddress } from '@remoting-ts/remoting';
-import { runAsChild } from '../cluster/child-protocol.js';
+import { lockOrExit, runAsChild } from '../cluster/child-protocol.js';
 import { type EtcdCoordinates, parseCoordinatorUrl } from '../coordination/etcd/etcd-url.js';
 import { BrokerConfigError } from '../protocol/errors.js';
 import { Broker, type ControllerLinkFactory } from './broker.js';
@@ -124,10 +124,21 @@ async function linkFactory(spec: BrokerProcessSpec): Promise<ControllerLinkFacto
 /**
  * Runs one broker until SIGINT/SIGTERM (or, as a child of `broker cluster`,
  * until its parent goes): the broker process's whole life.
+ * @throws BrokerConfigError naming the option at fault, before anything starts
  */
 export async function runBrokerProcess(args: string[]): Promise<void> {
-  const spec = parseBrokerProcessArgs(args);
+  await runBroker(parseBrokerProcessArgs(args));
+}
+
+/** Runs the broker a parsed command line describes (see `runBrokerProcess`). */
+export async function runBroker(spec: BrokerProcessSpec): Promise<void> {
+  const dir = spec.config.dataDir;
+  const coordinatedBy = spec.etcd === null ? spec.coordination : `etcd ${spec.etcd.coordinates.url}`;
+  // Before any file is touched: a second broker on a directory in use refuses here.
+  const lock = lockOrExit(dir, `broker ${spec.config.brokerId} (${coordinatedBy})`);
   const broker = new Broker(spec.config, await linkFactory(spec));
+  if (lock.replaced !== null)
+    broker.say(`took over the lock of ${dir}: its holder (pid ${lock.replaced.pid}) is gone`);
   const bound = await broker.start();
   const advertised = spec.config.advertise;
   broker.say(

@@ -9,12 +9,16 @@ import {
   type PartitionState,
   partitionKey,
 } from '../protocol/cluster-state.js';
+import { DelayedOperationTimer } from '../replication/delayed-operations.js';
 import { Partition } from '../replication/partition.js';
 import { ReplicaFetcher } from '../replication/replica-fetcher.js';
 import { BROKER_TIMINGS, type BrokerConfig } from './broker-config.js';
 import type { ControllerLink } from './controller-link.js';
 import { type BrokerHandlerContext, registerBrokerHandlers } from './handlers.js';
 import { RemotingControllerLink } from './remoting-controller-link.js';
+
+/** How often a leader that could not step down from a corrupt log asks again. */
+const REPAIR_RETRY_MS = 1000;
 
 /** Builds the broker's link to the cluster's coordination, given the broker's RPC client and log. */
 export type ControllerLinkFactory = (client: RpcClient, say: (line: string) => void) => ControllerLink;
@@ -36,6 +40,10 @@ export class Broker implements BrokerHandlerContext {
   private snapshot: ClusterSnapshot | null = null;
   private bound: { host: string; port: number } | null = null;
   private isrTimer: NodeJS.Timeout | null = null;
+  /** One timer for every parked acks=all wait and fetch long-poll of every partition here. */
+  private readonly delayedOperationTimer = new DelayedOperationTimer();
+  /** Partitions being repaired after a corrupt batch, and since when. */
+  private readonly repairing = new Map<string, number>();
   fetchersPaused = false;
 
   /** `linkTo` defaults to the built-in controller process at `config.controllerAddress`. */
@@ -73,6 +81,7 @@ export class Broker implements BrokerHandlerContext {
     this.isrTimer = setInterval(
       () => {
         for (const p of this.partitions.values()) p.checkIsr();
+        this.retryRepairs();
       },
       Math.max(50, Math.floor(this.config.replicaLagTimeMaxMs / 4)),
     );
@@ -111,7 +120,9 @@ export class Broker implements BrokerHandlerContext {
         if (!state.replicas.includes(this.brokerId)) continue;
         try {
           const partition = await this.openPartition(state.topic, state.partition);
-          await partition.applyState(state, state.minInsyncReplicas ?? snapshot.config.minInsyncReplicas);
+          await partition.applyState(state, this.minInsyncOf(state));
+          // Damage found while opening (or earlier) is repaired once the replica has a role.
+          this.repairIfCorrupt(partition);
         } catch (err) {
           this.say(
             `[${partitionKey(state.topic, state.partition)}] cannot apply the controller's state: ${String(err)}`,
@@ -146,6 +157,7 @@ export class Broker implements BrokerHandlerContext {
       brokerId: this.brokerId,
       log,
       replicaLagTimeMaxMs: this.config.replicaLagTimeMaxMs,
+      delayedOperationTimer: this.delayedOperationTimer,
       proposeIsr: (proposal) => this.link.alterIsr(proposal),
       sessionValid: () => this.link.sessionValid(),
       startFollowing: (p, state) => this.follow(p, state),
@@ -178,6 +190,15 @@ export class Broker implements BrokerHandlerContext {
     }
     if (state === null || this.stopping.signal.aborted) return;
     const leaderId = state.leader;
+    // A log with a known corrupt batch is cut before it here, while no fetcher runs: the first
+    // fetch then says the LEO this replica can stand behind, and the batch is fetched again.
+    const corrupt = partition.log.corruptBatch;
+    if (corrupt !== null) {
+      this.say(
+        `[${key}] truncating to offset ${corrupt.offset} (before the corrupt batch) to fetch it again from the leader`,
+      );
+      await partition.truncateTo(corrupt.offset);
+    }
     this.say(`[${key}] following broker ${leaderId} in epoch ${state.leaderEpoch}`);
     const fetcher = new ReplicaFetcher({
       client: this.client,
@@ -196,10 +217,10 @@ export class Broker implements BrokerHandlerContext {
   }
 
   /**
-   * A read of this replica's log found a corrupt batch. Nothing at or past it
-   * is served any more (the log refuses). A leader asks the controller to hand
-   * leadership to another ISR member; a follower, or a leader that was
-   * replaced, cuts its log before the batch and fetches it again from the leader.
+   * A read of this replica's log found a corrupt batch: while it opened
+   * (the producer-state scan reads the whole log), or serving a fetch.
+   * Nothing at or past it is served any more (the log refuses). The repair is
+   * the same wherever it was found: see `repairIfCorrupt`.
    */
   private onCorruptBatch(key: string, report: CorruptBatchReport): void {
     this.say(
@@ -207,14 +228,47 @@ export class Broker implements BrokerHandlerContext {
         `${report.bytesToSegmentEnd} bytes from there to the segment end (${report.reason}); ` +
         `serving stops before offset ${report.offset}`,
     );
+    // Found while opening: the partition is not registered yet; applySnapshot repairs it once it has a role.
     const partition = this.partitions.get(key);
-    if (partition === undefined) return;
-    void this.repairCorruption(partition, report).catch((err: unknown) => {
-      this.say(`[${key}] repairing the corrupt log failed: ${String(err)}`);
-    });
+    if (partition !== undefined) this.repairIfCorrupt(partition);
   }
 
-  private async repairCorruption(partition: Partition, report: CorruptBatchReport): Promise<void> {
+  /**
+   * Repairs a replica whose log holds a known corrupt batch, by its role: a
+   * leader asks the controller to hand leadership to another ISR member (it
+   * must not lead past the damage), then, as a follower, cuts its log before
+   * the batch and fetches it again from the new leader; a follower does the
+   * cut inside its fetch loop (no fetch carries the old LEO); an offline
+   * replica cuts at once. A leader that cannot step down (no other ISR
+   * member) keeps serving below the damage and tries again on later ISR
+   * checks. One repair at a time per partition.
+   */
+  private repairIfCorrupt(partition: Partition): void {
+    const key = partitionKey(partition.topic, partition.partition);
+    const report = partition.log.corruptBatch;
+    if (report === null || this.repairing.has(key) || this.stopping.signal.aborted) return;
+    this.repairing.set(key, Date.now());
+    this.repair(partition, report)
+      .catch((err: unknown) => this.say(`[${key}] repairing the corrupt log failed: ${String(err)}`))
+      .finally(() => {
+        // A leader that could not step down is retried later (retryRepairs), not at once.
+        if (partition.currentRole !== 'leader' || partition.log.corruptBatch === null)
+          this.repairing.delete(key);
+      });
+  }
+
+  /** Leaders still holding a corrupt batch try again to step down, at most once per REPAIR_RETRY_MS. */
+  private retryRepairs(): void {
+    const now = Date.now();
+    for (const [key, since] of this.repairing) {
+      const partition = this.partitions.get(key);
+      if (partition === undefined || now - since < REPAIR_RETRY_MS) continue;
+      this.repairing.delete(key);
+      this.repairIfCorrupt(partition);
+    }
+  }
+
+  private async repair(partition: Partition, report: CorruptBatchReport): Promise<void> {
     const key = partitionKey(partition.topic, partition.partition);
     if (partition.currentRole === 'leader') {
       const decided = await this.resignLeadership(partition, `corrupt batch at offset ${report.offset}`);
@@ -223,16 +277,30 @@ export class Broker implements BrokerHandlerContext {
         return;
       }
       this.say(`[${key}] handed leadership to broker ${decided.leader} (epoch ${decided.leaderEpoch})`);
-      await partition.applyState(
-        decided,
-        decided.minInsyncReplicas ?? this.snapshot?.config.minInsyncReplicas ?? 1,
-      );
+      // As a follower now: `follow` cuts the log before the fetcher starts.
+      await partition.applyState(decided, this.minInsyncOf(decided));
+      return;
     }
-    if (partition.currentRole === 'leader') return;
-    this.say(
-      `[${key}] truncating to offset ${report.offset} (before the corrupt batch) to fetch it again from the leader`,
-    );
-    await partition.truncateTo(report.offset);
+    const reason = `before the corrupt batch at offset ${report.offset}, to fetch it again from the leader`;
+    const fetcher = this.fetchers.get(key);
+    if (partition.currentRole === 'follower' && fetcher !== undefined) {
+      await fetcher.truncateTo(report.offset, reason);
+      return;
+    }
+    if (partition.currentRole === 'offline') {
+      // No fetcher runs and none starts meanwhile: role changes wait for this turn.
+      await this.applyQueue.runExclusive(async () => {
+        if (partition.currentRole === 'offline' && partition.log.corruptBatch !== null) {
+          this.say(`[${key}] truncating to offset ${report.offset} (${reason})`);
+          await partition.truncateTo(report.offset);
+        }
+      });
+    }
+  }
+
+  /** A partition's min.insync.replicas: its topic's own, else the cluster's. */
+  private minInsyncOf(state: PartitionState): number {
+    return state.minInsyncReplicas ?? this.snapshot?.config.minInsyncReplicas ?? 1;
   }
 
   private resignLeadership(partition: Partition, reason: string): Promise<PartitionState | null> {

@@ -1,5 +1,6 @@
 import type {
   ClusterSnapshot,
+  CreateTopicRequest,
   IsrProposal,
   PartitionState,
   ResignationRequest,
@@ -56,11 +57,23 @@ export interface ControllerLink {
 
   /**
    * The cluster state as the coordination holds it now, limited to `topic`
-   * when given (created first when `autoCreate` and it does not exist). Used
-   * when this broker's own state does not know a topic a client asks about.
-   * @throws BrokerError (or a remoting error) when it cannot be read
+   * when given. Used when this broker's own state does not know a topic a
+   * client asks about. Reading never creates a topic.
+   * @throws BrokerError UNKNOWN_TOPIC_OR_PARTITION when `topic` does not exist
+   *   (see `unknownTopic`), or another BrokerError or remoting error when the
+   *   state cannot be read
    */
-  readState(topic: string | undefined, autoCreate: boolean): Promise<ClusterSnapshot>;
+  readState(topic: string | undefined): Promise<ClusterSnapshot>;
+
+  /**
+   * Creates a topic (Kafka's CreateTopics, forwarded by the broker a client
+   * asked): partitions and replication factor default to the cluster's.
+   * Resolves with the cluster state limited to the new topic.
+   * @throws BrokerError TOPIC_ALREADY_EXISTS, INVALID_TOPIC,
+   *   INVALID_PARTITIONS, INVALID_REPLICATION_FACTOR or INVALID_CONFIG (nothing created), or
+   *   a remoting error when the coordination cannot be reached
+   */
+  createTopic(request: CreateTopicRequest): Promise<ClusterSnapshot>;
 
   /** Ends the session: stops heartbeats or releases the lease. */
   stop(): Promise<void>;

@@ -10,6 +10,7 @@ import {
 import { Acks, BrokerResponseCode, RequestCode } from '../protocol/codes.js';
 import { BrokerError } from '../protocol/errors.js';
 import {
+  CreateTopicRequestHeader,
   FetcherControlRequestHeader,
   FetchRequestHeader,
   FetchResponseHeader,
@@ -22,10 +23,11 @@ import {
   ReplicaStatusRequestHeader,
 } from '../protocol/headers.js';
 import { RecordsFormatError, validateProducedBatch } from '../protocol/records-codec.js';
+import type { ReplicaStatusBody } from '../protocol/replica-status.js';
 import { errorResponse, successResponse } from '../protocol/responses.js';
 import type { Partition } from '../replication/partition.js';
-import { PartitionTraffic } from '../view/partition-traffic.js';
 import type { ControllerLink } from './controller-link.js';
+import { PartitionTraffic } from './partition-traffic.js';
 
 /**
  * What the request handlers need from the broker that hosts them, and nothing
@@ -37,11 +39,11 @@ import type { ControllerLink } from './controller-link.js';
 export interface BrokerHandlerContext {
   readonly brokerId: number;
   /**
-   * Where metadata requests for unknown topics are answered from (only the
-   * controller creates topics), and whether this broker's session is valid:
-   * a fenced broker answers no metadata, so clients ask another broker.
+   * Where metadata requests for topics unknown here are answered from, where
+   * topics are created, and whether this broker's session is valid: a fenced
+   * broker answers no metadata, so clients ask another broker.
    */
-  readonly link: Pick<ControllerLink, 'readState' | 'sessionValid'>;
+  readonly link: Pick<ControllerLink, 'readState' | 'createTopic' | 'sessionValid'>;
   /** The latest cluster state this broker applied, or null before the first. */
   readonly clusterSnapshot: ClusterSnapshot | null;
   /** Set by FETCHER_CONTROL: the scenarios hold followers behind with it. */
@@ -171,12 +173,31 @@ export function registerBrokerHandlers(server: RpcServer, broker: BrokerHandlerC
       const known =
         topic === undefined || (broker.clusterSnapshot?.partitions.some((p) => p.topic === topic) ?? false);
       if (!known || broker.clusterSnapshot === null) {
-        // Only the controller creates topics; ask it and pass its answer on.
-        const state = await broker.link.readState(topic, h.autoCreate === true);
-        void broker.applySnapshot(state);
+        // Maybe created since our last state: ask the coordination and pass its answer on
+        // (its UNKNOWN_TOPIC_OR_PARTITION included).
+        const state = await broker.link.readState(topic);
+        // Only a whole state is ours to apply: one limited to a topic carries the version of
+        // the whole, and applying it would make us skip the rest of that version.
+        if (topic === undefined) void broker.applySnapshot(state);
         return successResponse().setBody(encodeJson(state));
       }
       return successResponse().setBody(broker.metadataBody(topic));
+    }),
+  );
+
+  server.handle(
+    RequestCode.CREATE_TOPIC,
+    guarded(async (request) => {
+      const h = request.decodeCustomHeader(CreateTopicRequestHeader);
+      // Kafka forwards CreateTopics to the controller; so does any broker here.
+      const state = await broker.link.createTopic({
+        topic: h.topic,
+        ...(h.partitions === undefined ? {} : { partitions: h.partitions }),
+        ...(h.replicationFactor === undefined ? {} : { replicationFactor: h.replicationFactor }),
+        ...(h.minInsyncReplicas === undefined ? {} : { minInsyncReplicas: h.minInsyncReplicas }),
+      });
+      // Limited to the new topic: the controller's push (or our next heartbeat) brings the whole state.
+      return successResponse().setBody(encodeJson(state));
     }),
   );
 
@@ -188,15 +209,14 @@ export function registerBrokerHandlers(server: RpcServer, broker: BrokerHandlerC
         .allPartitions()
         .filter((p) => h.topic === undefined || h.topic === '' || p.topic === h.topic)
         .map((p) => p.status());
-      return successResponse().setBody(
-        encodeJson({
-          brokerId: broker.brokerId,
-          fetchersPaused: broker.fetchersPaused,
-          sessionValid: broker.link.sessionValid(),
-          replicas: statuses,
-          traffic: traffic.snapshot(h.topic),
-        }),
-      );
+      const body: ReplicaStatusBody = {
+        brokerId: broker.brokerId,
+        fetchersPaused: broker.fetchersPaused,
+        sessionValid: broker.link.sessionValid(),
+        replicas: statuses,
+        traffic: traffic.snapshot(h.topic),
+      };
+      return successResponse().setBody(encodeJson(body));
     }),
   );
 

@@ -3,21 +3,23 @@ import { RemotingCommand, ResponseCode } from '@remoting-ts/remoting';
 import { isTransportError, type RpcClient } from '../net/rpc.js';
 import {
   type ClusterSnapshot,
+  type CreateTopicRequest,
   decodeJson,
   type IsrProposal,
   type PartitionState,
   type ResignationRequest,
 } from '../protocol/cluster-state.js';
 import { RequestCode } from '../protocol/codes.js';
-import { BrokerError } from '../protocol/errors.js';
 import {
   AlterIsrRequestHeader,
   BrokerHeartbeatRequestHeader,
   BrokerHeartbeatResponseHeader,
+  CreateTopicRequestHeader,
   header,
   MetadataRequestHeader,
   ResignLeadershipRequestHeader,
 } from '../protocol/headers.js';
+import { responseError } from '../protocol/responses.js';
 import { sleep } from '../util/time.js';
 import { BROKER_TIMINGS } from './broker-config.js';
 import type { BrokerEndpoint, ControllerLink } from './controller-link.js';
@@ -114,16 +116,27 @@ export class RemotingControllerLink implements ControllerLink {
     return null;
   }
 
-  async readState(topic: string | undefined, autoCreate: boolean): Promise<ClusterSnapshot> {
+  async readState(topic: string | undefined): Promise<ClusterSnapshot> {
     const request = RemotingCommand.createRequest(
       RequestCode.METADATA,
-      header(MetadataRequestHeader, { topic: topic ?? '', autoCreate }),
+      header(MetadataRequestHeader, { topic: topic ?? '' }),
     );
+    return this.answer(request, 'metadata');
+  }
+
+  async createTopic(topic: CreateTopicRequest): Promise<ClusterSnapshot> {
+    const request = RemotingCommand.createRequest(
+      RequestCode.CREATE_TOPIC,
+      header(CreateTopicRequestHeader, topic),
+    );
+    return this.answer(request, 'create topic');
+  }
+
+  /** The controller's state from a successful answer; its error, as it said it, otherwise. */
+  private async answer(request: RemotingCommand, what: string): Promise<ClusterSnapshot> {
     const response = await this.call(request, BROKER_TIMINGS.controllerRequestTimeoutMs);
-    if (response.code !== ResponseCode.SUCCESS) {
-      throw new BrokerError(response.code, response.remark ?? `controller answered ${response.code}`);
-    }
-    return decodeJson<ClusterSnapshot>(response.body, 'metadata');
+    if (response.code !== ResponseCode.SUCCESS) throw responseError(response, `${this.description}: ${what}`);
+    return decodeJson<ClusterSnapshot>(response.body, what);
   }
 
   async stop(): Promise<void> {

@@ -9,18 +9,34 @@ import { createRpcClient, type RpcClient } from '../net/rpc.js';
 import {
   addressOf,
   type ClusterSnapshot,
+  type CreateTopicRequest,
   decodeJson,
   type PartitionState,
 } from '../protocol/cluster-state.js';
 import { BrokerResponseCode, RequestCode } from '../protocol/codes.js';
 import { BrokerError } from '../protocol/errors.js';
-import { header, MetadataRequestHeader } from '../protocol/headers.js';
+import { CreateTopicRequestHeader, header, MetadataRequestHeader } from '../protocol/headers.js';
 import { responseError } from '../protocol/responses.js';
 
 /** How long one metadata request may take before the next bootstrap address is tried. */
 const METADATA_TIMEOUT_MS = 3000;
 /** Connection attempts of the client's own RpcClient. */
 const CONNECT_TIMEOUT_MS = 1000;
+
+/** Answers that are the cluster's word on the request, the same from every broker: not asked again elsewhere. */
+const FINAL_ANSWERS: ReadonlySet<number> = new Set([
+  BrokerResponseCode.UNKNOWN_TOPIC_OR_PARTITION,
+  BrokerResponseCode.TOPIC_ALREADY_EXISTS,
+  BrokerResponseCode.INVALID_TOPIC,
+  BrokerResponseCode.INVALID_PARTITIONS,
+  BrokerResponseCode.INVALID_REPLICATION_FACTOR,
+  BrokerResponseCode.INVALID_CONFIG,
+  BrokerResponseCode.INVALID_REQUEST,
+]);
+
+function isFinalAnswer(code: number): boolean {
+  return FINAL_ANSWERS.has(code);
+}
 
 /**
  * A client's view of the cluster: metadata fetched from any broker or the
@@ -54,26 +70,60 @@ export class ClusterClient {
   }
 
   /**
-   * Fetches metadata for `topic` (created with the cluster defaults if
-   * missing), or for every topic without one. Other topics' partitions are
-   * kept from earlier answers; brokers and the controller come from this one.
+   * Fetches metadata for `topic`, or for every topic without one. Other
+   * topics' partitions are kept from earlier answers; brokers and the
+   * controller come from this one. Reading never creates a topic.
+   * @throws BrokerError UNKNOWN_TOPIC_OR_PARTITION when `topic` does not exist
    */
-  async refresh(topic?: string, autoCreate = true): Promise<ClusterSnapshot> {
-    const request = () =>
-      RemotingCommand.createRequest(
-        RequestCode.METADATA,
-        header(MetadataRequestHeader, { topic: topic ?? '', autoCreate }),
-      );
+  async refresh(topic?: string): Promise<ClusterSnapshot> {
+    const response = await this.callAnyBroker(
+      () =>
+        RemotingCommand.createRequest(
+          RequestCode.METADATA,
+          header(MetadataRequestHeader, { topic: topic ?? '' }),
+        ),
+      'metadata',
+    );
+    return this.accept(response.body, topic);
+  }
+
+  /**
+   * Creates a topic through any broker (which forwards it to the cluster's
+   * coordination) or the controller; counts left out take the cluster's
+   * defaults. Resolves with its partitions as created (the metadata is
+   * refreshed with them); the leaders may still be taking their role: see
+   * `createTopic` in admin.ts for a call that waits until they serve.
+   * @throws BrokerError TOPIC_ALREADY_EXISTS, INVALID_TOPIC, INVALID_PARTITIONS, INVALID_REPLICATION_FACTOR or INVALID_CONFIG
+   */
+  async createTopic(request: CreateTopicRequest): Promise<PartitionState[]> {
+    const response = await this.callAnyBroker(
+      () =>
+        RemotingCommand.createRequest(RequestCode.CREATE_TOPIC, header(CreateTopicRequestHeader, request)),
+      `create topic ${request.topic}`,
+    );
+    this.accept(response.body, request.topic);
+    return this.partitions(request.topic);
+  }
+
+  /**
+   * Sends a request to any bootstrap broker, then to every other address
+   * known, until one answers SUCCESS. An answer that is the cluster's word
+   * (the topic does not exist, or already does; a bad request) is final: it
+   * is thrown at once rather than asked again elsewhere.
+   */
+  private async callAnyBroker(request: () => RemotingCommand, what: string): Promise<RemotingCommand> {
     let lastError: unknown;
     // First any bootstrap broker: the chosen one, or the next reachable one in the list.
     try {
       const response = await this.bootstrapClient.invokeSync(request(), METADATA_TIMEOUT_MS);
-      if (response.code === ResponseCode.SUCCESS) return this.accept(response.body, topic);
+      if (response.code === ResponseCode.SUCCESS) return response;
       lastError = responseError(
         response,
-        `metadata from ${this.bootstrapClient.stats().chosen ?? 'bootstrap'}`,
+        `${what} from ${this.bootstrapClient.stats().chosen ?? 'bootstrap'}`,
       );
+      if (isFinalAnswer(response.code)) throw lastError;
     } catch (err) {
+      if (err instanceof BrokerError && isFinalAnswer(err.responseCode)) throw err;
       lastError = err;
     }
     // Then one by one: the bootstrap brokers the first call did not find unreachable (one that
@@ -92,12 +142,11 @@ export class ClusterClient {
     for (const address of candidates) {
       try {
         const response = await this.rpc.invokeSync(address, request(), METADATA_TIMEOUT_MS);
-        if (response.code !== ResponseCode.SUCCESS) {
-          lastError = responseError(response, `metadata from ${address}`);
-          continue;
-        }
-        return this.accept(response.body, topic);
+        if (response.code === ResponseCode.SUCCESS) return response;
+        lastError = responseError(response, `${what} from ${address}`);
+        if (isFinalAnswer(response.code)) throw lastError;
       } catch (err) {
+        if (err instanceof BrokerError && isFinalAnswer(err.responseCode)) throw err;
         lastError = err;
       }
     }

@@ -1,6 +1,6 @@
 import type { Acks } from '../protocol/codes.js';
 import type { ClusterClient } from './cluster-client.js';
-import { ProduceFailedError, Producer } from './producer.js';
+import { ProduceFailedError, Producer } from './producer/producer.js';
 
 export interface WorkloadOptions {
   topic: string;
@@ -33,8 +33,12 @@ export interface AckedRecord {
   /** -1 with acks=0. */
   offset: number;
   attempts: number;
+  /** The codes of the attempts that failed before the one that succeeded. */
+  retriedAfter: string[];
   /** A retry the leader recognised (idempotent producer) and answered without appending again. */
   deduplicated: boolean;
+  /** Without idempotence, an earlier attempt may have been appended too. */
+  maybeDuplicated: boolean;
   latencyMs: number;
 }
 
@@ -129,7 +133,9 @@ export async function runProduceWorkload(
             partition,
             offset: result.offset,
             attempts: result.attempts,
+            retriedAfter: result.retriedAfter,
             deduplicated: result.deduplicated,
+            maybeDuplicated: result.maybeDuplicated,
             latencyMs: performance.now() - t0,
           };
           acknowledged.push(acked);

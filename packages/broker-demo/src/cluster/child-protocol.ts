@@ -1,3 +1,5 @@
+import { type DirectoryLock, lockDirectory } from './dir-lock.js';
+
 /** The message a controller or broker process sends its parent over IPC once it listens. */
 export interface ReadyMessage {
   type: 'ready';
@@ -36,4 +38,18 @@ export function runAsChild(message: Omit<ReadyMessage, 'type' | 'pid'>, shutdown
   process.on('SIGTERM', () => stop(0));
   // An orphan must not outlive the cluster (or a test) that started it.
   process.on('disconnect', () => stop(0));
+}
+
+/**
+ * Locks a process's data directory for its life (see lockDirectory); if
+ * another live process holds it, says so and exits with status 1 before the
+ * process has touched anything there.
+ */
+export function lockOrExit(dir: string, description: string): DirectoryLock {
+  try {
+    return lockDirectory(dir, description);
+  } catch (err) {
+    process.stderr.write(`refusing to start: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
 }

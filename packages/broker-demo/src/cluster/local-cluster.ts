@@ -1,9 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ClusterClient } from '../client/cluster-client.js';
 import { BrokerConfigError } from '../protocol/errors.js';
 import { waitFor } from '../util/time.js';
+import { type DirectoryLock, lockDirectory } from './dir-lock.js';
 import { processStartTime } from './process-identity.js';
 import { entryPoint, exited, spawnNode, stopChild } from './spawn-node.js';
 
@@ -34,11 +35,13 @@ export interface LocalClusterOptions {
    * instead of a built-in controller process: no controller is started, each
    * broker registers in etcd and one of them is elected controller. The
    * cluster's min.insync, partitions and replication factor are written to
-   * etcd as the defaults of topics made on first use. Null: the built-in controller.
+   * etcd as the defaults of `create-topic`. Null: the built-in controller.
    */
   coordinator?: string | null;
   /** Per broker: where it listens, what it registers and which etcd it dials (tests put proxies between). */
   brokerNetwork?: ((brokerId: number) => BrokerNetwork) | null;
+  /** Who holds the cluster directory, as a second cluster started on it is told. */
+  owner?: string;
 }
 
 /** Where one broker listens and how others reach it (see `LocalClusterOptions.brokerNetwork`). */
@@ -63,9 +66,20 @@ export interface ProcessInfo {
   dir: string;
   /** From /proc/PID/stat when it started; a PID whose start time differs is another process. */
   startTime: string | null;
+  /** Wall-clock ms when it reported ready. */
+  startedAtMs: number;
 }
 
-/** Written to `<dir>/cluster.json` so `pnpm broker kill` finds the processes. */
+/** When a broker process's state last changed, by the clock of the process that started it. */
+export interface ProcessTimes {
+  startedAtMs: number;
+  /** When it exited; null while it runs. */
+  exitedAtMs: number | null;
+  /** The last SIGSTOP or SIGCONT sent to it, and when. */
+  lastPause: { signal: 'SIGSTOP' | 'SIGCONT'; atMs: number } | null;
+}
+
+/** Written to `<dir>/cluster.json` so `broker kill` finds the processes. */
 export interface ClusterStateFile {
   clusterDir: string;
   /** The process that owns the children (the `cluster` command), and its start time. */
@@ -93,7 +107,17 @@ export class LocalCluster {
   /** Set while a controller restart is pending or running, so exits and calls do not start two. */
   private controllerStarting: Promise<void> | null = null;
   private controllerRestartTimer: NodeJS.Timeout | null = null;
-  private readonly brokerProcesses = new Map<number, { child: ChildProcess; info: ProcessInfo }>();
+  private readonly brokerProcesses = new Map<
+    number,
+    {
+      child: ChildProcess;
+      info: ProcessInfo;
+      exitedAtMs: number | null;
+      lastPause: ProcessTimes['lastPause'];
+    }
+  >();
+  /** Broker starts in progress. */
+  private readonly starting = new Set<Promise<ProcessInfo>>();
   private stopped = false;
   /** Every cluster not yet stopped in this process, so a test's afterEach can stop what a failure left. */
   private static readonly running = new Set<LocalCluster>();
@@ -102,7 +126,10 @@ export class LocalCluster {
     await Promise.all([...LocalCluster.running].map((c) => c.stop()));
   }
 
-  private constructor(options: LocalClusterOptions) {
+  private constructor(
+    options: LocalClusterOptions,
+    private readonly lock: DirectoryLock,
+  ) {
     this.options = {
       unclean: false,
       replicaLagTimeMaxMs: 1500,
@@ -115,6 +142,7 @@ export class LocalCluster {
       segmentBytes: null,
       coordinator: null,
       brokerNetwork: null,
+      owner: `the cluster of ${describeThisProcess()}`,
       ...options,
     };
   }
@@ -128,10 +156,11 @@ export class LocalCluster {
     if (options.minInsync > options.replicationFactor || options.minInsync < 1) {
       throw new BrokerConfigError(`min.insync.replicas must be in 1..${options.replicationFactor}`);
     }
-    const cluster = new LocalCluster(options);
+    // Before anything in the directory is read, written or started: a second cluster on it refuses here.
+    const lock = lockDirectory(options.dir, options.owner ?? `the cluster of ${describeThisProcess()}`);
+    const cluster = new LocalCluster(options, lock);
     LocalCluster.running.add(cluster);
     try {
-      mkdirSync(options.dir, { recursive: true });
       if (cluster.options.coordinator === null) await cluster.startController();
       else await writeEtcdClusterDefaults(cluster.options.coordinator, cluster.options);
       await Promise.all(Array.from({ length: options.brokers }, (_, i) => cluster.startBroker(i + 1)));
@@ -151,7 +180,7 @@ export class LocalCluster {
       await waitFor(
         `${this.options.brokers} brokers to register with ${where}`,
         async () => {
-          const snapshot = await client.refresh(undefined, false);
+          const snapshot = await client.refresh();
           return snapshot.brokers.filter((b) => b.alive).length >= this.options.brokers ? true : undefined;
         },
         30_000,
@@ -160,6 +189,11 @@ export class LocalCluster {
     } finally {
       await client.close();
     }
+  }
+
+  /** The stale lock this cluster took over from a process that is gone (a SIGKILLed earlier cluster), if any. */
+  get replacedLock(): { pid: number; description: string } | null {
+    return this.lock.replaced;
   }
 
   /**
@@ -275,6 +309,7 @@ export class LocalCluster {
         logFile,
         dir: stateDir,
         startTime: processStartTime(ready.pid),
+        startedAtMs: Date.now(),
       },
     };
     child.once('exit', () => this.onControllerExit(child));
@@ -283,7 +318,16 @@ export class LocalCluster {
   }
 
   /** Starts (or restarts, on the same directory) broker `id`. */
-  async startBroker(id: number): Promise<ProcessInfo> {
+  startBroker(id: number): Promise<ProcessInfo> {
+    const start = this.spawnBroker(id);
+    // stop() waits for starts in progress: a broker that reports ready after it is stopped at once.
+    this.starting.add(start);
+    void start.finally(() => this.starting.delete(start)).catch(() => undefined);
+    return start;
+  }
+
+  private async spawnBroker(id: number): Promise<ProcessInfo> {
+    if (this.stopped) throw new BrokerConfigError(`the cluster in ${this.options.dir} is stopped`);
     if (this.isRunning(id)) throw new BrokerConfigError(`broker ${id} is already running`);
     const o = this.options;
     const logFile = path.join(o.dir, `broker-${id}.log`);
@@ -322,6 +366,10 @@ export class LocalCluster {
       ],
       logFile,
     );
+    if (this.stopped) {
+      await stopChild(child);
+      throw new BrokerConfigError(`the cluster in ${o.dir} was stopped while broker ${id} started`);
+    }
     const info: ProcessInfo = {
       role: 'broker',
       brokerId: id,
@@ -330,10 +378,26 @@ export class LocalCluster {
       logFile,
       dir: dataDir,
       startTime: processStartTime(ready.pid),
+      startedAtMs: Date.now(),
     };
-    this.brokerProcesses.set(id, { child, info });
+    const entry = { child, info, exitedAtMs: null as number | null, lastPause: null };
+    child.once('exit', () => {
+      entry.exitedAtMs = Date.now();
+    });
+    this.brokerProcesses.set(id, entry);
     this.writeStateFile();
     return info;
+  }
+
+  /** When broker `id`'s process started, exited, and was last paused or continued; undefined for no such broker. */
+  processTimes(id: number): ProcessTimes | undefined {
+    const p = this.brokerProcesses.get(id);
+    if (p === undefined) return undefined;
+    return {
+      startedAtMs: p.info.startedAtMs,
+      exitedAtMs: p.exitedAtMs,
+      lastPause: p.lastPause === null ? null : { ...p.lastPause },
+    };
   }
 
   /** Sends a signal to broker `id`; with SIGKILL, resolves once it is gone. */
@@ -341,6 +405,7 @@ export class LocalCluster {
     const p = this.brokerProcesses.get(id);
     if (p === undefined) throw new BrokerConfigError(`no broker ${id}`);
     p.child.kill(signal);
+    if (signal === 'SIGSTOP' || signal === 'SIGCONT') p.lastPause = { signal, atMs: Date.now() };
     if (signal === 'SIGKILL' || signal === 'SIGTERM') await exited(p.child);
   }
 
@@ -367,13 +432,15 @@ export class LocalCluster {
     LocalCluster.running.delete(this);
     if (this.controllerRestartTimer !== null) clearTimeout(this.controllerRestartTimer);
     await this.controllerStarting?.catch(() => undefined);
+    await Promise.all([...this.starting].map((start) => start.catch(() => undefined)));
     const children = [...this.brokerProcesses.values()].map((p) => p.child);
     if (this.controllerProcess !== null) children.push(this.controllerProcess.child);
     await Promise.all(children.map((c) => stopChild(c)));
+    this.lock.release();
   }
 }
 
-/** The cluster's defaults in etcd: what a topic made on first use gets. */
+/** The cluster's settings in etcd: unclean election, and what `create-topic` uses for what it is not told. */
 async function writeEtcdClusterDefaults(url: string, o: Required<LocalClusterOptions>): Promise<void> {
   // Loaded only for an etcd cluster: the built-in controller's clusters (the demo) never pay for the etcd client.
   const [{ createEtcdClient }, { EtcdKeyLayout }, { parseCoordinatorUrl }, { writeClusterConfig }] =
@@ -395,4 +462,10 @@ async function writeEtcdClusterDefaults(url: string, o: Required<LocalClusterOpt
   } finally {
     client.close();
   }
+}
+
+/** This process as a person would recognise it: the command it runs. */
+function describeThisProcess(): string {
+  const [, script, ...args] = process.argv;
+  return `"${[path.basename(script ?? 'node'), ...args].join(' ')}"`;
 }

@@ -1,17 +1,23 @@
-import type {
-  BrokerInfo,
-  ClusterConfig,
-  ClusterSnapshot,
-  PartitionState,
+import {
+  type BrokerInfo,
+  type ClusterConfig,
+  type ClusterSnapshot,
+  type PartitionState,
+  type TopicSpec,
+  topicAlreadyExists,
 } from '../protocol/cluster-state.js';
 import { BrokerResponseCode, NO_LEADER } from '../protocol/codes.js';
 import { BrokerError } from '../protocol/errors.js';
 import {
-  assignReplicas,
   type BrokerLiveness,
-  checkIsrProposal,
+  changeIsr,
+  type Decision,
   electLeader,
-  successorOf,
+  type IsrChangeRequest,
+  newTopicPartitions,
+  onBrokerDeath,
+  type ResignationByBroker,
+  resignLeadership,
 } from './partition-rules.js';
 
 export interface BrokerRegistration {
@@ -27,29 +33,34 @@ export interface BrokerRegistration {
    * elected, since it may have died while the controller was down.
    */
   presumed: boolean;
+  /** Wall-clock ms when `alive` last changed. */
+  changedAtMs?: number;
 }
 
 /** What the controller keeps on disk: enough to resume its decisions after a restart. */
 export interface PersistedControllerState {
   version: number;
   controller: { host: string; port: number };
-  brokers: Array<{ id: number; host: string; port: number; incarnation: string; alive: boolean }>;
+  brokers: Array<{
+    id: number;
+    host: string;
+    port: number;
+    incarnation: string;
+    alive: boolean;
+    changedAtMs?: number;
+  }>;
   partitions: PartitionState[];
 }
 
-export interface AlterIsrRequest {
-  brokerId: number;
-  topic: string;
-  partition: number;
-  leaderEpoch: number;
-  partitionEpoch: number;
-  isr: number[];
-}
+/** A leader's ISR proposal as the controller receives it (who sent it, and the proposal). */
+export type AlterIsrRequest = IsrChangeRequest;
 
 /**
  * The controller's decisions, kept pure (time is an argument) so the
- * election and ISR rules are unit-tested without processes. Every change
- * bumps `version`; the caller pushes the new snapshot to the brokers.
+ * election and ISR rules are unit-tested without processes. The rules
+ * themselves are partition-rules.ts; this class keeps the broker registry
+ * and the partitions they apply to. Every change bumps `version`; the caller
+ * pushes the new snapshot to the brokers.
  */
 export class ControllerState {
   readonly config: ClusterConfig;
@@ -59,6 +70,10 @@ export class ControllerState {
   private versionCounter = 0;
   /** What happened, for the controller's log. */
   readonly events: string[] = [];
+  private readonly liveness: BrokerLiveness = {
+    isAlive: (id) => this.brokers.get(id)?.alive === true,
+    isPresumed: (id) => this.brokers.get(id)?.presumed === true,
+  };
 
   constructor(config: ClusterConfig, controllerAddress: { host: string; port: number }) {
     this.config = config;
@@ -95,18 +110,15 @@ export class ControllerState {
     return {
       version: this.versionCounter,
       controller: { ...this.controllerAddress },
-      brokers: [...this.brokers.values()].map(({ id, host, port, incarnation, alive }) => ({
+      brokers: [...this.brokers.values()].map(({ id, host, port, incarnation, alive, changedAtMs }) => ({
         id,
         host,
         port,
         incarnation,
         alive,
+        ...(changedAtMs === undefined ? {} : { changedAtMs }),
       })),
-      partitions: [...this.partitions.values()].map((p) => ({
-        ...p,
-        isr: [...p.isr],
-        replicas: [...p.replicas],
-      })),
+      partitions: [...this.partitions.values()].map(copyPartition),
     };
   }
 
@@ -143,14 +155,15 @@ export class ControllerState {
       if (known.presumed) {
         known.presumed = false;
         this.note(`broker ${id} heartbeated: confirmed alive after the controller restart`);
-        this.onBrokerUp(id);
+        this.onBrokerUp(id, nowMs);
       }
       return;
     }
     if (known?.alive) {
       this.note(`broker ${id} restarted (new incarnation)`);
       known.alive = false;
-      this.onBrokerDown(id);
+      known.changedAtMs = nowMs;
+      this.onBrokerDown(id, nowMs);
     }
     this.brokers.set(id, {
       id,
@@ -160,10 +173,11 @@ export class ControllerState {
       lastHeartbeatMs: nowMs,
       alive: true,
       presumed: false,
+      changedAtMs: nowMs,
     });
     this.note(`broker ${id} is up at ${host}:${port}`);
     this.bump();
-    this.onBrokerUp(id);
+    this.onBrokerUp(id, nowMs);
   }
 
   /** Marks brokers whose session lapsed as dead and moves their leaderships. Returns true if anything changed. */
@@ -172,178 +186,104 @@ export class ControllerState {
     for (const b of this.brokers.values()) {
       if (!b.alive || nowMs - b.lastHeartbeatMs <= sessionTimeoutMs) continue;
       b.alive = false;
+      b.changedAtMs = nowMs;
       this.note(`broker ${b.id} missed heartbeats for ${nowMs - b.lastHeartbeatMs} ms: session expired`);
       this.bump();
-      this.onBrokerDown(b.id);
+      this.onBrokerDown(b.id, nowMs);
       changed = true;
     }
     return changed;
   }
 
-  /** Creates a topic, replicas assigned round-robin over the live brokers (Kafka's default assignment). */
-  createTopic(topic: string, partitionCount: number, replicationFactor: number): void {
-    if (this.hasTopic(topic)) return;
-    const assignment = assignReplicas(topic, this.aliveBrokerIds(), partitionCount, replicationFactor);
-    assignment.forEach((replicas, p) => {
-      this.partitions.set(`${topic}-${p}`, {
-        topic,
-        partition: p,
-        replicas,
-        leader: replicas[0]!,
-        leaderEpoch: 0,
-        isr: [...replicas],
-        partitionEpoch: 0,
-      });
-    });
-    this.note(`created ${topic}: ${partitionCount} partition(s), replication factor ${replicationFactor}`);
-    this.bump();
-  }
-
   /**
-   * A leader's ISR proposal. Accepted only from the current leader in its
-   * current epoch, computed from the current ISR version, and only adding
-   * live brokers; anything else is a stale or fenced leader talking.
+   * Creates a topic (Kafka's CreateTopics): replicas assigned round-robin
+   * over the live brokers. Refused with TOPIC_ALREADY_EXISTS if it exists,
+   * and with the rule's error for a bad name, partition count or replication
+   * factor; nothing changes then.
    */
-  alterIsr(request: AlterIsrRequest): PartitionState {
-    const key = `${request.topic}-${request.partition}`;
-    const p = this.partitions.get(key);
-    if (p === undefined) {
-      throw new BrokerError(BrokerResponseCode.UNKNOWN_TOPIC_OR_PARTITION, `${key} does not exist`);
-    }
-    const isr = checkIsrProposal(p, request, (id) => this.brokers.get(id)?.alive === true);
-    this.note(`${key}: ISR [${p.isr}] -> [${isr}] (from leader ${p.leader})`);
-    p.isr = isr;
-    p.partitionEpoch++;
-    this.bump();
-    return { ...p, isr: [...p.isr], replicas: [...p.replicas] };
-  }
-
-  /**
-   * A leader that found its own log damaged asks to step down. Granted only
-   * to the current leader in its epoch, and only when another live ISR member
-   * can take over: that member becomes leader in a new epoch and the damaged
-   * replica leaves the ISR (it rejoins once it has re-fetched). With no such
-   * member the request is refused and the leader stays, serving what it can.
-   */
-  resignLeadership(request: {
-    brokerId: number;
-    topic: string;
-    partition: number;
-    leaderEpoch: number;
-    reason: string;
-  }): PartitionState {
-    const key = `${request.topic}-${request.partition}`;
-    const p = this.partitions.get(key);
-    if (p === undefined) {
-      throw new BrokerError(BrokerResponseCode.UNKNOWN_TOPIC_OR_PARTITION, `${key} does not exist`);
-    }
-    if (request.brokerId !== p.leader || request.leaderEpoch !== p.leaderEpoch) {
-      throw new BrokerError(
-        BrokerResponseCode.FENCED_LEADER_EPOCH,
-        `${key}: resignation from broker ${request.brokerId} in epoch ${request.leaderEpoch}, ` +
-          `but the leader is ${p.leader} in epoch ${p.leaderEpoch}`,
-      );
-    }
-    const handover = successorOf(p, this.liveness());
-    if (handover === null) {
-      throw new BrokerError(
-        BrokerResponseCode.NOT_ENOUGH_REPLICAS,
-        `${key}: leader ${p.leader} asked to step down (${request.reason}) but no other live ISR member ` +
-          `can lead (ISR [${p.isr}]); it stays leader`,
-      );
-    }
-    const resigned = p.leader;
-    p.isr = handover.isr;
-    p.leader = handover.leader;
-    p.leaderEpoch++;
-    p.partitionEpoch++;
+  createTopic(spec: TopicSpec, nowMs: number): PartitionState[] {
+    if (this.hasTopic(spec.topic)) throw topicAlreadyExists(spec.topic);
+    const created = newTopicPartitions(spec, this.aliveBrokerIds(), nowMs);
+    for (const p of created) this.partitions.set(`${p.topic}-${p.partition}`, p);
     this.note(
-      `${key}: leader ${resigned} stepped down (${request.reason}); broker ${p.leader} elected leader ` +
-        `in epoch ${p.leaderEpoch}, ISR [${p.isr}]`,
+      `created ${spec.topic}: ${spec.partitions} partition(s), replication factor ${spec.replicationFactor}` +
+        (spec.minInsyncReplicas === undefined ? '' : `, min.insync.replicas ${spec.minInsyncReplicas}`),
     );
     this.bump();
-    return { ...p, isr: [...p.isr], replicas: [...p.replicas] };
+    return created.map(copyPartition);
+  }
+
+  /** A leader's ISR proposal, decided by `changeIsr`; throws its refusal. */
+  alterIsr(request: AlterIsrRequest, nowMs: number): PartitionState {
+    return this.decide(request, (p) => changeIsr(p, request, this.liveness, nowMs));
+  }
+
+  /** A leader that found its own log damaged asks to step down, decided by `resignLeadership`. */
+  resignLeadership(request: ResignationByBroker, nowMs: number): PartitionState {
+    return this.decide(request, (p) => resignLeadership(p, request, this.liveness, nowMs));
+  }
+
+  private decide(
+    at: { topic: string; partition: number },
+    rule: (p: PartitionState) => Decision,
+  ): PartitionState {
+    const key = `${at.topic}-${at.partition}`;
+    const p = this.partitions.get(key);
+    if (p === undefined) {
+      throw new BrokerError(BrokerResponseCode.UNKNOWN_TOPIC_OR_PARTITION, `${key} does not exist`);
+    }
+    const decision = rule(p);
+    this.apply(decision);
+    this.bump();
+    return copyPartition(decision.state);
   }
 
   snapshot(): ClusterSnapshot {
     const brokers: BrokerInfo[] = [...this.brokers.values()]
       .sort((a, b) => a.id - b.id)
-      .map((b) => ({ id: b.id, host: b.host, port: b.port, alive: b.alive }));
+      .map((b) => ({
+        id: b.id,
+        host: b.host,
+        port: b.port,
+        alive: b.alive,
+        ...(b.changedAtMs === undefined ? {} : { changedAtMs: b.changedAtMs }),
+      }));
     return {
       version: this.versionCounter,
       controller: this.controllerAddress,
       config: this.config,
       brokers,
-      partitions: [...this.partitions.values()].map((p) => ({
-        ...p,
-        isr: [...p.isr],
-        replicas: [...p.replicas],
-      })),
+      partitions: [...this.partitions.values()].map(copyPartition),
     };
   }
 
-  private onBrokerDown(id: number): void {
+  private onBrokerDown(id: number, nowMs: number): void {
     for (const p of this.partitions.values()) {
-      if (p.leader === id) this.elect(p, `leader ${id} died`);
-      else if (p.isr.includes(id) && p.isr.length > 1) {
-        p.isr = p.isr.filter((x) => x !== id);
-        p.partitionEpoch++;
-        this.note(`${p.topic}-${p.partition}: dead broker ${id} removed from ISR -> [${p.isr}]`);
-      }
+      const decision = onBrokerDeath(p, id, this.liveness, this.config.uncleanLeaderElection, nowMs);
+      if (decision !== null) this.apply(decision);
     }
     this.bump();
   }
 
-  private onBrokerUp(id: number): void {
+  private onBrokerUp(id: number, nowMs: number): void {
     for (const p of this.partitions.values()) {
-      if (p.leader === NO_LEADER && p.replicas.includes(id)) this.elect(p, `broker ${id} came back`);
-    }
-    this.bump();
-  }
-
-  /**
-   * Leader election: the first live ISR member in replica order (not one a
-   * restarted controller merely presumes alive: see `presumed`). With none,
-   * and unclean election enabled, the first live replica, whose log may lack
-   * acknowledged records; otherwise the partition stays offline, keeping its
-   * last ISR so that member can lead again when it returns.
-   */
-  private elect(p: PartitionState, why: string): void {
-    const key = `${p.topic}-${p.partition}`;
-    const outcome = electLeader(p, this.liveness(), this.config.uncleanLeaderElection);
-    if (outcome.kind === 'clean' || outcome.kind === 'waiting') p.isr = outcome.isr;
-    // ISR members a restarted controller has not heard from yet may well be
-    // alive: wait for one to heartbeat (or for their sessions to lapse)
-    // rather than electing anyone else; the dead one leaves the ISR.
-    if (outcome.kind === 'waiting')
-      why = `${why}; waiting for ISR member(s) [${outcome.awaited}] to heartbeat`;
-    if (outcome.kind === 'unclean') {
-      p.isr = outcome.isr;
-      this.note(
-        `${key}: UNCLEAN election of broker ${outcome.leader} (no live ISR member; records may be lost)`,
+      if (p.leader !== NO_LEADER || !p.replicas.includes(id)) continue;
+      const decision = electLeader(
+        p,
+        this.liveness,
+        this.config.uncleanLeaderElection,
+        `broker ${id} came back`,
+        nowMs,
       );
+      if (decision !== null) this.apply(decision);
     }
-    const leader = outcome.leader;
-    if (leader === p.leader) return;
-    p.leader = leader;
-    p.leaderEpoch++;
-    p.partitionEpoch++;
-    this.note(
-      leader === NO_LEADER
-        ? `${key}: ${why}; no eligible leader, partition offline (ISR [${p.isr}])`
-        : `${key}: ${why}; broker ${leader} elected leader in epoch ${p.leaderEpoch}, ISR [${p.isr}]`,
-    );
+    this.bump();
   }
 
-  /** Alive = heartbeating; electable = alive and not merely presumed so after a restart (see `presumed`). */
-  private liveness(): BrokerLiveness {
-    return {
-      alive: (id) => this.brokers.get(id)?.alive === true,
-      electable: (id) => {
-        const b = this.brokers.get(id);
-        return b?.alive === true && !b.presumed;
-      },
-    };
+  private apply(decision: Decision): void {
+    const { state } = decision;
+    this.partitions.set(`${state.topic}-${state.partition}`, state);
+    this.note(decision.note);
   }
 
   private bump(): void {
@@ -353,4 +293,8 @@ export class ControllerState {
   private note(event: string): void {
     this.events.push(event);
   }
+}
+
+function copyPartition(p: Readonly<PartitionState>): PartitionState {
+  return { ...p, isr: [...p.isr], replicas: [...p.replicas] };
 }

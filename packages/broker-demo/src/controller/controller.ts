@@ -1,11 +1,24 @@
 import { RemotingCommand, ResponseCode } from '@remoting-ts/remoting';
-import { createRpcClient, createRpcServer, type RpcClient, type RpcServer } from '../net/rpc.js';
-import { addressOf, type ClusterConfig, encodeJson } from '../protocol/cluster-state.js';
+import {
+  createRpcClient,
+  createRpcServer,
+  type HandlerContext,
+  type RpcClient,
+  type RpcServer,
+} from '../net/rpc.js';
+import {
+  addressOf,
+  type ClusterConfig,
+  type ClusterSnapshot,
+  encodeJson,
+  unknownTopic,
+} from '../protocol/cluster-state.js';
 import { RequestCode } from '../protocol/codes.js';
 import {
   AlterIsrRequestHeader,
   BrokerHeartbeatRequestHeader,
   BrokerHeartbeatResponseHeader,
+  CreateTopicRequestHeader,
   header,
   MetadataRequestHeader,
   ResignLeadershipRequestHeader,
@@ -130,64 +143,75 @@ export class Controller {
       }
     });
 
-    server.handle(RequestCode.ALTER_ISR, (_ctx, request) => {
-      try {
-        const state = this.requireState();
+    server.handle(
+      RequestCode.ALTER_ISR,
+      this.decision((state, request) => {
         const h = request.decodeCustomHeader(AlterIsrRequestHeader);
-        const decided = state.alterIsr({
-          brokerId: h.brokerId,
-          topic: h.topic,
-          partition: h.partition,
-          leaderEpoch: h.leaderEpoch,
-          partitionEpoch: h.partitionEpoch,
-          isr: h.isr === '' ? [] : h.isr.split(',').map(Number),
-        });
-        this.afterChange();
-        return successResponse().setBody(encodeJson(decided));
-      } catch (err) {
-        this.flushEvents();
-        return errorResponse(err);
-      }
-    });
+        const isr = h.isr === '' ? [] : h.isr.split(',').map(Number);
+        return state.alterIsr(
+          { ...pick(h, PARTITION_REQUEST), partitionEpoch: h.partitionEpoch, isr },
+          Date.now(),
+        );
+      }),
+    );
 
-    server.handle(RequestCode.RESIGN_LEADERSHIP, (_ctx, request) => {
-      try {
-        const state = this.requireState();
+    server.handle(
+      RequestCode.RESIGN_LEADERSHIP,
+      this.decision((state, request) => {
         const h = request.decodeCustomHeader(ResignLeadershipRequestHeader);
-        const decided = state.resignLeadership({
-          brokerId: h.brokerId,
-          topic: h.topic,
-          partition: h.partition,
-          leaderEpoch: h.leaderEpoch,
-          reason: h.reason,
-        });
-        this.afterChange();
-        return successResponse().setBody(encodeJson(decided));
-      } catch (err) {
-        this.flushEvents();
-        return errorResponse(err);
-      }
-    });
+        return state.resignLeadership({ ...pick(h, PARTITION_REQUEST), reason: h.reason }, Date.now());
+      }),
+    );
 
     server.handle(RequestCode.METADATA, (_ctx, request) => {
       try {
         const state = this.requireState();
         const h = request.decodeCustomHeader(MetadataRequestHeader);
-        const topic = h.topic === '' ? undefined : h.topic;
-        if (topic !== undefined && !state.hasTopic(topic) && h.autoCreate === true) {
-          state.createTopic(topic, state.config.defaultPartitions, state.config.defaultReplicationFactor);
-          this.afterChange();
-        }
-        const snapshot = state.snapshot();
-        const body =
-          topic === undefined
-            ? snapshot
-            : { ...snapshot, partitions: snapshot.partitions.filter((p) => p.topic === topic) };
-        return successResponse().setBody(encodeJson(body));
+        const topic = h.topic === '' || h.topic === undefined ? undefined : h.topic;
+        // Reading never creates: a topic exists only once someone asked for it (CREATE_TOPIC).
+        if (topic !== undefined && !state.hasTopic(topic)) throw unknownTopic(topic);
+        return successResponse().setBody(encodeJson(snapshotFor(state.snapshot(), topic)));
       } catch (err) {
         return errorResponse(err);
       }
     });
+
+    server.handle(
+      RequestCode.CREATE_TOPIC,
+      this.decision((state, request) => {
+        const h = request.decodeCustomHeader(CreateTopicRequestHeader);
+        state.createTopic(
+          {
+            topic: h.topic,
+            partitions: h.partitions ?? state.config.defaultPartitions,
+            replicationFactor: h.replicationFactor ?? state.config.defaultReplicationFactor,
+            ...(h.minInsyncReplicas === undefined ? {} : { minInsyncReplicas: h.minInsyncReplicas }),
+          },
+          Date.now(),
+        );
+        return snapshotFor(state.snapshot(), h.topic);
+      }),
+    );
+  }
+
+  /**
+   * A request that asks the controller to decide something: the decision is
+   * made, logged, persisted and pushed before the answer carries it; a
+   * refusal is logged and answered with its error, nothing changed.
+   */
+  private decision(
+    decide: (state: ControllerState, request: RemotingCommand) => unknown,
+  ): (ctx: HandlerContext, request: RemotingCommand) => RemotingCommand {
+    return (_ctx, request) => {
+      try {
+        const decided = decide(this.requireState(), request);
+        this.afterChange();
+        return successResponse().setBody(encodeJson(decided));
+      } catch (err) {
+        this.flushEvents();
+        return errorResponse(err);
+      }
+    };
   }
 
   /** Logs what changed and pushes the new state to every live broker (LeaderAndIsr). */
@@ -229,4 +253,19 @@ export class Controller {
     await this.server?.shutdown();
     await this.client.shutdown();
   }
+}
+
+/** The fields every leader request to the controller names. */
+const PARTITION_REQUEST = ['brokerId', 'topic', 'partition', 'leaderEpoch'] as const;
+
+function pick<T, K extends keyof T>(from: T, keys: readonly K[]): Pick<T, K> {
+  const picked = {} as Pick<T, K>;
+  for (const key of keys) picked[key] = from[key];
+  return picked;
+}
+
+/** The snapshot, limited to one topic's partitions when a topic is named. */
+function snapshotFor(snapshot: ClusterSnapshot, topic: string | undefined): ClusterSnapshot {
+  if (topic === undefined) return snapshot;
+  return { ...snapshot, partitions: snapshot.partitions.filter((p) => p.topic === topic) };
 }

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { runAsChild } from '../cluster/child-protocol.js';
+import { lockOrExit, runAsChild } from '../cluster/child-protocol.js';
 import { CONTROLLER_TIMINGS, Controller } from './controller.js';
 
 const { values } = parseArgs({
@@ -16,6 +16,8 @@ const { values } = parseArgs({
   },
 });
 
+// Before the state file is read or written: a second controller on a directory in use refuses here.
+const lock = values.dir === undefined ? null : lockOrExit(values.dir, 'the controller');
 const controller = new Controller({
   host: values.host,
   port: Number(values.port),
@@ -28,6 +30,8 @@ const controller = new Controller({
     defaultReplicationFactor: Number(values['replication-factor']),
   },
 });
+if (lock?.replaced)
+  controller.say(`took over the lock of ${values.dir}: its holder (pid ${lock.replaced.pid}) is gone`);
 const bound = await controller.start();
 controller.say(`listening on ${bound.host}:${bound.port}`);
 runAsChild({ role: 'controller', brokerId: null, host: bound.host, port: bound.port }, () =>

@@ -28,9 +28,29 @@ export interface RpcServer {
   shutdown(): Promise<void>;
 }
 
+/** Per-call options of an RpcClient call. */
+export interface CallOptions {
+  /**
+   * Cancels the call: it rejects with remoting's REMOTING_ABORTED error and
+   * leaves nothing behind in the client's response table (a long-poll given
+   * up on is removed, not left to time out there).
+   */
+  signal?: AbortSignal;
+}
+
 export interface RpcClient {
-  invokeSync(address: string, request: RemotingCommand, timeoutMs: number): Promise<RemotingCommand>;
-  invokeOneway(address: string, request: RemotingCommand, timeoutMs: number): Promise<void>;
+  invokeSync(
+    address: string,
+    request: RemotingCommand,
+    timeoutMs: number,
+    options?: CallOptions,
+  ): Promise<RemotingCommand>;
+  invokeOneway(
+    address: string,
+    request: RemotingCommand,
+    timeoutMs: number,
+    options?: CallOptions,
+  ): Promise<void>;
   shutdown(): Promise<void>;
 }
 

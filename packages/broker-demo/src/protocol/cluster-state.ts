@@ -1,3 +1,6 @@
+import { BrokerResponseCode } from './codes.js';
+import { BrokerError } from './errors.js';
+
 /**
  * The cluster state the controller decides and pushes to brokers, and that
  * metadata requests answer with. Sent as JSON: it is small and people read it.
@@ -8,6 +11,8 @@ export interface BrokerInfo {
   host: string;
   port: number;
   alive: boolean;
+  /** Wall-clock ms when `alive` last changed (registered, declared dead); absent from older states. */
+  changedAtMs?: number;
 }
 
 export interface PartitionState {
@@ -22,12 +27,30 @@ export interface PartitionState {
   /** Bumped on every change of leader or ISR; an ISR proposal must name the current one. */
   partitionEpoch: number;
   /**
-   * The topic's own min.insync.replicas, where it has one (topics made with
-   * `create-topic --min-insync` on an etcd-coordinated cluster); otherwise the
-   * cluster's `config.minInsyncReplicas` applies.
+   * The topic's own min.insync.replicas, where it has one (`create-topic
+   * --min-insync`, and every topic of an etcd-coordinated cluster); otherwise
+   * the cluster's `config.minInsyncReplicas` applies.
    */
   minInsyncReplicas?: number;
+  /**
+   * Wall-clock ms of the last change of leader or ISR, as the deciding
+   * controller's clock read it (the live view dates its events by it);
+   * absent from states written before it existed.
+   */
+  changedAtMs?: number;
 }
+
+/** A topic to create: its name, partition count and replication factor (Kafka's CreateTopics). */
+export interface TopicSpec {
+  topic: string;
+  partitions: number;
+  replicationFactor: number;
+  /** The topic's own min.insync.replicas (a topic config in Kafka); absent: the cluster's applies. */
+  minInsyncReplicas?: number;
+}
+
+/** A CREATE_TOPIC request: counts left out take the cluster's defaults. */
+export type CreateTopicRequest = Pick<TopicSpec, 'topic'> & Partial<Omit<TopicSpec, 'topic'>>;
 
 /**
  * A leader's request to change its partition's ISR (Kafka's AlterPartition):
@@ -64,6 +87,27 @@ export interface ClusterSnapshot {
   config: ClusterConfig;
   brokers: BrokerInfo[];
   partitions: PartitionState[];
+}
+
+/**
+ * The answer to a metadata request or fetch naming a topic that does not
+ * exist (Kafka's UNKNOWN_TOPIC_OR_PARTITION): topics are created only by
+ * CREATE_TOPIC, never by reading.
+ */
+export function unknownTopic(topic: string): BrokerError {
+  return new BrokerError(
+    BrokerResponseCode.UNKNOWN_TOPIC_OR_PARTITION,
+    `topic ${topic} does not exist (create it first: broker create-topic --topic ${topic})`,
+    { details: { unknownTopic: topic } },
+  );
+}
+
+/** The answer to CREATE_TOPIC for a topic that exists (Kafka's TOPIC_ALREADY_EXISTS). */
+export function topicAlreadyExists(topic: string): BrokerError {
+  return new BrokerError(
+    BrokerResponseCode.TOPIC_ALREADY_EXISTS,
+    `topic ${topic} already exists; nothing changed`,
+  );
 }
 
 export function addressOf(broker: { host: string; port: number }): string {

@@ -25,6 +25,8 @@ export const RequestCode = {
   LEADER_AND_ISR: 3012,
   /** Partition leader → controller: hand leadership to another ISR member (its log is damaged). */
   RESIGN_LEADERSHIP: 3013,
+  /** Admin → the controller (or any broker, which forwards it): create a topic (Kafka's CreateTopics). */
+  CREATE_TOPIC: 3014,
 } as const;
 export type RequestCode = (typeof RequestCode)[keyof typeof RequestCode];
 
@@ -62,6 +64,16 @@ export const BrokerResponseCode = {
    * metadata until it has registered again. Retriable: ask another broker.
    */
   BROKER_FENCED: 3115,
+  /** CREATE_TOPIC for a name that exists already; nothing was changed. */
+  TOPIC_ALREADY_EXISTS: 3116,
+  /** A topic name that is not legal (Kafka's rule: letters, digits, '.', '_', '-'; at most 249). */
+  INVALID_TOPIC: 3117,
+  /** A partition count out of range. */
+  INVALID_PARTITIONS: 3118,
+  /** A replication factor out of range, or above the number of live brokers. */
+  INVALID_REPLICATION_FACTOR: 3119,
+  /** A topic setting out of range (Kafka's INVALID_CONFIG): min.insync.replicas above the replication factor. */
+  INVALID_CONFIG: 3120,
 } as const;
 export type BrokerResponseCode = (typeof BrokerResponseCode)[keyof typeof BrokerResponseCode];
 export type BrokerErrorName = keyof typeof BrokerResponseCode;

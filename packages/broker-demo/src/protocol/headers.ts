@@ -62,10 +62,17 @@ export class FetchResponseHeader {
 }
 
 export class MetadataRequestHeader {
-  /** Empty or absent: every topic. */
+  /** Empty or absent: every topic. A named topic that does not exist is answered UNKNOWN_TOPIC_OR_PARTITION. */
   @HeaderField({ type: 'string' }) topic?: string;
-  /** Create the topic with the cluster defaults when it does not exist (Kafka's auto.create.topics.enable). */
-  @HeaderField({ type: 'boolean' }) autoCreate?: boolean;
+}
+
+/** Kafka's CreateTopics, for one topic; without the counts, the cluster's defaults. */
+export class CreateTopicRequestHeader {
+  @HeaderField({ type: 'string', required: true }) topic!: string;
+  @HeaderField({ type: 'int' }) partitions?: number;
+  @HeaderField({ type: 'int' }) replicationFactor?: number;
+  /** The topic's own min.insync.replicas; absent: the cluster's. */
+  @HeaderField({ type: 'int' }) minInsyncReplicas?: number;
 }
 
 export class OffsetsForLeaderEpochRequestHeader {

@@ -107,7 +107,10 @@ export class IsrTracker {
     const f = this.followers.get(brokerId);
     if (f === undefined) return;
     if (fetchOffset >= leaderLeo) f.lastCaughtUpTimeMs = Math.max(f.lastCaughtUpTimeMs, nowMs);
-    else if (fetchOffset >= f.lastFetchLeaderLeo) {
+    else if (f.lastFetchLeaderLeo >= 0 && fetchOffset >= f.lastFetchLeaderLeo) {
+      // Only a fetch that had a previous one to this leader: before it there is
+      // no "leader's LEO then" to have reached, and no time (its 0 would date
+      // the catch-up to 1970, and the next ISR check would evict it at once).
       f.lastCaughtUpTimeMs = Math.max(f.lastCaughtUpTimeMs, f.lastFetchTimeMs);
     }
     f.leo = fetchOffset;
@@ -160,8 +163,20 @@ export class IsrTracker {
     this.pending = null;
   }
 
-  /** The controller's decision, from its answer to a proposal or from a LeaderAndIsr push. */
-  commitIsr(isr: readonly number[]): void {
+  /**
+   * The controller's decision, from its answer to a proposal or from a
+   * LeaderAndIsr push. A follower it adds starts a fresh lag clock, as ISR
+   * members do when a leader begins (it was admitted for having reached the
+   * HW): its last catch-up may lie long before, or never have happened to the
+   * letter, and the next ISR check must not evict it for that.
+   */
+  commitIsr(isr: readonly number[], nowMs: number): void {
+    for (const id of isr) {
+      const f = this.followers.get(id);
+      if (f !== undefined && !this.committed.includes(id)) {
+        f.lastCaughtUpTimeMs = Math.max(f.lastCaughtUpTimeMs, nowMs);
+      }
+    }
     this.committed = [...isr];
     this.pending = null;
   }

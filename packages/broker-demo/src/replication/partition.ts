@@ -4,18 +4,11 @@ import type { IsrProposal, PartitionState } from '../protocol/cluster-state.js';
 import { Acks, BrokerResponseCode, NO_LEADER, UNDEFINED_EPOCH } from '../protocol/codes.js';
 import { BrokerError } from '../protocol/errors.js';
 import { stampBatch } from '../protocol/records-codec.js';
-import { type DelayedOperation, DelayedOperations } from './delayed-operations.js';
+import type { ReplicaRole, ReplicaStatus, TruncationRecord } from '../protocol/replica-status.js';
+import { type DelayedOperation, DelayedOperations, DelayedOperationTimer } from './delayed-operations.js';
 import { IsrTracker } from './isr-tracker.js';
 import { ProducerStateTable } from './producer-state.js';
 import type { ReplicaLog } from './replica-log.js';
-
-/**
- * What this replica is for its partition, as the controller last decided:
- * `leader` serves produce and fetch; `follower` copies the leader's log;
- * `offline` has no leader to follow (the partition has none, or this broker
- * is shutting down) and serves nothing.
- */
-export type ReplicaRole = 'leader' | 'follower' | 'offline';
 
 /**
  * The role together with what only that role owns. The union makes a second
@@ -68,6 +61,8 @@ export interface PartitionOptions {
    * Default: always valid.
    */
   sessionValid?: () => boolean;
+  /** The broker's one timer for parked requests; a partition of its own gets its own (tests). */
+  delayedOperationTimer?: DelayedOperationTimer;
   /** Where the replica narrates its role changes and ISR proposals. */
   say?: (line: string) => void;
 }
@@ -103,22 +98,6 @@ export interface FetchOutcome {
   leaderEpoch: number;
 }
 
-export interface ReplicaStatus {
-  topic: string;
-  partition: number;
-  brokerId: number;
-  role: ReplicaRole;
-  leader: number;
-  leaderEpoch: number;
-  isr: number[];
-  pendingIsr: number[] | null;
-  logStartOffset: number;
-  logEndOffset: number;
-  highWatermark: number;
-  /** As the leader sees its followers; empty on followers. */
-  followers: Array<{ brokerId: number; leo: number; lastCaughtUpMsAgo: number; inIsr: boolean }>;
-}
-
 /**
  * One partition replica on one broker, as an explicit state machine (Kafka's
  * cluster/Partition.scala): the controller's decisions arrive through
@@ -150,9 +129,9 @@ export class Partition {
   /** Serializes transitions with leader appends (see the class comment). */
   private readonly queue = new Mutex();
   /** acks=all produces waiting for the HW (Kafka's DelayedProduce). */
-  private readonly produceWaits = new DelayedOperations<AckOutcome>();
+  private readonly produceWaits: DelayedOperations<AckOutcome>;
   /** Fetch long-polls waiting for data or a new HW (Kafka's DelayedFetch): true when ready, false when not. */
-  private readonly fetchWaits = new DelayedOperations<boolean>();
+  private readonly fetchWaits: DelayedOperations<boolean>;
   /**
    * Idempotent producers' recent batches. Kept in every role and rebuilt
    * from the batches themselves (each carries its producer id and base
@@ -166,6 +145,8 @@ export class Partition {
   private replica: ReplicaState = { role: 'offline', highWatermark: 0 };
   private state: PartitionState | null = null;
   private minInsync = 1;
+  /** For REPLICA_STATUS: the live view dates a truncation by it, not by when it noticed the LEO fall. */
+  private lastTruncation: TruncationRecord | null = null;
 
   constructor(options: PartitionOptions) {
     this.options = options;
@@ -175,6 +156,9 @@ export class Partition {
     this.log = options.log;
     this.now = options.now ?? Date.now;
     this.sessionValid = options.sessionValid ?? (() => true);
+    const timer = options.delayedOperationTimer ?? new DelayedOperationTimer();
+    this.produceWaits = new DelayedOperations(timer);
+    this.fetchWaits = new DelayedOperations(timer);
   }
 
   get currentRole(): ReplicaRole {
@@ -317,7 +301,7 @@ export class Partition {
   private updateIsr(isr: readonly number[]): void {
     const tracker = this.tracker;
     if (tracker === null) return;
-    tracker.commitIsr(isr);
+    tracker.commitIsr(isr, this.now());
     // A shrink can end acks=all waits two ways: below min.insync.replicas they
     // fail (NOT_ENOUGH_REPLICAS_AFTER_APPEND, see delayedProduce), and without
     // the slow follower the HW may now move and complete them.
@@ -360,31 +344,22 @@ export class Partition {
       }
       const epoch = this.leaderEpoch;
       if (producer !== undefined) {
-        const decision = this.producers.check(producer.producerId, producer.sequence, recordCount);
-        // A duplicate is answered from the table only while its batch is still
-        // in the log: after a truncation cut it, appending it again is right.
-        if (decision.kind === 'duplicate' && decision.batch.lastOffset < this.log.logEndOffset) {
+        // A retry of a batch still in the log is answered with its offsets; a gap or a producer
+        // this replica does not know is refused (producer-state.ts says which).
+        const earlier = this.producers.checkAppend(
+          producer.producerId,
+          producer.sequence,
+          recordCount,
+          this.log.logEndOffset,
+          `${this.topic}-${this.partition}`,
+        );
+        if (earlier !== null) {
           return {
-            baseOffset: decision.batch.baseOffset,
-            lastOffset: decision.batch.lastOffset,
+            baseOffset: earlier.baseOffset,
+            lastOffset: earlier.lastOffset,
             leaderEpoch: epoch,
             duplicate: true,
           };
-        }
-        if (decision.kind === 'unknown-producer') {
-          throw new BrokerError(
-            BrokerResponseCode.UNKNOWN_PRODUCER_ID,
-            `${this.topic}-${this.partition}: no state for producer ${producer.producerId}, whose batch starts at ` +
-              `sequence ${producer.sequence}; nothing appended`,
-          );
-        }
-        if (decision.kind === 'out-of-order') {
-          throw new BrokerError(
-            BrokerResponseCode.OUT_OF_ORDER_SEQUENCE,
-            `${this.topic}-${this.partition}: producer ${producer.producerId} sent sequence ${producer.sequence}, ` +
-              `expected ${decision.expectedSequence}; nothing appended`,
-            { details: { expectedSequence: String(decision.expectedSequence) } },
-          );
         }
       }
       const baseOffset = this.log.logEndOffset;
@@ -632,7 +607,7 @@ export class Partition {
   /** Follower side: appends the leader's batches as they are, and records the idempotent producers' among them. */
   async appendFromLeader(bytes: Buffer): Promise<void> {
     await this.log.appendRawBatches(bytes);
-    this.recordProducerBatches(bytes);
+    this.producers.recordBatches(bytes);
   }
 
   /**
@@ -644,41 +619,8 @@ export class Partition {
    * of the batches after it are then unknown here, which refuses their next
    * batch with UNKNOWN_PRODUCER_ID rather than guessing.
    */
-  async loadProducerState(): Promise<{ batches: number; error?: unknown }> {
-    const before = this.producers.size;
-    let offset = this.log.logStartOffset;
-    try {
-      while (offset < this.log.logEndOffset) {
-        const read = await this.log.read(offset, PRODUCER_STATE_READ_BYTES);
-        try {
-          if (read.bytes.length === 0) break;
-          this.recordProducerBatches(read.bytes);
-        } finally {
-          read.release();
-        }
-        offset = read.nextOffset;
-      }
-    } catch (error) {
-      return { batches: this.producers.size - before, error };
-    }
-    return { batches: this.producers.size - before };
-  }
-
-  /** Records the idempotent producers' batches among `bytes` (whole batches, back to back). */
-  private recordProducerBatches(bytes: Buffer): void {
-    let pos = 0;
-    while (pos < bytes.length) {
-      const h = readBatchHeader(bytes, pos);
-      if (h.producerId !== NO_PRODUCER_ID) {
-        this.producers.record({
-          producerId: h.producerId,
-          sequence: h.baseSequence,
-          baseOffset: h.baseOffset,
-          lastOffset: h.lastOffset,
-        });
-      }
-      pos += h.sizeInBytes;
-    }
+  loadProducerState(): Promise<{ batches: number; error?: unknown }> {
+    return this.producers.rebuildFrom(this.log);
   }
 
   /**
@@ -690,9 +632,13 @@ export class Partition {
     if (this.replica.role === 'leader') {
       throw new Error(`${this.topic}-${this.partition}: a leader does not truncate its log`);
     }
+    const before = this.log.logEndOffset;
     await this.log.truncateTo(offset);
     this.producers.truncate(this.log.logEndOffset);
     this.setHighWatermarkWhileNotLeading(this.highWatermark);
+    if (this.log.logEndOffset < before) {
+      this.lastTruncation = { fromOffset: before, toOffset: this.log.logEndOffset, atMs: this.now() };
+    }
   }
 
   status(): ReplicaStatus {
@@ -719,6 +665,8 @@ export class Partition {
               lastCaughtUpMsAgo: f.lastCaughtUpTimeMs === 0 ? -1 : now - f.lastCaughtUpTimeMs,
               inIsr: tracker.isr.includes(f.brokerId),
             })),
+      parked: { produces: this.produceWaits.size, fetches: this.fetchWaits.size },
+      lastTruncation: this.lastTruncation === null ? null : { ...this.lastTruncation },
     };
   }
 
@@ -767,9 +715,6 @@ export class Partition {
     this.options.say?.(`[${this.topic}-${this.partition}] ${line}`);
   }
 }
-
-/** How much of the log one read of `loadProducerState` takes (it needs the batch headers only). */
-const PRODUCER_STATE_READ_BYTES = 1 << 20;
 
 /**
  * Whether `next` is older than `applied`: the leader epoch first (bumped by

@@ -1,3 +1,8 @@
+import { NO_PRODUCER_ID, readBatchHeader } from '../log/index.js';
+import { BrokerResponseCode } from '../protocol/codes.js';
+import { BrokerError } from '../protocol/errors.js';
+import type { ReplicaLog } from './replica-log.js';
+
 /**
  * Where one producer batch landed in the log: the producer id, the sequence
  * number of its first record (Kafka's baseSequence) and its offsets. The last
@@ -20,6 +25,9 @@ export type SequenceCheck =
   | { kind: 'duplicate'; batch: ProducerBatch }
   /** A gap or an unknown old batch: refuse with OUT_OF_ORDER_SEQUENCE, append nothing. */
   | { kind: 'out-of-order'; expectedSequence: number };
+
+/** How much of the log one read of `rebuildFrom` takes (it needs the batch headers only). */
+const REBUILD_READ_BYTES = 1 << 20;
 
 /** Kafka keeps 5 batches per producer (max.in.flight); more lets a slow retry still be recognised. */
 const MAX_SEQUENCES_PER_PRODUCER = 64;
@@ -75,6 +83,89 @@ export class ProducerStateTable {
     }
     const expected = lastSequenceOf(batches[batches.length - 1]!) + 1;
     return sequence === expected ? { kind: 'append' } : { kind: 'out-of-order', expectedSequence: expected };
+  }
+
+  /**
+   * The leader's check of an idempotent batch before it appends: the earlier
+   * batch when this is a retry of one still in the log (answer with its
+   * offsets, append nothing), null when it is next in order (append it).
+   * A retry of a batch a truncation cut is appended again: it is not in the
+   * log any more.
+   * @throws BrokerError UNKNOWN_PRODUCER_ID for a producer this replica has
+   *   no state for at a sequence other than 0; OUT_OF_ORDER_SEQUENCE for a gap
+   *   (with the expected sequence in the details). Nothing is appended then.
+   */
+  checkAppend(
+    producerId: number,
+    sequence: number,
+    recordCount: number,
+    logEndOffset: number,
+    partition: string,
+  ): ProducerBatch | null {
+    const decision = this.check(producerId, sequence, recordCount);
+    if (decision.kind === 'duplicate' && decision.batch.lastOffset < logEndOffset) return decision.batch;
+    if (decision.kind === 'unknown-producer') {
+      throw new BrokerError(
+        BrokerResponseCode.UNKNOWN_PRODUCER_ID,
+        `${partition}: no state for producer ${producerId}, whose batch starts at sequence ${sequence}; nothing appended`,
+      );
+    }
+    if (decision.kind === 'out-of-order') {
+      throw new BrokerError(
+        BrokerResponseCode.OUT_OF_ORDER_SEQUENCE,
+        `${partition}: producer ${producerId} sent sequence ${sequence}, expected ${decision.expectedSequence}; nothing appended`,
+        { details: { expectedSequence: String(decision.expectedSequence) } },
+      );
+    }
+    return null;
+  }
+
+  /** Records the idempotent producers' batches among `bytes` (whole log batches, back to back). */
+  recordBatches(bytes: Buffer): void {
+    let pos = 0;
+    while (pos < bytes.length) {
+      const h = readBatchHeader(bytes, pos);
+      if (h.producerId !== NO_PRODUCER_ID) {
+        this.record({
+          producerId: h.producerId,
+          sequence: h.baseSequence,
+          baseOffset: h.baseOffset,
+          lastOffset: h.lastOffset,
+        });
+      }
+      pos += h.sizeInBytes;
+    }
+  }
+
+  /**
+   * Rebuilds the state from the batches in a log (Kafka rebuilds it from the
+   * log on start too, from its last snapshot; there are no snapshots here, so
+   * this reads the whole log once). A batch the read refuses (a CRC mismatch
+   * in an old segment) ends the scan: the producers of the batches after it
+   * are then unknown here, which refuses their next batch with
+   * UNKNOWN_PRODUCER_ID rather than guessing; the caller repairs the log.
+   */
+  async rebuildFrom(log: Pick<ReplicaLog, 'logStartOffset' | 'logEndOffset' | 'read'>): Promise<{
+    batches: number;
+    error?: unknown;
+  }> {
+    const before = this.size;
+    let offset = log.logStartOffset;
+    try {
+      while (offset < log.logEndOffset) {
+        const read = await log.read(offset, REBUILD_READ_BYTES);
+        try {
+          if (read.bytes.length === 0) break;
+          this.recordBatches(read.bytes);
+        } finally {
+          read.release();
+        }
+        offset = read.nextOffset;
+      }
+    } catch (error) {
+      return { batches: this.size - before, error };
+    }
+    return { batches: this.size - before };
   }
 
   record(batch: ProducerBatch): void {

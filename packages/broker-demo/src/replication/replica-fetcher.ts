@@ -1,4 +1,4 @@
-import { RemotingCommand, ResponseCode } from '@remoting-ts/remoting';
+import { RemotingCommand, RemotingError, ResponseCode } from '@remoting-ts/remoting';
 import { isTransportError, type RpcClient } from '../net/rpc.js';
 import { BrokerResponseCode, brokerErrorName, RequestCode } from '../protocol/codes.js';
 import {
@@ -34,16 +34,33 @@ export interface ReplicaFetcherOptions {
  */
 const RETRY_BACKOFF_MS = 200;
 
+/** A truncation asked of the fetcher from outside its loop (a corrupt batch to fetch again). */
+interface RequestedTruncation {
+  offset: number;
+  reason: string;
+  done: Array<{ resolve: () => void; reject: (err: unknown) => void }>;
+}
+
 /**
  * A follower's replication loop for one partition (Kafka's
  * ReplicaFetcherThread, one per partition here): first truncate to where this
  * log and the leader's diverge (KIP-101/KIP-279, by leader epoch), then
  * long-poll fetch from the LEO, append the leader's batches as they are, and
  * take the leader's HW from each answer.
+ *
+ * While it runs, the loop is the only writer of the follower's log: every
+ * truncation, its own or one asked for through `truncateTo`, happens between
+ * two of its requests. So a fetch always carries the LEO the log has (it is
+ * how the leader learns what this follower holds, and the HW is computed
+ * from it), and an answer is never appended to a log cut under it.
  */
 export class ReplicaFetcher {
   private readonly options: ReplicaFetcherOptions;
-  private readonly abort = new AbortController();
+  /** Aborted by `stop()`. */
+  private readonly stopping = new AbortController();
+  /** Aborted to cancel the request in flight (a truncation was asked for); replaced after each use. */
+  private interrupt = new AbortController();
+  private requested: RequestedTruncation | null = null;
   private loop: Promise<void> | null = null;
 
   constructor(options: ReplicaFetcherOptions) {
@@ -62,48 +79,114 @@ export class ReplicaFetcher {
     this.loop ??= this.run();
   }
 
-  /** Stops fetching; resolves once no append or truncation of this fetcher is running. */
+  /**
+   * Stops fetching: the request in flight (a parked long-poll, usually) is
+   * cancelled, not left to time out in the client's response table. Resolves
+   * once no append or truncation of this fetcher is running.
+   */
   async stop(): Promise<void> {
-    this.abort.abort();
+    this.stopping.abort();
+    this.interrupt.abort();
     await this.loop;
+    const requested = this.requested;
+    this.requested = null;
+    for (const waiter of requested?.done ?? []) {
+      waiter.reject(new Error(`fetcher of ${this.key} stopped before truncating to ${requested?.offset}`));
+    }
+  }
+
+  /**
+   * Cuts the follower's log at `offset` from inside the fetch loop: the
+   * request in flight is cancelled, the log cut, and the next fetch starts
+   * from the new LEO. Resolves once the log is cut (at once if it already
+   * ends there); rejects if the fetcher stops first.
+   */
+  truncateTo(offset: number, reason: string): Promise<void> {
+    if (this.stopping.signal.aborted) {
+      return Promise.reject(new Error(`fetcher of ${this.key} is stopped`));
+    }
+    return new Promise((resolve, reject) => {
+      const r = this.requested;
+      if (r === null) this.requested = { offset, reason, done: [{ resolve, reject }] };
+      else {
+        r.done.push({ resolve, reject });
+        if (offset < r.offset) {
+          r.offset = offset;
+          r.reason = reason;
+        }
+      }
+      this.interrupt.abort();
+    });
   }
 
   private get stopped(): boolean {
-    return this.abort.signal.aborted;
+    return this.stopping.signal.aborted;
+  }
+
+  private get key(): string {
+    return `${this.options.partition.topic}-${this.options.partition.partition}`;
+  }
+
+  /** The options of every call: cancelled by `stop()` or by a requested truncation. */
+  private callOptions(): { signal: AbortSignal } {
+    return { signal: this.interrupt.signal };
   }
 
   private async run(): Promise<void> {
-    const { partition, say } = this.options;
+    const { say } = this.options;
     // Every fetcher starts by truncating: it exists for one (leader, epoch),
     // and a new epoch may mean our tail was never the leader's (KIP-101).
     let needTruncation = true;
     while (!this.stopped) {
+      if (this.requested !== null) {
+        await this.applyRequestedTruncation();
+        continue;
+      }
       const address = this.options.leaderAddress();
       if (this.options.paused() || address === undefined) {
-        await sleep(100, this.abort.signal);
+        await sleep(100, this.interrupt.signal);
         continue;
       }
       try {
         if (needTruncation) {
-          await this.truncateToLeader(address);
-          needTruncation = false;
+          if ((await this.truncateToLeader(address)) === 'done') needTruncation = false;
           continue;
         }
         const outcome = await this.fetchOnce(address);
         if (outcome === 'truncate') needTruncation = true;
-        else if (outcome === 'backoff') await sleep(RETRY_BACKOFF_MS, this.abort.signal);
+        else if (outcome === 'backoff') await sleep(RETRY_BACKOFF_MS, this.interrupt.signal);
       } catch (err) {
         if (this.stopped) break;
+        // Cancelled for a requested truncation: the loop takes it next.
+        if (isAbort(err) && this.requested !== null) continue;
         // A leader restarting is routine: its connection errors are expected
         // and the controller's next state will say where to fetch from.
-        if (!isTransportError(err))
-          say(`[${partition.topic}-${partition.partition}] fetcher: ${String(err)}`);
-        await sleep(RETRY_BACKOFF_MS, this.abort.signal);
+        if (!isTransportError(err)) say(`[${this.key}] fetcher: ${String(err)}`);
+        await sleep(RETRY_BACKOFF_MS, this.interrupt.signal);
       }
     }
   }
 
-  private async fetchOnce(address: string): Promise<'ok' | 'truncate' | 'backoff' | 'stopped'> {
+  private async applyRequestedTruncation(): Promise<void> {
+    const requested = this.requested!;
+    this.requested = null;
+    // Taken: calls from here on run until the next request (or stop) cancels them.
+    if (!this.stopped) this.interrupt = new AbortController();
+    const { partition, say } = this.options;
+    try {
+      if (requested.offset < partition.log.logEndOffset) {
+        say(
+          `[${this.key}] truncating ${partition.log.logEndOffset} -> ${requested.offset} (${requested.reason})`,
+        );
+        await partition.truncateTo(requested.offset);
+      }
+      for (const waiter of requested.done) waiter.resolve();
+    } catch (err) {
+      for (const waiter of requested.done) waiter.reject(err);
+    }
+  }
+
+  private async fetchOnce(address: string): Promise<'ok' | 'truncate' | 'backoff'> {
     const { partition, client, brokerId, maxWaitMs, maxBytes } = this.options;
     const request = RemotingCommand.createRequest(
       RequestCode.FETCH,
@@ -121,11 +204,11 @@ export class ReplicaFetcher {
         replicaHighWatermark: partition.highWatermark,
       }),
     );
-    const response = await this.untilStopped(client.invokeSync(address, request, maxWaitMs + 5000));
-    if (response === null) return 'stopped';
+    const response = await client.invokeSync(address, request, maxWaitMs + 5000, this.callOptions());
     // Paused while this long-poll was parked: holding a follower behind means
-    // not appending what arrives after the pause either.
-    if (this.options.paused()) return 'ok';
+    // not appending what arrives after the pause either. Asked to truncate:
+    // this answer continues a log that is about to be cut.
+    if (this.options.paused() || this.requested !== null || this.stopped) return 'ok';
     if (response.code === ResponseCode.SUCCESS) {
       const h = response.decodeCustomHeader(FetchResponseHeader);
       if (response.body !== null && response.body.length > 0) {
@@ -140,7 +223,7 @@ export class ReplicaFetcher {
       const leaderLeo = Number(response.getExtField('logEndOffset'));
       if (Number.isFinite(leaderLeo) && leaderLeo < partition.log.logEndOffset) {
         this.options.say(
-          `[${partition.topic}-${partition.partition}] ahead of leader (LEO ${partition.log.logEndOffset} > ${leaderLeo}): truncating`,
+          `[${this.key}] ahead of leader (LEO ${partition.log.logEndOffset} > ${leaderLeo}): truncating`,
         );
         await partition.truncateTo(leaderLeo);
         return 'ok';
@@ -152,7 +235,7 @@ export class ReplicaFetcher {
     // NOT_LEADER, FENCED / UNKNOWN_LEADER_EPOCH: the controller's next word will sort it out.
     if (response.code !== BrokerResponseCode.NOT_LEADER) {
       this.options.say(
-        `[${partition.topic}-${partition.partition}] fetch from ${this.options.leaderId}: ` +
+        `[${this.key}] fetch from ${this.options.leaderId}: ` +
           `${brokerErrorName(response.code) ?? response.code} ${response.remark ?? ''}`,
       );
     }
@@ -162,14 +245,16 @@ export class ReplicaFetcher {
   /**
    * KIP-101: ask the leader where our latest epoch ends in its log and cut
    * ours there. If the leader knows only an older epoch (KIP-279), cut at the
-   * smaller of its end offset and ours for that epoch.
+   * smaller of its end offset and ours for that epoch. 'interrupted' when a
+   * requested truncation or a stop came first, or the leader was not leading
+   * yet: it is asked again after.
    */
-  private async truncateToLeader(address: string): Promise<void> {
+  private async truncateToLeader(address: string): Promise<'done' | 'interrupted'> {
     const { partition, client } = this.options;
     const log = partition.log;
     const myEpoch = log.latestEpoch();
     // An empty log cannot diverge from anything.
-    if (myEpoch < 0 || log.logEndOffset === 0) return;
+    if (myEpoch < 0 || log.logEndOffset === 0) return 'done';
     const request = RemotingCommand.createRequest(
       RequestCode.OFFSETS_FOR_LEADER_EPOCH,
       header(OffsetsForLeaderEpochRequestHeader, {
@@ -179,8 +264,14 @@ export class ReplicaFetcher {
         currentLeaderEpoch: this.options.leaderEpoch,
       }),
     );
-    const response = await this.untilStopped(client.invokeSync(address, request, 5000));
-    if (response === null) return;
+    const response = await client.invokeSync(address, request, 5000, this.callOptions());
+    if (this.requested !== null || this.stopped) return 'interrupted';
+    // A leader that is not (yet, or any more) the leader: routine while leadership moves; the
+    // controller's next state says where to go. Asked again after the backoff.
+    if (response.code === BrokerResponseCode.NOT_LEADER) {
+      await sleep(RETRY_BACKOFF_MS, this.interrupt.signal);
+      return 'interrupted';
+    }
     if (response.code !== ResponseCode.SUCCESS) {
       throw new Error(
         `OffsetsForLeaderEpoch answered ${brokerErrorName(response.code) ?? response.code}: ${response.remark ?? ''}`,
@@ -197,30 +288,15 @@ export class ReplicaFetcher {
     });
     if (target < log.logEndOffset) {
       this.options.say(
-        `[${partition.topic}-${partition.partition}] truncating ${log.logEndOffset} -> ${target} ` +
+        `[${this.key}] truncating ${log.logEndOffset} -> ${target} ` +
           `(our epoch ${myEpoch}; leader's epoch ${answer.leaderEpoch} ends at ${answer.endOffset})`,
       );
       await partition.truncateTo(target);
     }
+    return 'done';
   }
+}
 
-  /** The call's result, or null once the fetcher is stopped (the answer, if any, is dropped). */
-  private untilStopped<T>(call: Promise<T>): Promise<T | null> {
-    if (this.stopped) return Promise.resolve(null);
-    return new Promise<T | null>((resolve, reject) => {
-      const onAbort = () => resolve(null);
-      this.abort.signal.addEventListener('abort', onAbort, { once: true });
-      call.then(
-        (value) => {
-          this.abort.signal.removeEventListener('abort', onAbort);
-          resolve(this.stopped ? null : value);
-        },
-        (err: unknown) => {
-          this.abort.signal.removeEventListener('abort', onAbort);
-          if (this.stopped) resolve(null);
-          else reject(err);
-        },
-      );
-    });
-  }
+function isAbort(err: unknown): boolean {
+  return err instanceof RemotingError && err.code === 'REMOTING_ABORTED';
 }

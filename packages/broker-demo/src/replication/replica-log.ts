@@ -1,4 +1,4 @@
-import type { LogRecord } from '../log/index.js';
+import type { CorruptBatchReport, LogRecord } from '../log/index.js';
 
 /**
  * What replication needs from a partition's log: the subset of PartitionLog
@@ -7,6 +7,8 @@ import type { LogRecord } from '../log/index.js';
 export interface ReplicaLog {
   readonly logStartOffset: number;
   readonly logEndOffset: number;
+  /** The lowest corrupt batch a read has found, until a truncation removes it: nothing at or past it is served. */
+  readonly corruptBatch: CorruptBatchReport | null;
   append(records: LogRecord[], leaderEpoch: number): Promise<{ baseOffset: number; lastOffset: number }>;
   appendRawBatches(bytes: Buffer): Promise<{ firstOffset: number; lastOffset: number } | null>;
   read(

@@ -1,19 +1,25 @@
-import { runProduceWorkload } from '../client/workload.js';
-import { Acks } from '../protocol/codes.js';
 import { sleep } from '../util/time.js';
 import {
   checkReadBack,
   DEMO_TIMINGS,
+  produceUntilStopped,
   round,
   type ScenarioContext,
   type ScenarioResult,
   showPartition,
   waitForFullIsr,
   waitForMetadata,
-  withCluster,
+  withTopic,
 } from './scenario-kit.js';
 
 const TOPIC = 'pause';
+
+/** What the scenario teaches, said before it runs. */
+export const FOLLOWER_PAUSE_CONCEPT = [
+  'A follower that has not caught up with the leader for replica.lag.time.max.ms leaves the ISR, so acks=all',
+  'stops waiting for it; once it has caught up again it rejoins. A process stopped with SIGSTOP is paused,',
+  'not dead: it keeps its log and resumes where it was.',
+];
 
 export interface FollowerPauseOptions {
   pauseMs?: number;
@@ -32,22 +38,14 @@ export async function followerPause(
 ): Promise<ScenarioResult> {
   const pauseMs = options.pauseMs ?? 4000;
   const lagMs = DEMO_TIMINGS.replicaLagTimeMaxMs;
-  return withCluster(
+  return withTopic(
     ctx,
     { brokers: 3, partitions: 1, replicationFactor: 3, minInsync: 2, sessionTimeoutMs: pauseMs + 10_000 },
-    async (cluster, client) => {
-      await client.refresh(TOPIC);
-      const start = await waitForFullIsr(client, TOPIC, 3);
+    TOPIC,
+    async (cluster, client, start) => {
       const follower = start.replicas.map((r) => r.brokerId).find((id) => id !== start.leader)!;
-      const stop = new AbortController();
-      const producing = runProduceWorkload(client, {
-        topic: TOPIC,
-        acks: Acks.ALL,
-        count: Number.MAX_SAFE_INTEGER,
-        keyPrefix: 'q',
-        inFlight: 1,
+      const producer = produceUntilStopped(client, TOPIC, 'q', {
         retries: 10,
-        signal: stop.signal,
       });
       let evictedAfterMs = -1;
       let rejoinedAfterMs = -1;
@@ -55,7 +53,7 @@ export async function followerPause(
         await sleep(500);
         const stoppedAt = Date.now();
         await cluster.signalBroker(follower, 'SIGSTOP');
-        ctx.say(`  SIGSTOP follower ${follower} (replica.lag.time.max.ms=${lagMs})`);
+        ctx.say(`  SIGSTOP follower ${follower}: paused (replica.lag.time.max.ms=${lagMs})`);
         await waitForMetadata(
           client,
           TOPIC,
@@ -64,7 +62,11 @@ export async function followerPause(
         );
         evictedAfterMs = Date.now() - stoppedAt;
         ctx.say(`  broker ${follower} left the ISR ${evictedAfterMs} ms after SIGSTOP`);
-        await showPartition(ctx, client, TOPIC, 'while paused:');
+        ctx.say(
+          `  rule: it had not caught up for more than replica.lag.time.max.ms=${lagMs} ms (its last catch-up ` +
+            'came just before the pause); acks=all waited for it until then, and no longer',
+        );
+        await showPartition(ctx, cluster, client, TOPIC, 'while paused:');
         await sleep(Math.max(0, pauseMs - evictedAfterMs));
         const resumedAt = Date.now();
         await cluster.signalBroker(follower, 'SIGCONT');
@@ -74,13 +76,14 @@ export async function followerPause(
         );
         rejoinedAfterMs = Date.now() - resumedAt;
         ctx.say(`  broker ${follower} caught up and rejoined the ISR ${rejoinedAfterMs} ms after SIGCONT`);
+        ctx.say('  rule: a follower rejoins once its LEO reaches the HW (and the start of the leader epoch)');
         await sleep(500);
       } finally {
-        stop.abort();
+        producer.stop();
       }
-      const result = await producing;
+      const result = await producer.result;
       const view = await waitForFullIsr(client, TOPIC, 3);
-      await showPartition(ctx, client, TOPIC, 'after:');
+      await showPartition(ctx, cluster, client, TOPIC, 'after:');
       const check = await checkReadBack(client, TOPIC, 'q', result.acknowledged);
       const leaderLeo = view.replicas.find((r) => r.brokerId === view.leader)?.status?.logEndOffset;
       const followerLeo = view.replicas.find((r) => r.brokerId === follower)?.status?.logEndOffset;
@@ -99,12 +102,14 @@ export async function followerPause(
         title: 'Follower paused with SIGSTOP, then resumed',
         passed,
         verdict: passed
-          ? `follower ${follower} left the ISR ${evictedAfterMs} ms after SIGSTOP (lag limit ${lagMs} ms) and rejoined ` +
-            `${rejoinedAfterMs} ms after SIGCONT with the leader's LEO ${leaderLeo}; no acknowledged record lost`
+          ? `follower ${follower} left the ISR ${evictedAfterMs} ms after SIGSTOP, as replica.lag.time.max.ms=${lagMs} ` +
+            `predicts (counted from its last catch-up, just before), and rejoined ${rejoinedAfterMs} ms after SIGCONT ` +
+            `with the leader's LEO ${leaderLeo}; 0 acknowledged records lost, as acks=all promises`
           : `eviction after ${evictedAfterMs} ms (limit ${lagMs}), rejoin after ${rejoinedAfterMs} ms, ` +
             `LEO ${followerLeo} vs leader ${leaderLeo}, ${check.lost} lost`,
         acknowledged: result.acknowledged.length,
         lost: check.lost,
+        expectedLost: 0,
         duplicates: check.duplicates,
         refused: result.failed.length,
         pausedBroker: follower,

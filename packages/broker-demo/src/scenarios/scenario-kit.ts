@@ -2,25 +2,41 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { RemotingCommand, ResponseCode } from '@remoting-ts/remoting';
+import { createTopic } from '../client/admin.js';
 import { ClusterClient } from '../client/cluster-client.js';
 import { readTopic } from '../client/consumer.js';
 import { describeTopic, formatPartitionView, type PartitionView } from '../client/describe.js';
-import { type AckedRecord, parseWorkloadKey } from '../client/workload.js';
+import {
+  type AckedRecord,
+  parseWorkloadKey,
+  runProduceWorkload,
+  type WorkloadResult,
+} from '../client/workload.js';
 import { LocalCluster, type LocalClusterOptions } from '../cluster/local-cluster.js';
 import type { PartitionState } from '../protocol/cluster-state.js';
-import { RequestCode } from '../protocol/codes.js';
+import { Acks, RequestCode } from '../protocol/codes.js';
 import { FetcherControlRequestHeader, header } from '../protocol/headers.js';
 import { responseError } from '../protocol/responses.js';
 import { sleep, waitFor } from '../util/time.js';
+import { readProcessStat } from '../view/process-state.js';
 
-/** What every scenario reports; the figures are computed from what was read back. */
+/**
+ * What every scenario reports; the figures are computed from what was read
+ * back. A scenario "passes" when what happened is what its rules predict,
+ * which for some scenarios is a loss: the verdict says what was expected.
+ */
 export interface ScenarioResult {
   scenario: string;
   title: string;
+  /** What happened is what the rules predict (a loss included, where they predict one). */
   passed: boolean;
+  /** What happened, measured, next to what was expected and why. */
   verdict: string;
   acknowledged: number;
+  /** Acknowledged records not read back (for acks=0, records sent and not read back). */
   lost: number;
+  /** The loss the scenario's rules predict: 0 for every scenario that promises durability. */
+  expectedLost: number;
   duplicates: number;
   refused: number;
   [figure: string]: unknown;
@@ -88,6 +104,22 @@ export async function withCluster<T>(
 }
 
 /**
+ * The common preamble of a scenario: a fresh cluster (`withCluster`) with
+ * `topic` created on it and its partition 0 led, every replica in the ISR;
+ * `body` starts from there and gets the partition as it then stands.
+ */
+export function withTopic<T>(
+  ctx: ScenarioContext,
+  spec: ClusterSpec,
+  topic: string,
+  body: (cluster: LocalCluster, client: ClusterClient, start: PartitionView) => Promise<T>,
+): Promise<T> {
+  return withCluster(ctx, spec, async (cluster, client) =>
+    body(cluster, client, await createTopicWithFullIsr(client, topic, spec.replicationFactor)),
+  );
+}
+
+/**
  * Shows the cluster on the live view, and makes every signal a scenario sends
  * wait `paceMs` first, so the page shows the state before each blow. The
  * scenarios themselves stay unaware of being watched.
@@ -113,15 +145,26 @@ export async function partitionView(
   return view;
 }
 
+/**
+ * Prints the partition as `describe` does, a stopped broker shown as paused
+ * and an exited one as exited (the scenario's cluster knows its processes).
+ */
 export async function showPartition(
   ctx: ScenarioContext,
+  cluster: LocalCluster,
   client: ClusterClient,
   topic: string,
   label: string,
 ) {
   const view = await partitionView(client, topic);
   ctx.say(`  ${label}`);
-  for (const line of formatPartitionView(view).split('\n')) ctx.say(`    ${line}`);
+  const processState = (id: number) => {
+    const info = cluster.brokerInfo(id);
+    if (info === undefined) return undefined;
+    if (!cluster.isRunning(id)) return 'exited';
+    return readProcessStat(info.pid)?.state ?? 'unknown';
+  };
+  for (const line of formatPartitionView(view, processState).split('\n')) ctx.say(`    ${line}`);
   if (ctx.watch !== undefined) await sleep(ctx.watch.paceMs);
   return view;
 }
@@ -142,6 +185,55 @@ export async function waitForPartition(
     },
     timeoutMs,
     100,
+  );
+}
+
+/** A producer running in the background until `stop()`; `result` resolves with what it did, once it has wound down. */
+export interface RunningProducer {
+  stop(): void;
+  readonly result: Promise<WorkloadResult>;
+}
+
+/**
+ * acks=all records, one in flight at a time (so acknowledgement order is log
+ * order), keys `{keyPrefix}-N`, sent until `stop()`: the traffic the failure
+ * scenarios inflict their failures on. `retries` rides out what they do.
+ */
+export function produceUntilStopped(
+  client: ClusterClient,
+  topic: string,
+  keyPrefix: string,
+  options: { retries: number; requestTimeoutMs?: number; onAck?: (record: AckedRecord) => void },
+): RunningProducer {
+  const stopping = new AbortController();
+  const result = runProduceWorkload(client, {
+    topic,
+    acks: Acks.ALL,
+    count: Number.MAX_SAFE_INTEGER,
+    keyPrefix,
+    inFlight: 1,
+    signal: stopping.signal,
+    ...options,
+  });
+  return { stop: () => stopping.abort(), result };
+}
+
+/** Waits until a broker other than `previous` leads `topic`-0 and says so itself (it took the role). */
+export function waitForNewLeader(
+  client: ClusterClient,
+  topic: string,
+  previous: number,
+  timeoutMs = 30_000,
+): Promise<PartitionView> {
+  return waitForPartition(
+    client,
+    topic,
+    `a leader of ${topic} other than broker ${previous}`,
+    (v) =>
+      v.leader >= 0 &&
+      v.leader !== previous &&
+      v.replicas.some((r) => r.brokerId === v.leader && r.status?.role === 'leader'),
+    timeoutMs,
   );
 }
 
@@ -167,6 +259,21 @@ export async function waitForMetadata(
     timeoutMs,
     50,
   );
+}
+
+/**
+ * Creates `topic` (the cluster's partition count and replication factor)
+ * and waits until its partition 0 has a serving leader with all `replicas`
+ * in the ISR: the common first step of a scenario, and of many tests.
+ */
+export async function createTopicWithFullIsr(
+  client: ClusterClient,
+  topic: string,
+  replicas: number,
+  timeoutMs = 20_000,
+): Promise<PartitionView> {
+  await createTopic(client, { topic }, { timeoutMs });
+  return waitForFullIsr(client, topic, replicas, timeoutMs);
 }
 
 /** Waits for a leader whose ISR holds every replica and whose replicas agree on the LEO. */

@@ -1,30 +1,37 @@
 import { RemotingCommand, ResponseCode } from '@remoting-ts/remoting';
 import { ClusterClient } from '../client/cluster-client.js';
-import type { LocalCluster } from '../cluster/local-cluster.js';
+import type { LocalCluster, ProcessTimes } from '../cluster/local-cluster.js';
 import { type ClusterSnapshot, decodeJson, partitionKey } from '../protocol/cluster-state.js';
 import { RequestCode } from '../protocol/codes.js';
 import { header, ReplicaStatusRequestHeader } from '../protocol/headers.js';
-import type { ReplicaStatus } from '../replication/partition.js';
+import type { ReplicaStatusBody } from '../protocol/replica-status.js';
 import { sleep } from '../util/time.js';
 import type { EtcdStateReader } from './etcd-state-reader.js';
-import type { PartitionTrafficCounters } from './partition-traffic.js';
 import { readProcessStat } from './process-state.js';
-import type { BrokerView, ClusterViewSnapshot, PartitionPanel, ReplicaBar } from './view-model.js';
+import type {
+  BrokerView,
+  ClusterViewSnapshot,
+  PartitionPanel,
+  ProcessState,
+  ReplicaBar,
+} from './view-model.js';
 
 /** The parts of a LocalCluster the view reads and drives: only processes it started. */
 export type ViewedCluster = Pick<
   LocalCluster,
-  'options' | 'controllerAddress' | 'brokerIds' | 'processes' | 'isRunning' | 'signalBroker' | 'startBroker'
+  | 'options'
+  | 'controllerAddress'
+  | 'brokerIds'
+  | 'processes'
+  | 'processTimes'
+  | 'isRunning'
+  | 'signalBroker'
+  | 'startBroker'
 >;
 
-interface StatusBody {
-  brokerId: number;
-  /** Absent from brokers built before etcd coordination. */
-  sessionValid?: boolean;
-  replicas: ReplicaStatus[];
-  /** Absent from brokers built before the view existed. */
-  traffic?: PartitionTrafficCounters[];
-}
+/** Brokers built before the view existed answer without `traffic`, and before etcd coordination without `sessionValid`. */
+type StatusBody = Omit<ReplicaStatusBody, 'traffic' | 'sessionValid'> &
+  Partial<Pick<ReplicaStatusBody, 'traffic' | 'sessionValid'>>;
 
 /** How long one status request may take; a stopped broker keeps its one request in flight, never more. */
 const STATUS_TIMEOUT_MS = 1000;
@@ -82,7 +89,7 @@ export class ClusterSampler {
       }
       pending.push(request);
     }
-    const metadata = (this.etcd?.read() ?? this.client.refresh(undefined, false)).then(
+    const metadata = (this.etcd?.read() ?? this.client.refresh()).then(
       (m) => {
         this.metadata = m;
       },
@@ -120,15 +127,19 @@ export class ClusterSampler {
       const answer = this.answers.get(id);
       const running = this.cluster.isRunning(id);
       const stat = running ? readProcessStat(p.pid) : null;
-      const registered = meta?.brokers.find((b) => b.id === id)?.alive ?? false;
+      const process = !running ? 'exited' : (stat?.state ?? 'unknown');
+      const registration = meta?.brokers.find((b) => b.id === id);
+      const registered = registration?.alive ?? false;
       const answering = answer !== undefined && now - answer.atMs < STALE_AFTER_MS;
       return [
         {
           id,
           address: p.address,
           pid: p.pid,
-          process: !running ? 'exited' : (stat?.state ?? 'unknown'),
+          process,
+          processSinceMs: processSince(process, this.cluster.processTimes(id)),
           registered,
+          registeredSinceMs: registration?.changedAtMs ?? null,
           answering,
           fenced:
             this.etcd !== null &&
@@ -178,6 +189,7 @@ export class ClusterSampler {
               isLeader || seenByLeader === undefined || seenByLeader.lastCaughtUpMsAgo < 0
                 ? null
                 : seenByLeader.lastCaughtUpMsAgo,
+            lastTruncation: own?.status.lastTruncation ?? null,
           };
         });
         let acksAllWaiting = 0;
@@ -193,6 +205,7 @@ export class ClusterSampler {
           leader: p.leader,
           leaderEpoch: p.leaderEpoch,
           isr: [...p.isr],
+          changedAtMs: p.changedAtMs ?? null,
           highWatermark: leaderStatus?.highWatermark ?? null,
           replicas,
           produceRate: 0,
@@ -244,4 +257,14 @@ export class ClusterSampler {
     await (await this.etcdLoading)?.close();
     await this.client.close();
   }
+}
+
+/** When a process's state as shown began: its exit, its last SIGSTOP or SIGCONT, or its start. */
+function processSince(state: ProcessState, times: ProcessTimes | undefined): number | null {
+  if (times === undefined) return null;
+  if (state === 'exited') return times.exitedAtMs;
+  const pause = times.lastPause;
+  if (state === 'stopped') return pause?.signal === 'SIGSTOP' ? pause.atMs : null;
+  // Running: since it continued, if that came after it started; else since it started.
+  return pause?.signal === 'SIGCONT' && pause.atMs > times.startedAtMs ? pause.atMs : times.startedAtMs;
 }

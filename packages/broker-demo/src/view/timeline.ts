@@ -6,7 +6,10 @@ export type TimelineEntry = Omit<TimelineEvent, 'id'>;
 /**
  * Turns successive snapshots into the controller's story: ISR shrink and
  * expand, elections (clean when the new leader was in the ISR), epoch bumps,
- * truncations (a replica's LEO going down), brokers dying and returning. Pure
+ * truncations (a replica's LEO going down), brokers dying and returning. Each
+ * event carries the time it happened where the snapshot says it (the
+ * controller's change time, the process's signal or exit time, the replica's
+ * truncation time), not the time this detector noticed it. Pure
  * apart from its memory of the previous snapshot and of each replica's last
  * known LEO, which outlives a broker's death so a restarted replica that
  * truncates on its first fetch is still caught.
@@ -25,19 +28,21 @@ export class TimelineDetector {
       for (const b of next.brokers) {
         const before = prev.brokers.find((x) => x.id === b.id);
         if (before === undefined) continue;
+        const registeredAt = b.registeredSinceMs ?? at;
+        const processAt = b.processSinceMs ?? at;
         if (before.registered && !b.registered)
           out.push({
-            atMs: at,
+            atMs: registeredAt,
             kind: 'broker-death',
             brokerId: b.id,
             text:
               next.coordination.kind === 'etcd'
-                ? `broker ${b.id} declared dead: its etcd lease expired and its registration is gone`
-                : `broker ${b.id} declared dead by the controller (no heartbeat within the session timeout)`,
+                ? `broker ${b.id}'s session expired: its etcd lease lapsed and its registration is gone (declared dead)`
+                : `broker ${b.id}'s session expired: the controller counts it dead (no heartbeat within the session timeout)`,
           });
         if (!before.registered && b.registered)
           out.push({
-            atMs: at,
+            atMs: registeredAt,
             kind: 'broker-return',
             brokerId: b.id,
             text:
@@ -48,17 +53,22 @@ export class TimelineDetector {
         if (before.process !== b.process && b.process !== 'unknown') {
           const what =
             b.process === 'stopped'
-              ? 'stopped (SIGSTOP): no heartbeats, no fetches'
+              ? 'paused (SIGSTOP): alive, but no heartbeats, no fetches'
               : b.process === 'exited'
                 ? 'exited'
                 : before.process === 'stopped'
                   ? 'continued (SIGCONT)'
                   : `started (pid ${b.pid})`;
-          out.push({ atMs: at, kind: 'process', brokerId: b.id, text: `broker ${b.id} process ${what}` });
+          out.push({
+            atMs: processAt,
+            kind: 'process',
+            brokerId: b.id,
+            text: `broker ${b.id} process ${what}`,
+          });
         }
         if (before.pid !== b.pid && before.process === b.process && b.process === 'running')
           out.push({
-            atMs: at,
+            atMs: processAt,
             kind: 'process',
             brokerId: b.id,
             text: `broker ${b.id} restarted (pid ${b.pid})`,
@@ -75,14 +85,16 @@ export class TimelineDetector {
           partition: key,
           text: `${key} created: leader ${p.leader}, epoch ${p.leaderEpoch}, ISR [${p.isr}]`,
         });
-      if (before !== undefined) out.push(...partitionChanges(key, before, p, at));
+      if (before !== undefined) out.push(...partitionChanges(key, before, p, p.changedAtMs ?? at));
       for (const r of p.replicas) {
         if (r.leo === null || r.stale) continue;
         const memo = `${key}/${r.brokerId}`;
         const known = this.lastKnownLeo.get(memo);
+        // The replica's own record of the cut, when it is this one (it ends where the LEO now is).
+        const cut = r.lastTruncation;
         if (known !== undefined && r.leo < known)
           out.push({
-            atMs: at,
+            atMs: cut != null && cut.toOffset === r.leo ? cut.atMs : at,
             kind: 'truncation',
             partition: key,
             brokerId: r.brokerId,
@@ -91,7 +103,8 @@ export class TimelineDetector {
         this.lastKnownLeo.set(memo, r.leo);
       }
     }
-    return out;
+    // In the order they happened, not the order they were noticed.
+    return out.sort((a, b) => a.atMs - b.atMs);
   }
 }
 

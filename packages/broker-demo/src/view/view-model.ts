@@ -22,6 +22,10 @@ export interface BrokerView {
   fenced: boolean;
   /** It is the elected controller (etcd-coordinated clusters; the built-in controller is a process of its own). */
   controller: boolean;
+  /** When `process` became what it is (started, signalled, exited), as the cluster recorded it; null if unknown. */
+  processSinceMs?: number | null;
+  /** When `registered` became what it is, as the controller recorded it; null if unknown. */
+  registeredSinceMs?: number | null;
 }
 
 /** Who coordinates the cluster shown. */
@@ -48,6 +52,8 @@ export interface ReplicaBar {
   /** As the leader sees this follower: records behind the leader's LEO, and time since it last caught up. */
   lagRecords: number | null;
   lastCaughtUpMsAgo: number | null;
+  /** The replica's last truncation, as it reported it (with the time it happened). */
+  lastTruncation?: { fromOffset: number; toOffset: number; atMs: number } | null;
 }
 
 export interface PartitionPanel {
@@ -56,6 +62,8 @@ export interface PartitionPanel {
   leader: number;
   leaderEpoch: number;
   isr: number[];
+  /** When the controller last changed the leader or ISR (its clock); null if unknown. */
+  changedAtMs?: number | null;
   /** The leader's HW (the committed end): the line across the bars. */
   highWatermark: number | null;
   replicas: ReplicaBar[];
@@ -106,6 +114,11 @@ export type TimelineKind =
 
 export interface TimelineEvent {
   id: number;
+  /**
+   * When it happened, as whatever recorded it said (the controller for ISR
+   * and election changes, the cluster for process events, the replica for a
+   * truncation); when the view saw it only where nothing recorded a time.
+   */
   atMs: number;
   kind: TimelineKind;
   text: string;

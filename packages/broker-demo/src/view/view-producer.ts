@@ -1,5 +1,6 @@
+import { createTopic } from '../client/admin.js';
 import { ClusterClient } from '../client/cluster-client.js';
-import { ProduceFailedError, Producer } from '../client/producer.js';
+import { ProduceFailedError, Producer } from '../client/producer/producer.js';
 import { type Acks, acksName } from '../protocol/codes.js';
 import { sleep } from '../util/time.js';
 import type { ProducerView } from './view-model.js';
@@ -68,7 +69,10 @@ export class ViewProducer {
     try {
       while (!signal.aborted) {
         try {
-          if (client.partitions(this.topic).length === 0) await client.refresh(this.topic);
+          // The page's "start" is the explicit request for this topic: created here if it does not exist yet.
+          if (client.partitions(this.topic).length === 0) {
+            await createTopic(client, { topic: this.topic }, { ifNotExists: true });
+          }
           const partitions = client.partitions(this.topic);
           if (partitions.length === 0) throw new Error(`topic ${this.topic} has no partitions`);
           const partition = partitions[seq % partitions.length]!.partition;

@@ -251,6 +251,8 @@ export class ViewServer {
     if (entries.length === 0) return;
     const events = entries.map((e) => ({ id: this.nextEventId++, ...e }));
     this.timeline.push(...events);
+    // Replayed to a page that connects later in the order things happened (see TimelineEvent.atMs).
+    this.timeline.sort((a, b) => a.atMs - b.atMs || a.id - b.id);
     if (this.timeline.length > MAX_TIMELINE) this.timeline.splice(0, this.timeline.length - MAX_TIMELINE);
     this.broadcast('timeline', events);
   }

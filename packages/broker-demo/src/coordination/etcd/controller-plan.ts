@@ -1,6 +1,13 @@
-import { type BrokerLiveness, electLeader, successorOf } from '../../controller/partition-rules.js';
+import {
+  type BrokerLiveness,
+  type Decision,
+  electLeader,
+  firstState,
+  removeFromIsr,
+  resignLeadership,
+} from '../../controller/partition-rules.js';
 import { NO_LEADER } from '../../protocol/codes.js';
-import type { EtcdClusterState } from './etcd-cluster-state.js';
+import { type EtcdClusterState, toPartitionState, toStateRecord } from './etcd-cluster-state.js';
 import type { PartitionStateRecord } from './etcd-records.js';
 
 /**
@@ -26,49 +33,66 @@ export interface PlannedChange {
 /**
  * What the controller should change, given the cluster as etcd has it:
  * level-triggered, so a controller that just took over, or one whose earlier
- * writes lost a race, finds the same work from the state alone. Pure.
+ * writes lost a race, finds the same work from the state alone. Pure; the
+ * rules are the built-in controller's (partition-rules.ts), applied to the
+ * state read from etcd.
  *
  * Per partition, as Kafka's controller does on broker changes:
- * - a new topic's partition gets its first leader (the first live replica)
- *   and an ISR of its live replicas;
+ * - a new topic's partition gets its first state (`firstState`: the first
+ *   live replica leads, the live replicas form the ISR);
  * - a leader whose registration is gone, or was made again under a new broker
  *   epoch (a restarted process), is replaced by the election rule (from the
  *   ISR; unclean only if the cluster allows it), in a new leader epoch;
  * - a leaderless partition is elected again once an eligible replica lives;
- * - dead followers leave the ISR (the leader stays in it);
+ * - dead followers leave the ISR (`removeFromIsr`);
  * - a leader's request to step down is granted to the next ISR member, or refused.
  */
-export function planControllerChanges(state: EtcdClusterState, controllerEpoch: number): PlannedChange[] {
+export function planControllerChanges(
+  state: EtcdClusterState,
+  controllerEpoch: number,
+  nowMs: number,
+): PlannedChange[] {
   const changes: PlannedChange[] = [];
   const alive = (id: number) => state.brokers.has(id);
-  const everyone: BrokerLiveness = { alive, electable: alive };
+  // A registration is a live session, confirmed by etcd: nobody is merely presumed alive here.
+  const registered: BrokerLiveness = { isAlive: alive, isPresumed: () => false };
   const brokerEpochOf = (id: number) => state.brokers.get(id)?.brokerEpoch ?? 0;
   const unclean = state.clusterConfig().uncleanLeaderElection;
+  /**
+   * The record of an election (a new leader, or none): stamped with this
+   * controller's epoch and the leader's broker epoch, and written only while
+   * the elected leader is still registered under it.
+   */
+  const elected = (decision: Decision) => {
+    const leader = decision.state.leader;
+    const leaderBrokerEpoch = leader === NO_LEADER ? 0 : brokerEpochOf(leader);
+    return {
+      next: toStateRecord(decision.state, { controllerEpoch, leaderBrokerEpoch }),
+      ...(leader === NO_LEADER
+        ? {}
+        : { leaderRegistration: { brokerId: leader, brokerEpoch: leaderBrokerEpoch } }),
+      reason: decision.note,
+    };
+  };
 
   for (const { topic, partition, replicas, state: current } of state.partitions()) {
     const key = `${topic}-${partition}`;
     if (current === null) {
-      const live = replicas.filter(alive);
-      const leader = live[0];
-      if (leader === undefined) continue;
+      const first = firstState({ topic, partition, replicas }, registered, nowMs);
+      if (first === null) continue;
       changes.push({
         topic,
         partition,
         expectedModRevision: 0,
-        next: {
-          leader,
-          leaderEpoch: 0,
-          partitionEpoch: 0,
-          isr: live,
-          controllerEpoch,
-          leaderBrokerEpoch: brokerEpochOf(leader),
-        },
-        leaderRegistration: { brokerId: leader, brokerEpoch: brokerEpochOf(leader) },
-        reason: `${key} created: broker ${leader} leads epoch 0, ISR [${live}]`,
+        ...elected({
+          state: first,
+          note: `${key} created: broker ${first.leader} leads epoch 0, ISR [${first.isr}]`,
+        }),
       });
       continue;
     }
     const s = current.record;
+    const p = toPartitionState(topic, partition, replicas, s, undefined);
     const base = { topic, partition, expectedModRevision: current.modRevision };
     const leaderGone =
       s.leader !== NO_LEADER && (!alive(s.leader) || brokerEpochOf(s.leader) !== s.leaderBrokerEpoch);
@@ -77,83 +101,47 @@ export function planControllerChanges(state: EtcdClusterState, controllerEpoch: 
       // broker): another ISR member takes over; if none can, the partition goes
       // offline and the restarted broker is elected on the next pass.
       const liveness: BrokerLiveness = leaderGone
-        ? { alive: (id) => id !== s.leader && alive(id), electable: (id) => id !== s.leader && alive(id) }
-        : everyone;
-      const outcome = electLeader({ replicas, isr: s.isr }, liveness, unclean);
-      if (outcome.leader === s.leader) continue;
+        ? { isAlive: (id) => id !== s.leader && alive(id), isPresumed: () => false }
+        : registered;
       const why = leaderGone
         ? alive(s.leader)
           ? `leader ${s.leader} registered again (restarted)`
           : `leader ${s.leader}'s session ended`
         : 'an eligible replica is alive again';
-      changes.push({
-        ...base,
-        next: {
-          leader: outcome.leader,
-          leaderEpoch: s.leaderEpoch + 1,
-          partitionEpoch: s.partitionEpoch + 1,
-          isr: outcome.isr,
-          controllerEpoch,
-          leaderBrokerEpoch: outcome.leader === NO_LEADER ? 0 : brokerEpochOf(outcome.leader),
-        },
-        ...(outcome.leader === NO_LEADER
-          ? {}
-          : { leaderRegistration: { brokerId: outcome.leader, brokerEpoch: brokerEpochOf(outcome.leader) } }),
-        reason:
-          outcome.leader === NO_LEADER
-            ? `${key}: ${why}; no eligible leader, partition offline (ISR [${outcome.isr}])`
-            : `${key}: ${why}; ${outcome.kind === 'unclean' ? 'UNCLEAN election (records may be lost): ' : ''}` +
-              `broker ${outcome.leader} elected leader in epoch ${s.leaderEpoch + 1}, ISR [${outcome.isr}]`,
-      });
+      const decision = electLeader(p, liveness, unclean, why, nowMs);
+      if (decision === null || decision.state.leader === s.leader) continue;
+      changes.push({ ...base, ...elected(decision) });
       continue;
     }
-    const deadFollowers = s.isr.filter((id) => id !== s.leader && !alive(id));
-    if (deadFollowers.length > 0) {
-      const isr = s.isr.filter((id) => !deadFollowers.includes(id));
-      changes.push({
-        ...base,
-        next: { ...s, isr, partitionEpoch: s.partitionEpoch + 1 },
-        reason: `${key}: dead broker(s) [${deadFollowers}] removed from the ISR -> [${isr}]`,
-      });
+    const shrink = removeFromIsr(
+      p,
+      s.isr.filter((id) => !alive(id)),
+      nowMs,
+    );
+    if (shrink !== null) {
+      // The same leader in the same epoch: the stamps of its election stay.
+      changes.push({ ...base, next: toStateRecord(shrink.state, s), reason: shrink.note });
       continue;
     }
     const request = state.resignations.get(key);
     if (request === undefined) continue;
     const resignation = { key: state.keys.resignation(topic, partition), modRevision: request.modRevision };
     const r = request.record;
-    const handover =
-      r.brokerId === s.leader && r.leaderEpoch === s.leaderEpoch
-        ? successorOf({ replicas, isr: s.isr, leader: s.leader }, everyone)
-        : null;
-    if (handover === null) {
+    let handover: Decision;
+    try {
+      handover = resignLeadership(p, { topic, partition, ...r }, registered, nowMs);
+    } catch (err) {
       changes.push({
         ...base,
         next: null,
         resignation,
         reason:
-          `${key}: broker ${r.brokerId} asked to step down in epoch ${r.leaderEpoch} (${r.reason}); refused: ` +
-          (r.brokerId === s.leader && r.leaderEpoch === s.leaderEpoch
-            ? `no other live ISR member can lead (ISR [${s.isr}])`
-            : `the leader is ${s.leader} in epoch ${s.leaderEpoch}`),
+          `${key}: broker ${r.brokerId} asked to step down in epoch ${r.leaderEpoch} (${r.reason}); ` +
+          `refused: ${(err as Error).message}`,
       });
       continue;
     }
-    changes.push({
-      ...base,
-      next: {
-        leader: handover.leader,
-        leaderEpoch: s.leaderEpoch + 1,
-        partitionEpoch: s.partitionEpoch + 1,
-        isr: handover.isr,
-        controllerEpoch,
-        leaderBrokerEpoch: brokerEpochOf(handover.leader),
-      },
-      resignation,
-      leaderRegistration: { brokerId: handover.leader, brokerEpoch: brokerEpochOf(handover.leader) },
-      reason:
-        `${key}: leader ${s.leader} stepped down (${r.reason}); broker ${handover.leader} elected leader ` +
-        `in epoch ${s.leaderEpoch + 1}, ISR [${handover.isr}]`,
-    });
+    changes.push({ ...base, ...elected(handover), resignation });
   }
   return changes;
 }

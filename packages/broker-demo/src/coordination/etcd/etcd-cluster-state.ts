@@ -43,7 +43,7 @@ export interface EtcdKeyValue {
   lease: string;
 }
 
-/** Used when the cluster has no `config` key: Kafka's defaults, one partition and replica per topic made on first use. */
+/** Used when the cluster has no `config` key: Kafka's defaults (one partition, one replica, min.insync.replicas 1) for what `create-topic` leaves out. */
 export const DEFAULT_ETCD_CLUSTER_CONFIG: ClusterConfig = {
   minInsyncReplicas: 1,
   uncleanLeaderElection: false,
@@ -240,17 +240,8 @@ export class EtcdClusterState {
     const partitions: PartitionState[] = [];
     for (const p of this.partitions()) {
       if (p.state === null) continue;
-      const s = p.state.record;
-      partitions.push({
-        topic: p.topic,
-        partition: p.partition,
-        replicas: [...p.replicas],
-        leader: s.leader,
-        leaderEpoch: s.leaderEpoch,
-        isr: [...s.isr],
-        partitionEpoch: s.partitionEpoch,
-        minInsyncReplicas: this.topics.get(p.topic)!.record.minInsyncReplicas,
-      });
+      const minInsync = this.topics.get(p.topic)!.record.minInsyncReplicas;
+      partitions.push(toPartitionState(p.topic, p.partition, p.replicas, p.state.record, minInsync));
     }
     return {
       version: this.revision,
@@ -263,6 +254,47 @@ export class EtcdClusterState {
       partitions,
     };
   }
+}
+
+/** A partition's state as brokers and the rules see it, from its etcd record and its topic's. */
+export function toPartitionState(
+  topic: string,
+  partition: number,
+  replicas: readonly number[],
+  record: PartitionStateRecord,
+  minInsyncReplicas: number | undefined,
+): PartitionState {
+  return {
+    topic,
+    partition,
+    replicas: [...replicas],
+    leader: record.leader,
+    leaderEpoch: record.leaderEpoch,
+    isr: [...record.isr],
+    partitionEpoch: record.partitionEpoch,
+    ...(minInsyncReplicas === undefined ? {} : { minInsyncReplicas }),
+    ...(record.changedAtMs === undefined ? {} : { changedAtMs: record.changedAtMs }),
+  };
+}
+
+/**
+ * The etcd record of a state the rules decided, with the stamps only etcd
+ * keeps: the controller epoch that elected its leader and the broker epoch
+ * that leader was elected in.
+ */
+export function toStateRecord(
+  state: PartitionState,
+  stamps: Pick<PartitionStateRecord, 'controllerEpoch' | 'leaderBrokerEpoch'>,
+): PartitionStateRecord {
+  return {
+    leader: state.leader,
+    leaderEpoch: state.leaderEpoch,
+    partitionEpoch: state.partitionEpoch,
+    isr: [...state.isr],
+    controllerEpoch: stamps.controllerEpoch,
+    leaderBrokerEpoch: stamps.leaderBrokerEpoch,
+    ...(state.changedAtMs === undefined ? {} : { changedAtMs: state.changedAtMs }),
+  };
 }
 
 export function stateKey(topic: string, partition: number): string {

@@ -1,30 +1,34 @@
 import { randomUUID } from 'node:crypto';
 import type { Etcd3 } from 'etcd3';
 import type { BrokerEndpoint, ControllerLink } from '../../broker/controller-link.js';
-import { checkIsrProposal } from '../../controller/partition-rules.js';
-import type {
-  ClusterSnapshot,
-  IsrProposal,
-  PartitionState,
-  ResignationRequest,
+import { changeIsr, type Decision } from '../../controller/partition-rules.js';
+import {
+  type ClusterSnapshot,
+  type CreateTopicRequest,
+  type IsrProposal,
+  type PartitionState,
+  type ResignationRequest,
+  unknownTopic,
 } from '../../protocol/cluster-state.js';
-import { BrokerResponseCode } from '../../protocol/codes.js';
-import { BrokerError } from '../../protocol/errors.js';
 import { createEtcdClient } from './etcd-client.js';
 import { EtcdClusterMirror } from './etcd-cluster-mirror.js';
-import { stateKey } from './etcd-cluster-state.js';
+import { stateKey, toPartitionState, toStateRecord } from './etcd-cluster-state.js';
 import { EtcdController } from './etcd-controller.js';
-import { EtcdKeyLayout, encodeRecord, type PartitionStateRecord } from './etcd-records.js';
+import { EtcdKeyLayout, encodeRecord } from './etcd-records.js';
 import { EtcdSession } from './etcd-session.js';
 import type { EtcdCoordinates } from './etcd-url.js';
-import { createTopic, topicReady } from './topic-admin.js';
+import { createTopic, topicPartitions, topicReady } from './topic-admin.js';
 
 /** The link's timings, named. */
 export const ETCD_LINK_TIMINGS = {
   /** A resignation request the controller has not answered by then is withdrawn (leadership stays). */
   resignationTimeoutMs: 3000,
-  /** How long a metadata request waits for a topic's first leaders to be elected. */
-  topicReadyTimeoutMs: 3000,
+  /**
+   * How long a metadata or create-topic request waits for a topic's first
+   * leaders to be elected (then it answers with the partitions still
+   * leaderless, and the client asks again): within a client's metadata timeout.
+   */
+  topicReadyTimeoutMs: 2000,
 } as const;
 
 export interface EtcdControllerLinkOptions {
@@ -104,8 +108,8 @@ export class EtcdControllerLink implements ControllerLink {
    * Writes the leader's ISR change itself, as a transaction that applies only
    * if the partition state is still the version this proposal was made from
    * (its mod revision), this broker is still registered under its own lease,
-   * and every broker added is registered. The rules are the built-in
-   * controller's (checkIsrProposal), checked against our copy of the state.
+   * and every broker added is registered. The rule is the built-in
+   * controller's (`changeIsr`), checked against our copy of the state.
    */
   async alterIsr(proposal: IsrProposal): Promise<PartitionState | null> {
     const key = stateKey(proposal.topic, proposal.partition);
@@ -119,22 +123,22 @@ export class EtcdControllerLink implements ControllerLink {
       return null;
     }
     if (current === undefined || replicas === undefined) return null;
-    let isr: number[];
+    const minInsync = topic?.record.minInsyncReplicas;
+    let decision: Decision;
     try {
-      isr = checkIsrProposal(
-        { topic: proposal.topic, partition: proposal.partition, replicas, ...current.record },
+      decision = changeIsr(
+        toPartitionState(proposal.topic, proposal.partition, replicas, current.record, minInsync),
         { brokerId: this.options.brokerId, ...proposal },
-        (id) => state.brokers.has(id),
+        { isAlive: (id) => state.brokers.has(id), isPresumed: () => false },
+        Date.now(),
       );
     } catch (err) {
       this.options.say(`[${key}] ISR [${proposal.isr}] not proposed: ${(err as Error).message}`);
       return null;
     }
-    const next: PartitionStateRecord = {
-      ...current.record,
-      isr,
-      partitionEpoch: current.record.partitionEpoch + 1,
-    };
+    const isr = decision.state.isr;
+    // The same leader in the same epoch: the stamps of its election stay.
+    const next = toStateRecord(decision.state, current.record);
     const stateKeyName = this.keys.partitionState(proposal.topic, proposal.partition);
     const txn = this.client
       .if(stateKeyName, 'Mod', '==', current.modRevision)
@@ -155,13 +159,7 @@ export class EtcdControllerLink implements ControllerLink {
           `(partition epoch ${next.partitionEpoch}, revision ${result.header.revision})`,
       );
       await this.mirror.waitForRevision(Number(result.header.revision));
-      return toPartitionState(
-        proposal.topic,
-        proposal.partition,
-        replicas,
-        next,
-        topic!.record.minInsyncReplicas,
-      );
+      return decision.state;
     } catch (err) {
       this.options.say(`[${key}] ISR change not written: etcd unreachable (${String(err)})`);
       return null;
@@ -220,38 +218,41 @@ export class EtcdControllerLink implements ControllerLink {
   /**
    * The cluster state from our copy, limited to `topic` when given. A topic
    * the copy does not have yet is looked up in etcd itself (a linearizable
-   * read), created first when `autoCreate` and the cluster has defaults for
-   * that (its `config` key), and waited for until its leaders are elected.
+   * read), and a new topic's first leaders are waited for a moment. Reading
+   * never creates a topic.
+   * @throws BrokerError UNKNOWN_TOPIC_OR_PARTITION when etcd has no such topic
    */
-  async readState(topic: string | undefined, autoCreate: boolean): Promise<ClusterSnapshot> {
+  async readState(topic: string | undefined): Promise<ClusterSnapshot> {
     await this.mirror.start();
-    if (topic !== undefined && !this.mirror.state.topics.has(topic)) {
+    if (topic === undefined) return this.snapshot();
+    if (!this.mirror.state.topics.has(topic)) {
       const found = await this.client.get(this.keys.topic(topic)).exec();
-      if (found.kvs.length > 0) {
-        await this.mirror.waitForRevision(Number(found.header.revision));
-      } else if (autoCreate && this.mirror.state.config !== null) {
-        // Replicas are assigned over the brokers registered now, not a moment ago.
-        await this.mirror.catchUp();
-        const config = this.mirror.state.config.record;
-        const revision = await createTopic(this.client, this.keys, this.mirror.state, {
-          topic,
-          partitions: config.defaultPartitions,
-          replicationFactor: config.defaultReplicationFactor,
-          minInsyncReplicas: config.minInsyncReplicas,
-        }).catch(async (err: unknown) => {
-          // Another broker created it first (two clients' first produce at once): use theirs.
-          if (!(err instanceof BrokerError && err.responseCode === BrokerResponseCode.INVALID_REQUEST))
-            throw err;
-          return Number((await this.client.get(this.keys.topic(topic)).exec()).header.revision);
-        });
-        await this.mirror.waitForRevision(revision);
-      }
+      if (found.kvs.length === 0) throw unknownTopic(topic);
+      await this.mirror.waitForRevision(Number(found.header.revision));
     }
-    if (topic !== undefined && this.mirror.state.topics.has(topic))
-      await this.mirror.waitUntil((s) => topicReady(s, topic), ETCD_LINK_TIMINGS.topicReadyTimeoutMs);
-    const snapshot = this.snapshot();
-    if (topic === undefined) return snapshot;
-    return { ...snapshot, partitions: snapshot.partitions.filter((p) => p.topic === topic) };
+    return this.topicSnapshot(topic);
+  }
+
+  /**
+   * Creates a topic in etcd (topic-admin.ts: counts left out come from the
+   * cluster's `config` key), over the brokers registered now, and waits a
+   * moment for the controller to elect its first leaders.
+   * @throws BrokerError TOPIC_ALREADY_EXISTS, INVALID_TOPIC, INVALID_PARTITIONS,
+   *   INVALID_REPLICATION_FACTOR or INVALID_CONFIG; an etcd error when etcd cannot be reached
+   */
+  async createTopic(request: CreateTopicRequest): Promise<ClusterSnapshot> {
+    // Replicas are assigned over the brokers registered now, not a moment ago.
+    await this.mirror.catchUp();
+    const revision = await createTopic(this.client, this.keys, this.mirror.state, request);
+    await this.mirror.waitForRevision(revision);
+    this.options.say(`created topic ${request.topic} in etcd (revision ${revision})`);
+    return this.topicSnapshot(request.topic);
+  }
+
+  /** The state limited to `topic`, once its first leaders are elected or after a moment's wait. */
+  private async topicSnapshot(topic: string): Promise<ClusterSnapshot> {
+    await this.mirror.waitUntil((s) => topicReady(s, topic), ETCD_LINK_TIMINGS.topicReadyTimeoutMs);
+    return { ...this.snapshot(), partitions: topicPartitions(this.mirror.state, topic) };
   }
 
   /** Resigns the controller's office and revokes the session's lease: leaderships move at once. */
@@ -267,23 +268,4 @@ export class EtcdControllerLink implements ControllerLink {
   private snapshot(): ClusterSnapshot {
     return this.mirror.state.snapshot(this.self ?? { host: '127.0.0.1', port: 0 });
   }
-}
-
-function toPartitionState(
-  topic: string,
-  partition: number,
-  replicas: readonly number[],
-  s: PartitionStateRecord,
-  minInsyncReplicas: number,
-): PartitionState {
-  return {
-    topic,
-    partition,
-    replicas: [...replicas],
-    leader: s.leader,
-    leaderEpoch: s.leaderEpoch,
-    isr: [...s.isr],
-    partitionEpoch: s.partitionEpoch,
-    minInsyncReplicas,
-  };
 }

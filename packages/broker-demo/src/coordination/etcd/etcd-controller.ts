@@ -178,7 +178,7 @@ export class EtcdController {
         if (signal.aborted) break;
         retrySoon = false;
         let lastWrite = 0;
-        for (const change of planControllerChanges(mirror.state, term.epoch)) {
+        for (const change of planControllerChanges(mirror.state, term.epoch, Date.now())) {
           const revision = await this.execute(term, change);
           if (revision === null) retrySoon = true;
           else lastWrite = revision;

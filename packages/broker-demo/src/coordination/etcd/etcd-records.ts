@@ -47,6 +47,8 @@ export interface PartitionStateRecord {
    * registered under another epoch has restarted: the controller elects again.
    */
   leaderBrokerEpoch: number;
+  /** Wall-clock ms of the change, by the clock of whoever wrote it (the live view dates events by it). */
+  changedAtMs?: number;
 }
 
 /** Who was elected controller last, and in which epoch (Kafka's `/controller_epoch`). */
@@ -71,7 +73,7 @@ export class EtcdRecordError extends Error {
   readonly code = 'ETCD_RECORD_INVALID';
 }
 
-/** The keys of one cluster, all under `root`. Topic names never hold a `/` (see `checkTopicName`). */
+/** The keys of one cluster, all under `root`. Topic names never hold a `/` (see `checkTopicName` in partition-rules.ts). */
 export class EtcdKeyLayout {
   readonly prefix: string;
 
@@ -95,7 +97,7 @@ export class EtcdKeyLayout {
     return `${this.prefix}controller_epoch`;
   }
 
-  /** Cluster-wide defaults: min.insync.replicas and replication for topics created on first use, unclean election. */
+  /** Cluster-wide settings: unclean election, and the partitions, replication and min.insync.replicas `create-topic` uses for what it is not told. */
   get config(): string {
     return `${this.prefix}config`;
   }
@@ -161,16 +163,6 @@ export type ParsedKey =
 
 function isIndex(text: string | undefined): boolean {
   return text !== undefined && /^(0|[1-9]\d{0,8})$/.test(text);
-}
-
-/** Kafka's rule for topic names: letters, digits, `.`, `_`, `-`, at most 249 characters. */
-export function checkTopicName(topic: string): string | null {
-  if (topic === '' || topic === '.' || topic === '..')
-    return `topic name ${JSON.stringify(topic)} is not allowed`;
-  if (topic.length > 249) return `topic name is ${topic.length} characters long, at most 249 are allowed`;
-  if (!/^[A-Za-z0-9._-]+$/.test(topic))
-    return `topic name ${JSON.stringify(topic)} may hold only letters, digits, '.', '_' and '-'`;
-  return null;
 }
 
 export function encodeRecord(value: unknown): string {
@@ -242,6 +234,7 @@ export function decodePartitionState(bytes: Buffer, what: string): PartitionStat
     isr: ids(o.isr, 'isr', what),
     controllerEpoch: int(o, 'controllerEpoch', what),
     leaderBrokerEpoch: int(o, 'leaderBrokerEpoch', what),
+    ...(o.changedAtMs === undefined ? {} : { changedAtMs: int(o, 'changedAtMs', what) }),
   };
 }
 

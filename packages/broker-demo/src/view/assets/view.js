@@ -108,12 +108,14 @@ function renderBrokers(brokers) {
     row.tr.dataset.process = b.process;
     row.cells.address.textContent = b.address;
     row.cells.pid.textContent = String(b.pid);
-    row.cells.process.textContent = b.process;
+    // A stopped process is paused, not dead: it resumes where it was on SIGCONT.
+    row.cells.process.textContent = b.process === 'stopped' ? 'paused (SIGSTOP)' : b.process;
     row.cells.process.className = `state-${b.process}`;
     // etcd-coordinated clusters: the elected controller is a broker, and a broker whose session
     // is not valid is fenced (it acknowledges no acks=all write) even while its process runs.
     row.cells.registered.textContent =
-      (b.fenced ? 'FENCED' : b.registered ? 'alive' : 'dead') + (b.controller ? ' · controller' : '');
+      (b.fenced ? 'FENCED' : b.registered ? 'alive' : 'session expired') +
+      (b.controller ? ' · controller' : '');
     row.cells.registered.className = b.fenced ? 'fenced' : '';
     row.tr.dataset.fenced = String(b.fenced === true);
     row.tr.dataset.controller = String(b.controller === true);
@@ -332,13 +334,26 @@ function clock(ms) {
   return `${d.toLocaleTimeString([], { hour12: false })}.${String(d.getMilliseconds()).padStart(3, '0')}`;
 }
 
+/** The highest event id shown: a reconnect replays the server's timeline, and only newer ones are added. */
+let newestEventId = 0;
+
+/**
+ * Adds events newest first, each by the time it happened (which the server
+ * takes from whatever recorded it: the controller, the cluster, a replica),
+ * so one noticed late still lands where it belongs.
+ */
 function addTimeline(events) {
   const list = document.getElementById('timeline');
   for (const e of events) {
+    if (e.id <= newestEventId) continue;
+    newestEventId = e.id;
     const attrs = { 'data-kind': e.kind, 'data-id': e.id, 'data-at-ms': e.atMs };
     if (e.clean !== undefined) attrs['data-clean'] = e.clean;
     if (e.brokerId !== undefined) attrs['data-broker'] = e.brokerId;
-    list.prepend(el('li', attrs, el('time', {}, clock(e.atMs)), e.text));
+    const item = el('li', attrs, el('time', {}, clock(e.atMs)), e.text);
+    const later = [...list.children].find((li) => Number(li.dataset.atMs) <= e.atMs);
+    if (later === undefined) list.append(item);
+    else list.insertBefore(item, later);
   }
   while (list.children.length > 300) list.lastElementChild.remove();
 }
@@ -356,10 +371,7 @@ source.addEventListener('error', () => {
   connection.textContent = 'reconnecting';
 });
 source.addEventListener('timeline', (event) => {
-  const events = JSON.parse(event.data);
-  const list = document.getElementById('timeline');
-  const newest = Number(list.firstElementChild?.dataset.id ?? 0);
-  addTimeline(events.filter((e) => e.id > newest));
+  addTimeline(JSON.parse(event.data));
 });
 source.addEventListener('snapshot', (event) => {
   const snapshot = JSON.parse(event.data);

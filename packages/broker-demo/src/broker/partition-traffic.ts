@@ -1,17 +1,5 @@
 import { partitionKey } from '../protocol/cluster-state.js';
-
-/** What a broker counts per partition for the live view; read-only, reported in REPLICA_STATUS. */
-export interface PartitionTrafficCounters {
-  topic: string;
-  partition: number;
-  /**
-   * acks=all produce requests this leader has taken and not yet answered;
-   * nearly all of that time is the wait for the HW.
-   */
-  acksAllWaiting: number;
-  /** Records handed to consumers (fetches with replica id -1) since the broker started. */
-  consumerRecordsServed: number;
-}
+import type { PartitionTrafficCounters } from '../protocol/replica-status.js';
 
 /**
  * Counters a broker's request handlers keep for the live view. They sit at
