@@ -25,7 +25,7 @@ export interface BenchOptions {
   help: boolean;
 }
 
-export const USAGE = `pnpm bench [options]
+export const USAGE = `usage: npx -y pnpm@10 bench [options]
 
   --quick            a representative subset, every goal case included (about a minute;
                      its goal verdicts are indicative only)

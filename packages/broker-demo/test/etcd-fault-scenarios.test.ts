@@ -157,6 +157,11 @@ describe.skipIf(!available.ok)('etcd-coordinated brokers under network faults', 
     const wasController = h.controllerId() === oldLeader;
     const cutAt = Date.now();
     h.blackhole(oldLeader);
+    // An acks=1 record the cut-off leader takes (it answers as soon as it has appended) reaches no
+    // follower: it is what the old leader must truncate on return, whatever the timing of the
+    // acks=all producer's own in-flight record.
+    const strandedAcks1 = await produceWithCachedMetadata(client, 'iso', 'stranded', 1);
+    expect(strandedAcks1.acknowledged).toHaveLength(1);
     await h.waitForEtcd('a new leader', () => {
       const s = h.partitionState('iso');
       return s !== undefined && s.leader >= 0 && s.leader !== oldLeader;
@@ -191,8 +196,10 @@ describe.skipIf(!available.ok)('etcd-coordinated brokers under network faults', 
     expect(before.isr).toContain(after.leader);
     expect(after.leaderEpoch).toBeGreaterThan(before.leaderEpoch);
     expect(fromOldLeader(fencedBy)).toBe(0);
-    // It had appended the producer's next batch before it fenced itself; the new leader never had it.
+    // It had appended the stranded acks=1 record (and perhaps the producer's next batch); the new
+    // leader never had them, so it cut them off before it followed.
     expect(healedLog).toMatch(/truncating \d+ -> \d+/);
+    expect(await readKeys(client, 'iso')).not.toContain(workloadKey('stranded', 0));
     expect(check.lost).toBe(0);
     expect(check.duplicates).toBe(0);
     expect(check.outOfOrder).toBe(0);
@@ -356,6 +363,13 @@ async function produceWithCachedMetadata(
   const settled = await Promise.allSettled(sends);
   await producer.close();
   return { acknowledged: settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])) };
+}
+
+/** The keys of partition 0's committed records. */
+async function readKeys(client: ClusterClient, topic: string): Promise<string[]> {
+  const { readPartitionToHighWatermark } = await import('../src/client/consumer.js');
+  const { records } = await readPartitionToHighWatermark(client, topic, 0, { timeoutMs: 5000 });
+  return records.map((r) => r.key?.toString() ?? '');
 }
 
 /** Committed records of partition 0 read with the metadata the client has (no refresh needed). */

@@ -148,7 +148,7 @@ async function main(): Promise<void> {
   }
 }
 
-const USAGE = `usage: pnpm remoting-demo [--help]
+const USAGE = `usage: npx -y pnpm@10 remoting-demo [--help]
   Starts an echo server in a child process and shows, with one client, each
   kind of call (sync, async, oneway) and each kind of failure, with the times
   it measured. Takes no options.`;

@@ -12,7 +12,7 @@ import { runTrace } from './learn/trace.js';
 import { type EchoServerProcess, spawnEchoServer } from './spawn-echo-server.js';
 import { parseCommandLine } from './usage.js';
 
-const USAGE = `usage: pnpm learn [--json] [--help]
+const USAGE = `usage: npx -y pnpm@10 learn [--json] [--help]
   Traces how a "sync" call works, step by step, against an echo server in a
   child process: one sync call (opaque, response table, write, latch, response,
   lookup by opaque), one timeout (the deadline wheel; the late answer dropped),

@@ -18,7 +18,7 @@ import { explainFrame, formatExplanation } from '../protocol/frame-explainer.js'
 import { RemotingCommand } from '../protocol/remoting-command.js';
 import { parseCommandLine } from './usage.js';
 
-const USAGE = `usage: pnpm tour [--help]
+const USAGE = `usage: npx -y pnpm@10 tour [--help]
   A guided tour of the RocketMQ remoting wire format: one SEND_MESSAGE request
   with a JSON and with a binary header, every byte annotated, decoded and
   answered. Takes no options.`;
