@@ -61,7 +61,8 @@ function integerList(flag: string, text: string | undefined): number[] | undefin
   if (text === undefined) return undefined;
   return text.split(',').map((part) => {
     const value = Number(part.trim());
-    if (!Number.isInteger(value) || value <= 0) throw new Error(`${flag} needs positive integers, got "${text}"`);
+    if (!Number.isInteger(value) || value <= 0)
+      throw new Error(`${flag} needs positive integers, got "${text}"`);
     return value;
   });
 }
