@@ -32,7 +32,7 @@ export class QueuedCall implements WritabilityWaiter {
     /** A oneway call completes once written and holds its permit until then. */
     readonly oneway: boolean,
   ) {
-    this.bytes = (future.request.body?.length ?? 0) + FRAME_OVERHEAD_BYTES;
+    this.bytes = future.request.bodyLength + FRAME_OVERHEAD_BYTES;
   }
 
   onWritable(): void {
