@@ -67,27 +67,89 @@ function writeInt(target: Buffer, pos: number, value: number): number {
   let n = value | 0;
   if (n < 0) {
     target[pos++] = 0x2d;
-    // -2147483648 has no positive int32; a double holds it exactly.
+    // -2147483648 has no positive int32; a double holds it exactly, and >>> 0 divides it as uint32.
     n = -n;
   }
   let digits = 1;
-  for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+  for (let rest = n; rest >= 10; rest = (rest / 10) >>> 0) digits++;
   const end = pos + digits;
-  for (let i = end - 1; i >= pos; i--) {
-    target[i] = 0x30 + (n % 10);
-    n = Math.floor(n / 10);
+  for (let i = end - 1; i > pos; i--) {
+    const quotient = (n / 10) >>> 0;
+    target[i] = 0x30 + n - quotient * 10;
+    n = quotient;
   }
+  target[pos] = 0x30 + n;
   return end;
+}
+
+/**
+ * A header without remark and extFields, encoded once: its bytes before the
+ * opaque's digits and after them. Calls and their responses come in a few
+ * shapes (code, flag, language, version) that differ only in their opaque,
+ * so a shape is written as two copies and the opaque's digits.
+ */
+interface JsonHeaderShape {
+  readonly code: number;
+  readonly flag: number;
+  readonly language: number;
+  readonly version: number;
+  readonly beforeOpaque: Uint8Array;
+  readonly afterOpaque: Uint8Array;
+}
+
+/** Recent shapes, direct-mapped by a hash of their fields: a clash only costs a fresh encoding. */
+const SHAPE_SLOTS = 64;
+const shapes: Array<JsonHeaderShape | undefined> = new Array(SHAPE_SLOTS).fill(undefined);
+const utf8 = new TextEncoder();
+
+/** The cached shape of `h` (which has no remark and no extFields), made on first use. */
+function shapeOf(h: HeaderFields): JsonHeaderShape {
+  const slot =
+    ((h.code | 0) * 31 + (h.flag | 0) * 7 + (h.language | 0) * 3 + (h.version | 0)) & (SHAPE_SLOTS - 1);
+  const cached = shapes[slot];
+  if (
+    cached !== undefined &&
+    cached.code === h.code &&
+    cached.flag === h.flag &&
+    cached.language === h.language &&
+    cached.version === h.version
+  ) {
+    return cached;
+  }
+  // The text jsonHeaderText writes, cut at the opaque: the test compares the two for every shape.
+  const shape: JsonHeaderShape = {
+    code: h.code,
+    flag: h.flag,
+    language: h.language,
+    version: h.version,
+    beforeOpaque: utf8.encode(
+      `{"code":${h.code | 0},"flag":${h.flag | 0},"language":"${languageName(h.language)}","opaque":`,
+    ),
+    afterOpaque: utf8.encode(`,"serializeTypeCurrentRPC":"JSON","version":${h.version | 0}}`),
+  };
+  shapes[slot] = shape;
+  return shape;
 }
 
 /**
  * Writes the header as `encodeJsonHeader` would, straight into `target` at
  * `offset`, with no intermediate string for its fixed fields (extFields and
- * remark, when present, go through `quote`). Returns the offset after the
+ * remark, when present, go through `quote`; a header with neither is copied
+ * from its cached shape). Returns the offset after the
  * header; when it would not leave `after` bytes free behind it, writes
  * nothing and returns the negative of the header's size.
  */
 export function writeJsonHeader(h: HeaderFields, target: Buffer, offset: number, after = 0): number {
+  if (h.extFields === null && h.remark === null) {
+    const shape = shapeOf(h);
+    // An opaque is at most 11 characters ("-2147483648").
+    if (offset + shape.beforeOpaque.length + 11 + shape.afterOpaque.length + after <= target.length) {
+      target.set(shape.beforeOpaque, offset);
+      const pos = writeInt(target, offset + shape.beforeOpaque.length, h.opaque);
+      target.set(shape.afterOpaque, pos);
+      return pos + shape.afterOpaque.length;
+    }
+  }
   let extText: string | null = null;
   if (h.extFields !== null) {
     extText = '';

@@ -277,7 +277,8 @@ export class RemotingCommand implements HeaderFields {
     target.writeInt32BE(((serializeType & 0xff) << 24) | headerLength, offset + 4);
     const end = offset + 8 + headerLength;
     if (copied === 0) return end;
-    (body as Buffer).copy(target, end);
+    // TypedArray set, not Buffer copy: the same memcpy without copy's argument checks.
+    target.set(body as Buffer, end);
     return end + copied;
   }
 
