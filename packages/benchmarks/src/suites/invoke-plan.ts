@@ -22,7 +22,11 @@ export interface InvokeCase extends InvokeShape {
 export const BODY_SIZES = [128, 1024, 16384, 262144] as const;
 export const ASYNC_INFLIGHT = [1, 16, 256, 1024] as const;
 export const CONNECTION_COUNTS = [1, 4] as const;
-/** Oneway has no answers to wait for; remoting-ts keeps this many invokeOneway calls outstanding. */
+/**
+ * The in-flight figure oneway rows carry. A oneway sender has no window: it
+ * sends until its transport says to back off; the figure only keeps the
+ * shape's identity in reports.
+ */
 export const ONEWAY_WINDOW = 256;
 
 const sync = (bodyBytes: number, connections: number): InvokeShape => ({

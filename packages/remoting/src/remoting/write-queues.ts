@@ -58,6 +58,11 @@ export class ChannelWriteQueues {
     return this.queues.size;
   }
 
+  /** Calls waiting for `channel` to become writable. */
+  waitingOn(channel: Channel): number {
+    return this.queues.get(channel)?.waiting ?? 0;
+  }
+
   /** Calls waiting, and the bytes they hold, over every channel. */
   totals(): { calls: number; bytes: number } {
     let calls = 0;
