@@ -138,6 +138,7 @@ export class RemotingCommand implements HeaderFields {
     return this.bodyBuffer;
   }
 
+  /** Sets the payload (kept as given, not copied); null for none. */
   set body(body: Buffer | null) {
     this.bodyFrame = null;
     this.bodyBuffer = body;
