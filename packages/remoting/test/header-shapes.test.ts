@@ -5,11 +5,21 @@
  * cached before, the bytes must be exactly what the uncached encoder
  * (encodeJsonHeader, fastjson's layout) writes. The Java golden vectors go
  * through this same path in golden-vectors.test.ts.
+ *
+ * The read path recognises a header in a shape it decoded recently by the
+ * same bytes; that too is only a shortcut: every header must decode as
+ * JSON.parse reads it (parseJsonHeader, the reference), near misses included.
  */
 import fc from 'fast-check';
 import { expect, test } from 'vitest';
 import { LanguageCode, RemotingCommand, SerializeType } from '../src/index.js';
-import { encodeJsonHeader, writeJsonHeader } from '../src/protocol/json-header.js';
+import type { HeaderFields } from '../src/protocol/header-fields.js';
+import {
+  decodeJsonHeader,
+  encodeJsonHeader,
+  parseJsonHeader,
+  writeJsonHeader,
+} from '../src/protocol/json-header.js';
 import { unicodeString } from './support/arbitraries.js';
 
 const int32 = fc.integer({ min: -2147483648, max: 2147483647 });
@@ -113,5 +123,63 @@ test('frames written through encodeInto (the channel’s path) equal encode(), r
     const end = command.encodeInto(slab, offset, true);
     expect(slab.subarray(offset, end).toString('hex')).toBe(command.encode().toString('hex'));
     offset = end;
+  }
+});
+
+/** What decodeJsonHeader makes of `text` placed inside a larger buffer (as a frame decoder calls it), or what it threw. */
+function decodedInPlace(text: string): unknown {
+  const bytes = Buffer.concat([Buffer.from('{"code":9}'), Buffer.from(text, 'utf8'), Buffer.from(',"x"')]);
+  const into: HeaderFields = {
+    code: -1,
+    language: -1,
+    version: -1,
+    opaque: -1,
+    flag: -1,
+    remark: 'x',
+    extFields: null,
+  };
+  try {
+    return { ...decodeJsonHeader(bytes, undefined, 10, 10 + Buffer.byteLength(text), into) };
+  } catch (error) {
+    return { threw: (error as Error).constructor.name };
+  }
+}
+
+function reference(text: string): unknown {
+  try {
+    return { ...parseJsonHeader(Buffer.from(text, 'utf8')) };
+  } catch (error) {
+    return { threw: (error as Error).constructor.name };
+  }
+}
+
+test('a header in a shape decoded before reads as JSON.parse reads it, and so does every near miss', () => {
+  const shapes = [
+    { code: 2, flag: 2, language: LanguageCode.JAVA, version: 0 },
+    { code: 0, flag: 1, language: LanguageCode.GO, version: 476 },
+    { code: -7, flag: 3, language: LanguageCode.NODE_JS, version: -1 },
+  ];
+  const opaques = ['0', '7', '-1', '2147483647', '-2147483648', '99999999999', '123456789012345'];
+  const nearMisses = ['-0', '007', '1234567890123456', '1.5', '1e3', '', '-', ' 5', '5 ', '"5"'];
+  for (const fields of shapes) {
+    const header = (opaque: string) =>
+      encodeJsonHeader({ ...fields, opaque: 12345, remark: null, extFields: null })
+        .toString('utf8')
+        .replace('"opaque":12345', `"opaque":${opaque}`);
+    for (const round of [0, 1]) {
+      // The first header of a shape is scanned (and its shape remembered); the rest are recognised.
+      for (const opaque of [...opaques, ...nearMisses]) {
+        const text = header(opaque);
+        expect(decodedInPlace(text), `${text} (round ${round})`).toEqual(reference(text));
+      }
+      // One byte changed anywhere before or after the opaque: another header, read for what it is.
+      const text = header('42');
+      for (let i = 0; i < text.length; i++) {
+        for (const replacement of ['x', '9', ' ', '"', '}']) {
+          const changed = text.slice(0, i) + replacement + text.slice(i + 1);
+          expect(decodedInPlace(changed), changed).toEqual(reference(changed));
+        }
+      }
+    }
   }
 });

@@ -1,5 +1,6 @@
 import { LanguageCode } from './codes.js';
 import type { HeaderFields } from './header-fields.js';
+import { scanJsonInteger, scannedIntegerEnd } from './json-integer.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -7,8 +8,6 @@ const COLON = 0x3a;
 const COMMA = 0x2c;
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
-const MINUS = 0x2d;
-const DIGIT_0 = 0x30;
 
 /**
  * Reads a JSON header laid out the way RocketMQ peers write one (fastjson:
@@ -60,13 +59,14 @@ export function scanFastjsonHeader(
     // The quotes around the key and the colon after it.
     pos += (KEY_BYTES[key] as Uint8Array).length + 3;
     if (key === KEY_CODE || key === KEY_FLAG || key === KEY_OPAQUE || key === KEY_VERSION) {
-      const value = scanInteger(bytes, pos, end);
-      if (scanned < 0) return null;
+      const value = scanJsonInteger(bytes, pos, end);
+      const numberEnd = scannedIntegerEnd();
+      if (numberEnd < 0) return null;
       if (key === KEY_CODE) header.code = value;
       else if (key === KEY_FLAG) header.flag = value;
       else if (key === KEY_OPAQUE) header.opaque = value;
       else header.version = value;
-      pos = scanned;
+      pos = numberEnd;
     } else if (key === KEY_LANGUAGE) {
       if (matches(bytes, pos, end, QUOTED_JAVA)) {
         header.language = LanguageCode.JAVA;
@@ -136,41 +136,6 @@ function stringEnd(bytes: Buffer, pos: number, end: number): number {
     if (byte === BACKSLASH || byte < 0x20) return -1;
   }
   return -1;
-}
-
-/**
- * Where `scanInteger` stopped: the offset just after the integer, or -1 when
- * the bytes were no plain integer. A module variable rather than a returned
- * pair, so reading a number allocates nothing.
- */
-let scanned = -1;
-
-/**
- * The int32 value (`| 0`, as the JSON.parse path reads it) of a plain JSON
- * integer of at most 15 digits at `pos`, in one pass; sets `scanned`.
- * Anything else (no digit, more digits, a leading zero) sets `scanned` to -1:
- * let JSON.parse judge it.
- */
-function scanInteger(bytes: Buffer, pos: number, end: number): number {
-  let i = pos;
-  const negative = i < end && bytes[i] === MINUS;
-  if (negative) i += 1;
-  const digitsStart = i;
-  let value = 0;
-  while (i < end) {
-    const digit = (bytes[i] as number) - DIGIT_0;
-    if (digit < 0 || digit > 9) break;
-    value = value * 10 + digit;
-    i += 1;
-  }
-  const digits = i - digitsStart;
-  // At most 15 digits: exact in a double. A leading zero is not JSON.
-  if (digits === 0 || digits > 15 || (digits > 1 && bytes[digitsStart] === DIGIT_0)) {
-    scanned = -1;
-    return 0;
-  }
-  scanned = i;
-  return (negative ? -value : value) | 0;
 }
 
 const KEY_CODE = 1;

@@ -2,6 +2,7 @@ import { LanguageCode, languageFromName, languageName } from './codes.js';
 import { RemotingProtocolError } from './errors.js';
 import { scanFastjsonHeader } from './fastjson-header-scanner.js';
 import type { HeaderFields } from './header-fields.js';
+import { readShapedHeader, rememberDecodedShape, shapeOf } from './json-header-shapes.js';
 
 /**
  * Writes the header as fastjson does for RemotingCommand: keys sorted by name,
@@ -83,55 +84,6 @@ function writeInt(target: Buffer, pos: number, value: number): number {
 }
 
 /**
- * A header without remark and extFields, encoded once: its bytes before the
- * opaque's digits and after them. Calls and their responses come in a few
- * shapes (code, flag, language, version) that differ only in their opaque,
- * so a shape is written as two copies and the opaque's digits.
- */
-interface JsonHeaderShape {
-  readonly code: number;
-  readonly flag: number;
-  readonly language: number;
-  readonly version: number;
-  readonly beforeOpaque: Uint8Array;
-  readonly afterOpaque: Uint8Array;
-}
-
-/** Recent shapes, direct-mapped by a hash of their fields: a clash only costs a fresh encoding. */
-const SHAPE_SLOTS = 64;
-const shapes: Array<JsonHeaderShape | undefined> = new Array(SHAPE_SLOTS).fill(undefined);
-const utf8 = new TextEncoder();
-
-/** The cached shape of `h` (which has no remark and no extFields), made on first use. */
-function shapeOf(h: HeaderFields): JsonHeaderShape {
-  const slot =
-    ((h.code | 0) * 31 + (h.flag | 0) * 7 + (h.language | 0) * 3 + (h.version | 0)) & (SHAPE_SLOTS - 1);
-  const cached = shapes[slot];
-  if (
-    cached !== undefined &&
-    cached.code === h.code &&
-    cached.flag === h.flag &&
-    cached.language === h.language &&
-    cached.version === h.version
-  ) {
-    return cached;
-  }
-  // The text jsonHeaderText writes, cut at the opaque: the test compares the two for every shape.
-  const shape: JsonHeaderShape = {
-    code: h.code,
-    flag: h.flag,
-    language: h.language,
-    version: h.version,
-    beforeOpaque: utf8.encode(
-      `{"code":${h.code | 0},"flag":${h.flag | 0},"language":"${languageName(h.language)}","opaque":`,
-    ),
-    afterOpaque: utf8.encode(`,"serializeTypeCurrentRPC":"JSON","version":${h.version | 0}}`),
-  };
-  shapes[slot] = shape;
-  return shape;
-}
-
-/**
  * Writes the header as `encodeJsonHeader` would, straight into `target` at
  * `offset`, with no intermediate string for its fixed fields (extFields and
  * remark, when present, go through `quote`; a header with neither is copied
@@ -144,9 +96,9 @@ export function writeJsonHeader(h: HeaderFields, target: Buffer, offset: number,
     const shape = shapeOf(h);
     // An opaque is at most 11 characters ("-2147483648").
     if (offset + shape.beforeOpaque.length + 11 + shape.afterOpaque.length + after <= target.length) {
-      target.set(shape.beforeOpaque, offset);
+      target.set(shape.beforeOpaque.bytes, offset);
       const pos = writeInt(target, offset + shape.beforeOpaque.length, h.opaque);
-      target.set(shape.afterOpaque, pos);
+      target.set(shape.afterOpaque.bytes, pos);
       return pos + shape.afterOpaque.length;
     }
   }
@@ -247,8 +199,12 @@ export function decodeJsonHeader(
   end = bytes.length,
   into?: HeaderFields,
 ): HeaderFields {
+  if (into !== undefined && readShapedHeader(bytes, start, end, into)) return into;
   const scanned = scanFastjsonHeader(bytes, start, end, into);
-  if (scanned !== null) return scanned;
+  if (scanned !== null) {
+    rememberDecodedShape(scanned, bytes, start, end);
+    return scanned;
+  }
   const parsed = parseJsonHeader(
     start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end),
     streamOffset,
