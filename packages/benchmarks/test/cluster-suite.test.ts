@@ -32,9 +32,10 @@ describe('planClusterCases', () => {
     for (const c of cases) expect(c.bodyBytes).toBe(128);
   });
 
-  test('grpc-js is said to be left out, with the reason', () => {
+  test('grpc-js and the blocking client are said to be left out, with the reason', () => {
     expect(planClusterCases(everything).skipped).toEqual([
       expect.objectContaining({ suite: 'cluster', impl: 'grpc-js', description: 'every case' }),
+      expect.objectContaining({ suite: 'cluster', impl: 'remoting-ts-blocking', description: 'every case' }),
     ]);
     expect(planClusterCases({ ...everything, impls: ['raw-net'] }).skipped).toEqual([]);
   });

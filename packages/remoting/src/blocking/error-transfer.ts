@@ -6,8 +6,19 @@
  * `instanceof`, `code`, `retriable`, `written`, every fact and the message
  * come out as they went in, and so does the chain of causes.
  */
+
+import {
+  ClusterRestartLimitError,
+  type ClusterWorkerFacts,
+  ClusterWorkerStartError,
+} from '../cluster/errors.js';
 import { type NameServerAttempt, NameServerUnavailableError } from '../name-server/errors.js';
-import { RemotingError, RemotingHeaderError, RemotingProtocolError } from '../protocol/errors.js';
+import {
+  RemotingEncodeError,
+  RemotingError,
+  RemotingHeaderError,
+  RemotingProtocolError,
+} from '../protocol/errors.js';
 import { RemotingCommand } from '../protocol/remoting-command.js';
 import {
   type InvocationFacts,
@@ -165,6 +176,14 @@ interface Parts {
 const text = (fields: Fields, key: string): string => String(fields[key] ?? '');
 const num = (fields: Fields, key: string): number => Number(fields[key] ?? Number.NaN);
 
+function workerFacts(fields: Fields): ClusterWorkerFacts {
+  return {
+    slot: num(fields, 'slot'),
+    workerId: num(fields, 'workerId'),
+    pid: fields.pid === undefined ? undefined : num(fields, 'pid'),
+  };
+}
+
 function facts(fields: Fields): InvocationFacts {
   return {
     remoteAddress: text(fields, 'remoteAddress'),
@@ -263,6 +282,34 @@ const REBUILDERS = new Map<string, (parts: Parts) => Error>([
         fields.failure === 'start-failed' || fields.failure === 'exited' ? fields.failure : 'unresponsive',
         facts(fields),
         0,
+        cause,
+      ),
+  ],
+  [
+    'RemotingEncodeError',
+    ({ fields, message }) =>
+      new RemotingEncodeError(
+        fields.field === 'version' || fields.field === 'extFields key' ? fields.field : 'code',
+        num(fields, 'value'),
+        message,
+      ),
+  ],
+  // A blocking call never starts a cluster; rebuilt all the same, so that no class of the package comes back as another.
+  [
+    'ClusterWorkerStartError',
+    ({ fields, cause }) => new ClusterWorkerStartError(workerFacts(fields), text(fields, 'reason'), cause),
+  ],
+  [
+    'ClusterRestartLimitError',
+    ({ fields, cause }) =>
+      new ClusterRestartLimitError(
+        workerFacts(fields),
+        'died',
+        {
+          restartsInWindow: num(fields, 'restartsInWindow'),
+          maxRestarts: 0,
+          windowMs: num(fields, 'windowMs'),
+        },
         cause,
       ),
   ],
