@@ -18,6 +18,10 @@ export interface BenchOptions {
   modes: string[] | undefined;
   /** Restricts remoting-ts to these header serializations. */
   serializations: string[] | undefined;
+  /** Restricts the invoke suite to these body sizes in bytes (profiling one shape at a time). */
+  bodies: number[] | undefined;
+  /** Restricts the invoke suite to these connection counts. */
+  connections: number[] | undefined;
   /** Runs the workers from an esbuild bundle (no keepNames), as compiled JS runs; false = through tsx (--tsx). */
   bundle: boolean;
   /** Writes a V8 CPU profile of every worker process into this directory. */
@@ -42,6 +46,8 @@ export const USAGE = `usage: npx -y pnpm@10 bench [options]
   --impl A,B         only these implementations (raw-net, grpc-js, remoting-ts, remoting-ts-blocking)
   --mode M,N         only these invoke modes (sync, async, oneway)
   --serialize S      only this remoting-ts serialization (JSON, ROCKETMQ)
+  --body B,C         only these invoke body sizes in bytes (128, 1024, 16384, 262144)
+  --connections N,M  only these invoke connection counts (1, 4)
   --tsx              run the workers through tsx instead of from an esbuild bundle
                      (tsx's keepNames costs every closure created per message)
   --profile DIR      write a CPU profile (node --cpu-prof) of every worker to DIR
@@ -54,6 +60,17 @@ function positiveNumber(flag: string, text: string | undefined, fallback: number
   if (!Number.isFinite(value) || value <= 0)
     throw new Error(`${flag} needs a positive number, got "${text}"`);
   return value;
+}
+
+/** A comma-separated list of positive integers; undefined when the flag is absent. */
+function integerList(flag: string, text: string | undefined): number[] | undefined {
+  if (text === undefined) return undefined;
+  return text.split(',').map((part) => {
+    const value = Number(part.trim());
+    if (!Number.isInteger(value) || value <= 0)
+      throw new Error(`${flag} needs positive integers, got "${text}"`);
+    return value;
+  });
 }
 
 /** A comma-separated list whose every item must be one of `known`; undefined when the flag is absent. */
@@ -93,6 +110,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       impl: { type: 'string' },
       mode: { type: 'string' },
       serialize: { type: 'string' },
+      body: { type: 'string' },
+      connections: { type: 'string' },
       tsx: { type: 'boolean', default: false },
       profile: { type: 'string' },
       help: { type: 'boolean', default: false, short: 'h' },
@@ -120,6 +139,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     )?.filter(isImplName),
     modes: listOf('--mode', values.mode, ['sync', 'async', 'oneway']),
     serializations: listOf('--serialize', values.serialize?.toUpperCase(), ['JSON', 'ROCKETMQ']),
+    bodies: integerList('--body', values.body),
+    connections: integerList('--connections', values.connections),
     // Compiled JavaScript is how a framework runs in production; tsx is for comparing loader cost.
     bundle: values.tsx !== true,
     profileDir: values.profile,

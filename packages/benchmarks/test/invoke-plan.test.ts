@@ -24,6 +24,22 @@ describe('the invoke matrix', () => {
     }
   });
 
+  test('--body and --connections narrow the shapes to one body size and connection count, and say so', () => {
+    const { cases, skipped } = planInvokeCases({
+      quick: false,
+      goalsOnly: true,
+      impls: ALL,
+      unavailable: new Map(),
+      bodies: [16384],
+      connections: [1],
+    });
+    expect(cases.length).toBeGreaterThan(0);
+    for (const c of cases) expect(c).toMatchObject({ bodyBytes: 16384, connections: 1 });
+    expect(skipped.map((s) => s.reason)).toEqual(
+      expect.arrayContaining(['skipped by --body 16384', 'skipped by --connections 1']),
+    );
+  });
+
   test('a quick run says what it left out', () => {
     const { skipped } = planInvokeCases({
       quick: true,

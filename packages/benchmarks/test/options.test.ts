@@ -28,8 +28,17 @@ describe('bench options', () => {
     expect(parseOptions(['--goals', '--suite', 'all']).suite).toBe('all');
   });
 
+  test('--body and --connections take lists of positive integers', () => {
+    expect(parseOptions(['--body', '128,16384', '--connections', '1'])).toMatchObject({
+      bodies: [128, 16384],
+      connections: [1],
+    });
+    expect(parseOptions([]).bodies).toBeUndefined();
+  });
+
   test('bad values are refused with the flag named', () => {
     expect(() => parseOptions(['--duration', 'fast'])).toThrow('--duration');
+    expect(() => parseOptions(['--body', '16k'])).toThrow('--body');
     expect(() => parseOptions(['--nope'])).toThrow();
   });
 

@@ -42,10 +42,31 @@ export class ChannelTable {
     private readonly attach: (channel: Channel, address: string) => void,
   ) {}
 
+  /**
+   * What `live` answered last, while the table is unchanged: a client that
+   * calls one address over and over finds its connection without a map
+   * lookup per call (a few percent of a oneway request, profiled).
+   */
+  private lastAddress: string | null = null;
+  private lastChannel: Channel | null = null;
+
   /** The open connection to `address`, if there is one. */
   live(address: string): Channel | undefined {
+    if (address === this.lastAddress) {
+      const last = this.lastChannel as Channel;
+      if (!last.isClosed) return last;
+    }
     const channel = this.byAddress.get(address);
-    return channel !== undefined && !channel.isClosed ? channel : undefined;
+    if (channel === undefined || channel.isClosed) return undefined;
+    this.lastAddress = address;
+    this.lastChannel = channel;
+    return channel;
+  }
+
+  /** Every change to the table goes through here, so `live`'s last answer never outlives it. */
+  private changed(): void {
+    this.lastAddress = null;
+    this.lastChannel = null;
   }
 
   /** The address `channel` was opened for, while it is open. */
@@ -76,6 +97,7 @@ export class ChannelTable {
     const current = this.byAddress.get(address);
     if (current === undefined || (channel !== undefined && current !== channel)) return;
     this.byAddress.delete(address);
+    this.changed();
     current.destroy();
   }
 
@@ -86,7 +108,10 @@ export class ChannelTable {
    */
   retire(channel: Channel): void {
     const address = this.opened.get(channel);
-    if (address !== undefined && this.byAddress.get(address) === channel) this.byAddress.delete(address);
+    if (address !== undefined && this.byAddress.get(address) === channel) {
+      this.byAddress.delete(address);
+      this.changed();
+    }
   }
 
   /** Refuses new connections, closes every open one after flushing what is queued, and waits for their close. */
@@ -98,6 +123,7 @@ export class ChannelTable {
       return channel.whenClosed();
     });
     this.byAddress.clear();
+    this.changed();
     await Promise.all(closing);
   }
 
@@ -112,10 +138,14 @@ export class ChannelTable {
     }
     const channel = new Channel(socket, this.options.channel);
     this.byAddress.set(address, channel);
+    this.changed();
     this.opened.set(channel, address);
     channel.on('close', () => {
       this.opened.delete(channel);
-      if (this.byAddress.get(address) === channel) this.byAddress.delete(address);
+      if (this.byAddress.get(address) === channel) {
+        this.byAddress.delete(address);
+        this.changed();
+      }
     });
     this.attach(channel, address);
     return channel;

@@ -8,6 +8,7 @@ import type { ResponseTableScanOptions } from './remoting/call-deadlines.js';
 import type { InvokeMode } from './remoting/diagnostics.js';
 import { RemotingAbortError, RemotingCommandError, RemotingTimeoutError } from './remoting/errors.js';
 import type { ChannelEventListener } from './remoting/events.js';
+import type { OnewayCallback } from './remoting/oneway-write.js';
 import { type InvokeOptions, unsentFacts } from './remoting/outbound-invoker.js';
 import type { RPCHook } from './remoting/processor.js';
 import type { InvokeCallback } from './remoting/response-future.js';
@@ -196,28 +197,67 @@ export class RemotingClient extends RemotingService<string | null> {
     );
   }
 
-  /**
-   * Sends a request that gets no response (RocketMQ's invokeOneway): resolves
-   * once it is handed to the connection, holding a oneway permit until its
-   * bytes reach the socket.
-   * @throws RemotingTooMuchRequestError no oneway permit in time
-   * @throws RemotingTimeoutError the connection stayed unwritable past `timeoutMs` (not sent)
-   * @throws RemotingSendRequestError, RemotingConnectError, RemotingAbortError, RemotingShutdownError, RemotingEncodeError
-   */
-  invokeOneway(
+  /** `invokeOneway`'s promise form (see RemotingService). With a live connection no async function runs. */
+  protected startOneway(
     address: string | null,
     request: RemotingCommand,
     timeoutMs: number,
-    options?: InvokeOptions,
+    startedAt: number,
+    signal: AbortSignal | undefined,
   ): Promise<void> {
-    const startedAt = performance.now();
-    const signal = options?.signal;
-    // With a live connection no async function runs: a oneway call sent at once costs no promise of its own.
+    // A oneway call sent at once costs no promise of its own.
     const live = signal?.aborted === true ? undefined : this.liveChannel(address);
     if (live !== undefined) {
       return this.endpoint.invoker.invokeOneway(live, request, timeoutMs, startedAt, signal);
     }
     return this.invokeOnewayConnecting(address, request, timeoutMs, startedAt, signal);
+  }
+
+  /** `invokeOneway`'s callback form (see RemotingService): synchronous with a live connection. */
+  protected sendOneway(
+    address: string | null,
+    request: RemotingCommand,
+    timeoutMs: number,
+    callback: OnewayCallback,
+    startedAt: number,
+    signal: AbortSignal | undefined,
+  ): boolean {
+    const live = signal?.aborted === true ? undefined : this.liveChannel(address);
+    if (live !== undefined) {
+      return this.endpoint.invoker.sendOneway(live, request, timeoutMs, callback, startedAt, signal);
+    }
+    this.sendOnewayConnecting(address, request, timeoutMs, callback, startedAt, signal);
+    return false;
+  }
+
+  /** The callback form when the connection is not open yet: the promise form's path, its outcome handed on. */
+  private sendOnewayConnecting(
+    address: string | null,
+    request: RemotingCommand,
+    timeoutMs: number,
+    callback: OnewayCallback,
+    startedAt: number,
+    signal: AbortSignal | undefined,
+  ): void {
+    const remote = address ?? NAME_SERVER_TARGET;
+    this.invokeOnewayConnecting(address, request, timeoutMs, startedAt, signal).then(
+      () => runInvokeCallback('client', callback, null, null, remote, request.code),
+      (error: Error) => runInvokeCallback('client', callback, error, null, remote, request.code),
+    );
+  }
+
+  /**
+   * Resolves true once a oneway call to `address` ("host:port", or `null` for
+   * the chosen name server) would go out at once (see
+   * RemotingService.waitWritable), connecting first if there is no
+   * connection; false after `timeoutMs` or if the connection closes.
+   * @throws RemotingConnectError could not connect within `timeoutMs`
+   * @throws RemotingShutdownError the client is shut down
+   */
+  async waitWritable(address: string | null, timeoutMs: number): Promise<boolean> {
+    const startedAt = performance.now();
+    const channel = this.liveChannel(address) ?? (await this.connecting(address, timeoutMs, startedAt));
+    return this.endpoint.invoker.waitWritable(channel, timeoutMs - (performance.now() - startedAt));
   }
 
   /**

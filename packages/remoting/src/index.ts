@@ -134,6 +134,7 @@ export {
 } from './remoting/errors.js';
 export type { ChannelEventListener, RemotingEvents } from './remoting/events.js';
 export { Remarks } from './remoting/inbound-dispatcher.js';
+export type { OnewayCallback } from './remoting/oneway-write.js';
 export type { InvokeOptions, ResponseTableScanOptions } from './remoting/outbound-invoker.js';
 export type { RequestContext, RequestProcessor, RPCHook } from './remoting/processor.js';
 export { RequestMapping, type RequestMappingDecorator } from './remoting/processor-registry.js';

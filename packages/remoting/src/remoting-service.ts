@@ -2,11 +2,13 @@ import { EventEmitter } from 'node:events';
 import type { RemotingCommand } from './protocol/remoting-command.js';
 import type { ExecutorOptions } from './remoting/bounded-executor.js';
 import type { RemotingEvents } from './remoting/events.js';
+import type { OnewayCallback } from './remoting/oneway-write.js';
 import type { InvokeOptions } from './remoting/outbound-invoker.js';
 import type { RequestProcessor, RPCHook } from './remoting/processor.js';
 import { controllerProcessors, type ProcessorRegistry } from './remoting/processor-registry.js';
 import { type EndpointOptions, type EndpointStats, RemotingEndpoint } from './remoting/remoting-endpoint.js';
 import type { InvokeCallback } from './remoting/response-future.js';
+import { coarseNow } from './util/coarse-clock.js';
 
 /**
  * What RemotingServer and RemotingClient have in common (RocketMQ's
@@ -66,7 +68,7 @@ export abstract class RemotingService<Target> extends EventEmitter<RemotingEvent
     callbackOrOptions?: InvokeCallback | InvokeOptions,
     maybeOptions?: InvokeOptions,
   ): Promise<RemotingCommand> | undefined {
-    const startedAt = performance.now();
+    const startedAt = coarseNow();
     if (typeof callbackOrOptions === 'function') {
       this.startAsync(target, request, timeoutMs, callbackOrOptions, startedAt, maybeOptions?.signal);
       return undefined;
@@ -86,6 +88,87 @@ export abstract class RemotingService<Target> extends EventEmitter<RemotingEvent
       );
     });
   }
+
+  /**
+   * Sends `request` to `target` expecting no response (RocketMQ's
+   * invokeOneway), under a oneway permit held until its bytes reach the
+   * socket. Resolves once the request is handed to the connection; nothing
+   * tells whether the peer processed it. `timeoutMs` covers connecting and
+   * waiting for a permit or a writable connection.
+   * @throws RemotingTooMuchRequestError no oneway permit freed up in time
+   * @throws RemotingTimeoutError the connection stayed unwritable past `timeoutMs` (not sent)
+   * @throws RemotingSendRequestError, RemotingConnectError, RemotingAbortError, RemotingShutdownError, RemotingEncodeError, or what an RPC hook threw
+   */
+  invokeOneway(
+    target: Target,
+    request: RemotingCommand,
+    timeoutMs: number,
+    options?: InvokeOptions,
+  ): Promise<void>;
+  /**
+   * The callback form, for a loop that sends many requests: no promise per
+   * request. Returns true when the request went out at once and the
+   * connection can take more; false when the loop should
+   * `await waitWritable(target, timeoutMs)` before its next request (this one
+   * still goes, in order, once it can: it waits for a connection, a permit or
+   * a drained connection, or it took the connection past its high
+   * watermark). The `stream.write()` and `'drain'` discipline. `callback`
+   * runs exactly once, never before this returns: null once the request was
+   * sent (for one that went out at once, once its bytes reached the socket),
+   * or one of the errors the promise form rejects with; a
+   * RemotingSendRequestError (`written` as ever) when the connection failed
+   * before the bytes reached the socket. What it throws is re-thrown on a
+   * later tick, as with `invokeAsync`.
+   */
+  invokeOneway(
+    target: Target,
+    request: RemotingCommand,
+    timeoutMs: number,
+    callback: OnewayCallback,
+    options?: InvokeOptions,
+  ): boolean;
+  invokeOneway(
+    target: Target,
+    request: RemotingCommand,
+    timeoutMs: number,
+    callbackOrOptions?: OnewayCallback | InvokeOptions,
+    maybeOptions?: InvokeOptions,
+  ): Promise<void> | boolean {
+    const startedAt = coarseNow();
+    if (typeof callbackOrOptions === 'function') {
+      return this.sendOneway(target, request, timeoutMs, callbackOrOptions, startedAt, maybeOptions?.signal);
+    }
+    return this.startOneway(target, request, timeoutMs, startedAt, callbackOrOptions?.signal);
+  }
+
+  /**
+   * Resolves true once a oneway request to `target` would go out at once: the
+   * connection open (a client connects if it must) and below its high
+   * watermark with nothing queued ahead, and a oneway permit free. False when
+   * `timeoutMs` passes or the connection closes first. A sending loop awaits
+   * it when `invokeOneway`'s callback form returns false: one wait per batch.
+   * @throws RemotingConnectError (a client that could not connect), RemotingShutdownError
+   */
+  abstract waitWritable(target: Target, timeoutMs: number): Promise<boolean>;
+
+  /** The promise form of `invokeOneway`. */
+  protected abstract startOneway(
+    target: Target,
+    request: RemotingCommand,
+    timeoutMs: number,
+    startedAt: number,
+    signal: AbortSignal | undefined,
+  ): Promise<void>;
+
+  /** The callback form of `invokeOneway`: true while the caller may keep sending. */
+  protected abstract sendOneway(
+    target: Target,
+    request: RemotingCommand,
+    timeoutMs: number,
+    callback: OnewayCallback,
+    startedAt: number,
+    signal: AbortSignal | undefined,
+  ): boolean;
 
   /** Starts an async call whose end `callback` hears exactly once (the one implementation behind both forms). */
   protected abstract startAsync(

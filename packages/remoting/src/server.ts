@@ -5,6 +5,7 @@ import { RemotingProtocolError } from './protocol/errors.js';
 import { recognizeForeignProtocol } from './protocol/foreign-protocol.js';
 import type { RemotingCommand } from './protocol/remoting-command.js';
 import type { ChannelEventListener } from './remoting/events.js';
+import type { OnewayCallback } from './remoting/oneway-write.js';
 import type { InvokeOptions, ResponseTableScanOptions } from './remoting/outbound-invoker.js';
 import type { RPCHook } from './remoting/processor.js';
 import type { InvokeCallback } from './remoting/response-future.js';
@@ -219,24 +220,35 @@ export class RemotingServer extends RemotingService<Channel> {
     this.endpoint.invoker.invokeAsync(channel, request, timeoutMs, callback, startedAt, signal);
   }
 
-  /**
-   * Sends a client a request that gets no response (RocketMQ's invokeOneway),
-   * under a oneway permit held until the bytes reach the socket.
-   * @throws RemotingTooMuchRequestError, RemotingTimeoutError (never writable), RemotingSendRequestError, RemotingAbortError
-   */
-  invokeOneway(
+  /** Server-side oneway calls: `invokeOneway(channel, ...)` (see RemotingService), promise form. */
+  protected startOneway(
     channel: Channel,
     request: RemotingCommand,
     timeoutMs: number,
-    options?: InvokeOptions,
+    startedAt: number,
+    signal: AbortSignal | undefined,
   ): Promise<void> {
-    return this.endpoint.invoker.invokeOneway(
-      channel,
-      request,
-      timeoutMs,
-      performance.now(),
-      options?.signal,
-    );
+    return this.endpoint.invoker.invokeOneway(channel, request, timeoutMs, startedAt, signal);
+  }
+
+  /** Server-side oneway calls, callback form. */
+  protected sendOneway(
+    channel: Channel,
+    request: RemotingCommand,
+    timeoutMs: number,
+    callback: OnewayCallback,
+    startedAt: number,
+    signal: AbortSignal | undefined,
+  ): boolean {
+    return this.endpoint.invoker.sendOneway(channel, request, timeoutMs, callback, startedAt, signal);
+  }
+
+  /**
+   * Resolves true once a oneway call on `channel` would go out at once (see
+   * RemotingService.waitWritable); false after `timeoutMs` or once it closes.
+   */
+  waitWritable(channel: Channel, timeoutMs: number): Promise<boolean> {
+    return this.endpoint.invoker.waitWritable(channel, timeoutMs);
   }
 
   /**

@@ -9,6 +9,8 @@ import { rebuiltErrorNames, reviveError, transferError } from '../src/blocking/e
 import * as lib from '../src/index.js';
 import {
   ChannelClosedError,
+  ClusterRestartLimitError,
+  ClusterWorkerStartError,
   NameServerUnavailableError,
   PartialFramesOverBudgetError,
   RemotingAbortError,
@@ -144,6 +146,29 @@ const cases: [string, () => Error][] = [
   ],
   ['RemotingWorkerError', () => new RemotingWorkerError('unresponsive', facts, 1000, new Error('stuck'))],
   ['RemotingReentrantCallError', () => new RemotingReentrantCallError('nested-call')],
+  [
+    'RemotingEncodeError',
+    () =>
+      new RemotingEncodeError('code', 40_000, 'request code 40000 does not fit the ROCKETMQ binary header'),
+  ],
+  [
+    'ClusterWorkerStartError',
+    () =>
+      new ClusterWorkerStartError(
+        { slot: 1, workerId: 3, pid: 4242 },
+        'it exited with code 1',
+        new Error('boom'),
+      ),
+  ],
+  [
+    'ClusterRestartLimitError',
+    () =>
+      new ClusterRestartLimitError({ slot: 0, workerId: 9, pid: undefined }, 'exited with code 1', {
+        restartsInWindow: 5,
+        maxRestarts: 5,
+        windowMs: 60_000,
+      }),
+  ],
   ['RemotingError itself', () => new RemotingError('REMOTING_SOMETHING', 'something', { retriable: true })],
   ['a TypeError', () => new TypeError('address must be host:port, got "x"')],
   ['an AggregateError', () => new AggregateError([socketError(), new Error('second')], 'all failed')],

@@ -168,6 +168,18 @@ describe.skipIf(!present)(
         expect(cmd.encodeHeaderBytes().toString('hex')).toBe(v.headerHex);
       });
 
+      test('the channel’s write path (encodeInto, cached header shapes) writes what encode() writes, twice over', () => {
+        const cmd = RemotingCommand.decode(wholeFrame(v));
+        if (v.serializeType === 'ROCKETMQ' && !fitsRocketMqHeader(cmd)) return;
+        const expected = cmd.encode().toString('hex');
+        const slab = Buffer.alloc(2 * expected.length + 64);
+        // The second write meets the shape the first one cached.
+        const first = cmd.encodeInto(slab, 3, true);
+        const second = cmd.encodeInto(slab, first, true);
+        expect(slab.subarray(3, first).toString('hex')).toBe(expected);
+        expect(slab.subarray(first, second).toString('hex')).toBe(expected);
+      });
+
       if (v.canonical) {
         test(`re-encoding the decoded command reproduces the file byte for byte${v.headerOnly ? ' (encodeParts head = encodeHeader())' : ''}`, () => {
           const cmd = RemotingCommand.decode(wholeFrame(v));

@@ -88,7 +88,9 @@ async function writeUntilStuck(channel: Channel, write: () => Promise<void> | vo
 
 /** Writes big frames until the channel stays unwritable. */
 function fillUntilUnwritable(channel: Channel): Promise<number> {
-  return writeUntilStuck(channel, () => channel.write(RemotingCommand.createRequest(1).setBody(BIG_BODY)));
+  return writeUntilStuck(channel, () => {
+    channel.write(RemotingCommand.createRequest(1).setBody(BIG_BODY));
+  });
 }
 
 /**

@@ -1,3 +1,5 @@
+import { readUInt32At, viewOf } from './bytes.js';
+
 /**
  * A streaming splitter for `[uint32 BE length][length bytes]` frames, as
  * efficient as we know how to make it, because raw-net is the Node limit the
@@ -31,9 +33,9 @@ export class LengthPrefixedSplitter {
       }
       let length: number;
       if (this.prefixFilled === 0 && end - pos >= 4) {
-        length = chunk.readUInt32BE(pos);
+        length = readUInt32At(chunk, pos);
         if (end - pos - 4 >= length) {
-          this.onFrame(chunk.subarray(pos, pos + 4 + length));
+          this.onFrame(viewOf(chunk, pos, pos + 4 + length));
           pos += 4 + length;
           continue;
         }
@@ -44,7 +46,7 @@ export class LengthPrefixedSplitter {
         pos += n;
         if (this.prefixFilled < 4) return;
         this.prefixFilled = 0;
-        length = this.prefix.readUInt32BE(0);
+        length = readUInt32At(this.prefix, 0);
         // The gathered frame keeps its prefix so it has the same layout as a view.
         this.partial = Buffer.allocUnsafe(4 + length);
         this.prefix.copy(this.partial, 0);

@@ -3,13 +3,15 @@
  * Written as efficiently as we can: a tick's frames are encoded into one
  * buffer and written once (SlabWriter, the technique remoting-ts's channel
  * uses; bodies above 8 KiB go as their own Buffer, not copied), frames are
- * parsed in place as views of the received chunk, and a read's echoes leave
- * in one write. It multiplexes by request id like a real protocol must, so it
+ * parsed in place as views of the received chunk, integers read and written
+ * byte by byte and views built directly (bytes.ts, as remoting-ts's protocol
+ * layer does), and a read's echoes leave in one write. It multiplexes by request id like a real protocol must, so it
  * pays for a Map lookup per response as remoting-ts does.
  *
  * Frame: [uint32 BE length][uint8 kind][uint32 BE id][body], length = 5 + body.
  */
 import net from 'node:net';
+import { readUInt32At, writeUInt32At } from './bytes.js';
 import { LengthPrefixedSplitter } from './length-prefixed.js';
 import { servePlainClusterWorker, startPlainCluster } from './plain-cluster.js';
 import { INLINE_BODY_MAX_BYTES, SlabWriter } from './slab-writer.js';
@@ -23,9 +25,9 @@ const HEAD_BYTES = 9;
 const ONEWAY_WRITE_BYTES = 64 * 1024;
 
 function writeHead(target: Buffer, at: number, kind: number, id: number, bodyBytes: number): void {
-  target.writeUInt32BE(5 + bodyBytes, at);
+  writeUInt32At(target, at, 5 + bodyBytes);
   target[at + 4] = kind;
-  target.writeUInt32BE(id, at + 5);
+  writeUInt32At(target, at + 5, id);
 }
 
 /** Appends one frame to `out`: head and a small body into its buffer, a large body as its own chunk. */
@@ -34,7 +36,7 @@ function appendFrame(out: SlabWriter, kind: number, id: number, body: Buffer | n
   const inline = bodyBytes <= INLINE_BODY_MAX_BYTES ? bodyBytes : 0;
   const at = out.reserve(HEAD_BYTES + inline);
   writeHead(out.buffer, at, kind, id, bodyBytes);
-  if (inline > 0) (body as Buffer).copy(out.buffer, at + HEAD_BYTES);
+  if (inline > 0) out.buffer.set(body as Buffer, at + HEAD_BYTES);
   out.commit(HEAD_BYTES + inline);
   if (body !== null && inline === 0 && bodyBytes > 0) out.append(body);
 }
@@ -62,7 +64,7 @@ class RawNetServer implements EchoServer {
       else if (kind === KIND_COUNT) {
         const count = Buffer.allocUnsafe(8);
         count.writeDoubleBE(this.onewayReceived, 0);
-        appendFrame(out, KIND_COUNT, frame.readUInt32BE(5), count);
+        appendFrame(out, KIND_COUNT, readUInt32At(frame, 5), count);
       }
     });
     socket.on('data', (chunk: Buffer) => {
@@ -178,7 +180,7 @@ class RawNetConnection implements EchoConnection {
   ) {
     this.out = new SlabWriter(socket);
     const splitter = new LengthPrefixedSplitter((frame) => {
-      const id = frame.readUInt32BE(5);
+      const id = readUInt32At(frame, 5);
       this.pending.take(id)?.(null, frame);
     });
     socket.on('data', (chunk: Buffer) => splitter.push(chunk));

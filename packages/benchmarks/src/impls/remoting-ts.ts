@@ -2,7 +2,9 @@
  * remoting-ts: a RemotingServer with an echo processor (code 1: body back,
  * SUCCESS) and a oneway counter (code 2), driven by RemotingClient's own call
  * styles: invokeSync for sync, invokeAsync with a callback for in-flight
- * cases, invokeOneway for oneway. Everything runs with the framework's
+ * cases, invokeOneway's callback form for oneway (a loop that sends until
+ * the client says to back off, then awaits waitWritable: the way a user
+ * sends a stream of oneway messages). Everything runs with the framework's
  * defaults (executor concurrency, permits, watermarks): the figures are what
  * a user gets without tuning.
  */
@@ -28,9 +30,6 @@ import {
   type Impl,
   ONEWAY_COUNT_CODE,
 } from './types.js';
-
-/** invokeOneway resolves once written; this many calls outstanding keeps the socket busy. */
-const ONEWAY_SENDERS = 256;
 
 const echoProcessor: RequestProcessor = {
   processRequest(_ctx, request) {
@@ -116,17 +115,24 @@ class RemotingTsConnection implements EchoConnection {
 
   async sendOnewayUntil(shouldStop: () => boolean): Promise<number> {
     let sent = 0;
-    const sender = async (): Promise<void> => {
-      while (!shouldStop()) {
-        await this.client.invokeOneway(
-          this.addr,
-          this.request(ONEWAY_COUNT_CODE, this.body).markOneway(),
-          CALL_TIMEOUT_MS,
-        );
-        sent++;
-      }
+    let failure: Error | null = null;
+    const onSent = (error: Error | null): void => {
+      failure ??= error;
     };
-    await Promise.all(Array.from({ length: ONEWAY_SENDERS }, sender));
+    while (!shouldStop()) {
+      const request = this.request(ONEWAY_COUNT_CODE, this.body);
+      sent++;
+      // No promise per message: only when the client says to back off does the loop wait, once.
+      if (
+        !this.client.invokeOneway(this.addr, request, CALL_TIMEOUT_MS, onSent) &&
+        !(await this.client.waitWritable(this.addr, CALL_TIMEOUT_MS))
+      ) {
+        throw new Error(
+          `the connection to ${this.addr} did not become writable within ${CALL_TIMEOUT_MS} ms`,
+        );
+      }
+      if (failure !== null) throw failure;
+    }
     return sent;
   }
 

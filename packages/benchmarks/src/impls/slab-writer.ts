@@ -6,6 +6,7 @@
  * as its own copy because the benchmarks use only the framework's public API.
  */
 import type net from 'node:net';
+import { viewOf } from './bytes.js';
 
 const SLAB_BYTES = 64 * 1024;
 /** The same threshold as remoting-ts's channel, so both pay the same copies. */
@@ -49,7 +50,7 @@ export class SlabWriter {
   append(bytes: Buffer): void {
     if (bytes.length <= INLINE_BODY_MAX_BYTES) {
       const at = this.reserve(bytes.length);
-      bytes.copy(this.slab, at);
+      this.slab.set(bytes, at);
       this.commit(bytes.length);
       return;
     }
@@ -75,7 +76,7 @@ export class SlabWriter {
 
   private closeSegment(): void {
     if (this.end > this.segmentStart) {
-      this.chunks.push(this.slab.subarray(this.segmentStart, this.end));
+      this.chunks.push(viewOf(this.slab, this.segmentStart, this.end));
       this.segmentStart = this.end;
     }
   }

@@ -22,7 +22,11 @@ export interface InvokeCase extends InvokeShape {
 export const BODY_SIZES = [128, 1024, 16384, 262144] as const;
 export const ASYNC_INFLIGHT = [1, 16, 256, 1024] as const;
 export const CONNECTION_COUNTS = [1, 4] as const;
-/** Oneway has no answers to wait for; remoting-ts keeps this many invokeOneway calls outstanding. */
+/**
+ * The in-flight figure oneway rows carry. A oneway sender has no window: it
+ * sends until its transport says to back off; the figure only keeps the
+ * shape's identity in reports.
+ */
 export const ONEWAY_WINDOW = 256;
 
 const sync = (bodyBytes: number, connections: number): InvokeShape => ({
@@ -113,9 +117,11 @@ export interface PlanInput {
   impls: readonly ImplName[];
   /** Why an implementation cannot run now (absent = it can). */
   unavailable: ReadonlyMap<ImplName, string>;
-  /** Only these modes / serializations (profiling one path at a time); all when absent. */
+  /** Only these modes / serializations / body sizes / connection counts (profiling one path at a time); all when absent. */
   modes?: readonly string[];
   serializations?: readonly string[];
+  bodies?: readonly number[];
+  connections?: readonly number[];
 }
 
 export function planInvokeCases(input: PlanInput): { cases: InvokeCase[]; skipped: SkippedCase[] } {
@@ -156,6 +162,26 @@ export function planInvokeCases(input: PlanInput): { cases: InvokeCase[]; skippe
       impl: '*',
       description: 'other modes',
       reason: `skipped by --mode ${modes.join(',')}`,
+    });
+  }
+  if (input.bodies !== undefined) {
+    const bodies = input.bodies;
+    shapes = shapes.filter((shape) => bodies.includes(shape.bodyBytes));
+    skipped.push({
+      suite: 'invoke',
+      impl: '*',
+      description: 'other body sizes',
+      reason: `skipped by --body ${bodies.join(',')}`,
+    });
+  }
+  if (input.connections !== undefined) {
+    const connections = input.connections;
+    shapes = shapes.filter((shape) => connections.includes(shape.connections));
+    skipped.push({
+      suite: 'invoke',
+      impl: '*',
+      description: 'other connection counts',
+      reason: `skipped by --connections ${connections.join(',')}`,
     });
   }
   const cases: InvokeCase[] = [];

@@ -51,6 +51,8 @@ async function plan(options: BenchOptions): Promise<SuitePlan> {
     unavailable,
     ...(options.modes === undefined ? {} : { modes: options.modes }),
     ...(options.serializations === undefined ? {} : { serializations: options.serializations }),
+    ...(options.bodies === undefined ? {} : { bodies: options.bodies }),
+    ...(options.connections === undefined ? {} : { connections: options.connections }),
   });
   return {
     caseCount: cases.length,

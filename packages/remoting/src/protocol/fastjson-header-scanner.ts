@@ -1,5 +1,6 @@
 import { LanguageCode } from './codes.js';
 import type { HeaderFields } from './header-fields.js';
+import { scanJsonInteger, scannedIntegerEnd } from './json-integer.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -7,9 +8,6 @@ const COLON = 0x3a;
 const COMMA = 0x2c;
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
-const MINUS = 0x2d;
-const DIGIT_0 = 0x30;
-const DIGIT_9 = 0x39;
 
 /**
  * Reads a JSON header laid out the way RocketMQ peers write one (fastjson:
@@ -22,6 +20,12 @@ const DIGIT_9 = 0x39;
  * reports every invalid one. So this is only ever a shortcut, never a second
  * opinion on what is valid. UTF-8 is safe to scan bytewise: no multi-byte
  * sequence contains a quote or a backslash byte.
+ *
+ * Each byte is compared about once: keys are matched whole against the one
+ * name their first letter allows, and the values nearly every peer sends
+ * ("JAVA", "JSON") before any general string scan. Reading each key to its
+ * closing quote first and then comparing it with every name cost about 1.8
+ * times the instructions per header (callgrind, a oneway request's header).
  */
 export function scanFastjsonHeader(
   bytes: Buffer,
@@ -50,48 +54,46 @@ export function scanFastjsonHeader(
   let pos = start + 1;
   if (bytes[pos] === CLOSE_BRACE) return pos + 1 === end ? header : null;
   for (;;) {
-    const keyEnd = stringEnd(bytes, pos, end);
-    if (keyEnd < 0 || keyEnd + 1 >= end || bytes[keyEnd + 1] !== COLON) return null;
-    const key = headerKey(bytes, pos + 1, keyEnd);
-    pos = keyEnd + 2;
-    switch (key) {
-      case 'code':
-      case 'flag':
-      case 'opaque':
-      case 'version': {
-        const numberEnd = integerEnd(bytes, pos, end);
-        if (numberEnd < 0) return null;
-        const value = integerValue(bytes, pos, numberEnd) | 0;
-        if (key === 'code') header.code = value;
-        else if (key === 'flag') header.flag = value;
-        else if (key === 'opaque') header.opaque = value;
-        else header.version = value;
-        pos = numberEnd;
-        break;
-      }
-      case 'language':
-      case 'serializeTypeCurrentRPC': {
+    const key = headerKeyAt(bytes, pos, end);
+    if (key === 0) return null;
+    // The quotes around the key and the colon after it.
+    pos += (KEY_BYTES[key] as Uint8Array).length + 3;
+    if (key === KEY_CODE || key === KEY_FLAG || key === KEY_OPAQUE || key === KEY_VERSION) {
+      const value = scanJsonInteger(bytes, pos, end);
+      const numberEnd = scannedIntegerEnd();
+      if (numberEnd < 0) return null;
+      if (key === KEY_CODE) header.code = value;
+      else if (key === KEY_FLAG) header.flag = value;
+      else if (key === KEY_OPAQUE) header.opaque = value;
+      else header.version = value;
+      pos = numberEnd;
+    } else if (key === KEY_LANGUAGE) {
+      if (matches(bytes, pos, end, QUOTED_JAVA)) {
+        header.language = LanguageCode.JAVA;
+        pos += QUOTED_JAVA.length;
+      } else {
         const valueEnd = stringEnd(bytes, pos, end);
         if (valueEnd < 0) return null;
-        if (key === 'language') header.language = languageAt(bytes, pos + 1, valueEnd);
+        header.language = languageAt(bytes, pos + 1, valueEnd);
         pos = valueEnd + 1;
-        break;
       }
-      case 'remark': {
+    } else if (key === KEY_SERIALIZE_TYPE) {
+      // Its value is what the header word already says; only its shape matters here.
+      if (matches(bytes, pos, end, QUOTED_JSON)) pos += QUOTED_JSON.length;
+      else {
         const valueEnd = stringEnd(bytes, pos, end);
         if (valueEnd < 0) return null;
-        header.remark = bytes.toString('utf8', pos + 1, valueEnd);
         pos = valueEnd + 1;
-        break;
       }
-      case 'extFields': {
-        const after = scanExtFields(bytes, pos, end, header);
-        if (after < 0) return null;
-        pos = after;
-        break;
-      }
-      default:
-        return null;
+    } else if (key === KEY_REMARK) {
+      const valueEnd = stringEnd(bytes, pos, end);
+      if (valueEnd < 0) return null;
+      header.remark = bytes.toString('utf8', pos + 1, valueEnd);
+      pos = valueEnd + 1;
+    } else {
+      const after = scanExtFields(bytes, pos, end, header);
+      if (after < 0) return null;
+      pos = after;
     }
     // Past `end` lies the body, never more header.
     const next = pos < end ? bytes[pos] : -1;
@@ -136,60 +138,99 @@ function stringEnd(bytes: Buffer, pos: number, end: number): number {
   return -1;
 }
 
-/** For an integer at `pos`: the offset just after it, or -1 unless it is a plain JSON integer of at most 15 digits. */
-function integerEnd(bytes: Buffer, pos: number, end: number): number {
-  let i = pos;
-  if (bytes[i] === MINUS) i += 1;
-  const digitsStart = i;
-  while (i < end) {
-    const byte = bytes[i] as number;
-    if (byte < DIGIT_0 || byte > DIGIT_9) break;
-    i += 1;
-  }
-  const digits = i - digitsStart;
-  if (digits === 0 || digits > 15) return -1;
-  // A leading zero is not JSON; let JSON.parse say so.
-  if (digits > 1 && bytes[digitsStart] === DIGIT_0) return -1;
-  return i;
-}
+const KEY_CODE = 1;
+const KEY_EXT_FIELDS = 2;
+const KEY_FLAG = 3;
+const KEY_LANGUAGE = 4;
+const KEY_OPAQUE = 5;
+const KEY_REMARK = 6;
+const KEY_SERIALIZE_TYPE = 7;
+const KEY_VERSION = 8;
 
-/** The value of the integer `integerEnd` accepted; at most 15 digits, so exact in a double. */
-function integerValue(bytes: Buffer, start: number, end: number): number {
-  const negative = bytes[start] === MINUS;
-  let value = 0;
-  for (let i = negative ? start + 1 : start; i < end; i++)
-    value = value * 10 + ((bytes[i] as number) - DIGIT_0);
-  return negative ? -value : value;
-}
-
-const HEADER_KEYS = [
-  'code',
-  'flag',
-  'opaque',
-  'version',
-  'language',
-  'serializeTypeCurrentRPC',
-  'remark',
-  'extFields',
+const ascii = (text: string): Uint8Array => Uint8Array.from(text, (ch) => ch.charCodeAt(0));
+/** The header keys' bytes, by key number; their first bytes all differ. */
+const KEY_BYTES: readonly Uint8Array[] = [
+  new Uint8Array(0),
+  ascii('code'),
+  ascii('extFields'),
+  ascii('flag'),
+  ascii('language'),
+  ascii('opaque'),
+  ascii('remark'),
+  ascii('serializeTypeCurrentRPC'),
+  ascii('version'),
 ];
 
-/** The header key spelled by bytes [start, end), compared in place; null for any other key. */
-function headerKey(bytes: Buffer, start: number, end: number): string | null {
-  const length = end - start;
-  for (const key of HEADER_KEYS) {
-    if (key.length !== length) continue;
-    let i = 0;
-    while (i < length && bytes[start + i] === key.charCodeAt(i)) i += 1;
-    if (i === length) return key;
+/**
+ * The number of the header key whose quoted name and colon (`"code":`)
+ * start at `pos`, compared in place; 0 for anything else (another key, an
+ * escape, the end of the bytes). The first letter picks the one candidate
+ * (no two header keys share it), and each byte is compared once.
+ */
+function headerKeyAt(bytes: Buffer, pos: number, end: number): number {
+  if (pos + 1 >= end || bytes[pos] !== QUOTE) return 0;
+  let key: number;
+  switch (bytes[pos + 1]) {
+    case 0x63: // c
+      key = KEY_CODE;
+      break;
+    case 0x65: // e
+      key = KEY_EXT_FIELDS;
+      break;
+    case 0x66: // f
+      key = KEY_FLAG;
+      break;
+    case 0x6c: // l
+      key = KEY_LANGUAGE;
+      break;
+    case 0x6f: // o
+      key = KEY_OPAQUE;
+      break;
+    case 0x72: // r
+      key = KEY_REMARK;
+      break;
+    case 0x73: // s
+      key = KEY_SERIALIZE_TYPE;
+      break;
+    case 0x76: // v
+      key = KEY_VERSION;
+      break;
+    default:
+      return 0;
   }
-  return null;
+  const name = KEY_BYTES[key] as Uint8Array;
+  const close = pos + 1 + name.length;
+  if (close + 1 >= end || bytes[close] !== QUOTE || bytes[close + 1] !== COLON) return 0;
+  for (let i = 1; i < name.length; i++) if (bytes[pos + 1 + i] !== name[i]) return 0;
+  return key;
 }
+
+/** Whether the bytes at `pos` are `expected`, all of them before `end`. */
+function matches(bytes: Buffer, pos: number, end: number, expected: Uint8Array): boolean {
+  if (pos + expected.length > end) return false;
+  for (let i = 0; i < expected.length; i++) if (bytes[pos + i] !== expected[i]) return false;
+  return true;
+}
+
+/** The values nearly every peer sends, matched whole before the general string scan. */
+const QUOTED_JAVA = ascii('"JAVA"');
+const QUOTED_JSON = ascii('"JSON"');
 
 const languageNames = Object.keys(LanguageCode) as (keyof typeof LanguageCode)[];
 
 /** The language named by bytes [start, end), compared in place (no string per frame); OTHER for a name we do not know. */
 function languageAt(bytes: Buffer, start: number, end: number): number {
   const length = end - start;
+  // JAVA, what nearly every peer says, first.
+  if (
+    length === 4 &&
+    bytes[start] === 0x4a &&
+    bytes[start + 1] === 0x41 &&
+    bytes[start + 2] === 0x56 &&
+    bytes[start + 3] === 0x41
+  ) {
+    return LanguageCode.JAVA;
+  }
   for (const name of languageNames) {
     if (name.length !== length) continue;
     let i = 0;

@@ -1,3 +1,4 @@
+import { readInt32At } from './big-endian.js';
 import { DEFAULT_MAX_FRAME_BYTES } from './codes.js';
 import { RemotingProtocolError } from './errors.js';
 import { FOREIGN_PROTOCOL_PREFIX_BYTES, recognizeForeignProtocol } from './foreign-protocol.js';
@@ -94,7 +95,7 @@ export class FrameDecoder {
           let total: number;
           let split = false;
           if (this.prefixFilled === 0 && chunk.length - pos >= 4) {
-            total = chunk.readInt32BE(pos);
+            total = readInt32At(chunk, pos);
             pos += 4;
           } else {
             const n = Math.min(4 - this.prefixFilled, chunk.length - pos);

@@ -2,6 +2,7 @@ import { LanguageCode, languageFromName, languageName } from './codes.js';
 import { RemotingProtocolError } from './errors.js';
 import { scanFastjsonHeader } from './fastjson-header-scanner.js';
 import type { HeaderFields } from './header-fields.js';
+import { readShapedHeader, rememberDecodedShape, shapeOf } from './json-header-shapes.js';
 
 /**
  * Writes the header as fastjson does for RemotingCommand: keys sorted by name,
@@ -67,27 +68,40 @@ function writeInt(target: Buffer, pos: number, value: number): number {
   let n = value | 0;
   if (n < 0) {
     target[pos++] = 0x2d;
-    // -2147483648 has no positive int32; a double holds it exactly.
+    // -2147483648 has no positive int32; a double holds it exactly, and >>> 0 divides it as uint32.
     n = -n;
   }
   let digits = 1;
-  for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+  for (let rest = n; rest >= 10; rest = (rest / 10) >>> 0) digits++;
   const end = pos + digits;
-  for (let i = end - 1; i >= pos; i--) {
-    target[i] = 0x30 + (n % 10);
-    n = Math.floor(n / 10);
+  for (let i = end - 1; i > pos; i--) {
+    const quotient = (n / 10) >>> 0;
+    target[i] = 0x30 + n - quotient * 10;
+    n = quotient;
   }
+  target[pos] = 0x30 + n;
   return end;
 }
 
 /**
  * Writes the header as `encodeJsonHeader` would, straight into `target` at
  * `offset`, with no intermediate string for its fixed fields (extFields and
- * remark, when present, go through `quote`). Returns the offset after the
+ * remark, when present, go through `quote`; a header with neither is copied
+ * from its cached shape). Returns the offset after the
  * header; when it would not leave `after` bytes free behind it, writes
  * nothing and returns the negative of the header's size.
  */
 export function writeJsonHeader(h: HeaderFields, target: Buffer, offset: number, after = 0): number {
+  if (h.extFields === null && h.remark === null) {
+    const shape = shapeOf(h);
+    // An opaque is at most 11 characters ("-2147483648").
+    if (offset + shape.beforeOpaque.length + 11 + shape.afterOpaque.length + after <= target.length) {
+      target.set(shape.beforeOpaque.bytes, offset);
+      const pos = writeInt(target, offset + shape.beforeOpaque.length, h.opaque);
+      target.set(shape.afterOpaque.bytes, pos);
+      return pos + shape.afterOpaque.length;
+    }
+  }
   let extText: string | null = null;
   if (h.extFields !== null) {
     extText = '';
@@ -185,8 +199,12 @@ export function decodeJsonHeader(
   end = bytes.length,
   into?: HeaderFields,
 ): HeaderFields {
+  if (into !== undefined && readShapedHeader(bytes, start, end, into)) return into;
   const scanned = scanFastjsonHeader(bytes, start, end, into);
-  if (scanned !== null) return scanned;
+  if (scanned !== null) {
+    rememberDecodedShape(scanned, bytes, start, end);
+    return scanned;
+  }
   const parsed = parseJsonHeader(
     start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end),
     streamOffset,

@@ -1,3 +1,4 @@
+import { readInt16At, readInt32At, writeInt16At, writeInt32At } from './big-endian.js';
 import { RemotingEncodeError, RemotingProtocolError } from './errors.js';
 import type { HeaderFields } from './header-fields.js';
 
@@ -43,17 +44,17 @@ export function rocketMqHeaderBytes(h: HeaderFields): number {
  */
 export function writeRocketMqHeader(h: HeaderFields, out: Buffer, offset: number): number {
   checkInt16Fields(h);
-  let pos = out.writeInt16BE(h.code, offset);
+  let pos = writeInt16At(out, offset, h.code);
   out[pos++] = h.language & 0xff;
-  pos = out.writeInt16BE(h.version, pos);
-  pos = out.writeInt32BE(h.opaque | 0, pos);
-  pos = out.writeInt32BE(h.flag | 0, pos);
+  pos = writeInt16At(out, pos, h.version);
+  pos = writeInt32At(out, pos, h.opaque);
+  pos = writeInt32At(out, pos, h.flag);
   if (h.remark) {
     const remarkBytes = out.write(h.remark, pos + 4, 'utf8');
-    out.writeInt32BE(remarkBytes, pos);
+    writeInt32At(out, pos, remarkBytes);
     pos += 4 + remarkBytes;
   } else {
-    pos = out.writeInt32BE(0, pos);
+    pos = writeInt32At(out, pos, 0);
   }
   const extStart = pos;
   pos += 4;
@@ -70,15 +71,15 @@ export function writeRocketMqHeader(h: HeaderFields, out: Buffer, offset: number
             'JSON serialization carries it; nothing was written',
         );
       }
-      out.writeInt16BE(keyBytes, pos);
+      writeInt16At(out, pos, keyBytes);
       pos = keyStart + keyBytes;
       const valueStart = pos + 4;
       const valueBytes = out.write(value, valueStart, 'utf8');
-      out.writeInt32BE(valueBytes, pos);
+      writeInt32At(out, pos, valueBytes);
       pos = valueStart + valueBytes;
     }
   }
-  out.writeInt32BE(pos - extStart - 4, extStart);
+  writeInt32At(out, extStart, pos - extStart - 4);
   return pos;
 }
 
@@ -121,14 +122,14 @@ export function decodeRocketMqHeader(
   const size = end - start;
   const at = start;
   need(size, streamOffset, 0, FIXED_BYTES - 8, 'fixed fields');
-  const code = bytes.readInt16BE(at);
+  const code = readInt16At(bytes, at);
   const language = bytes[at + 2] as number;
-  const version = bytes.readInt16BE(at + 3);
-  const opaque = bytes.readInt32BE(at + 5);
-  const flag = bytes.readInt32BE(at + 9);
+  const version = readInt16At(bytes, at + 3);
+  const opaque = readInt32At(bytes, at + 5);
+  const flag = readInt32At(bytes, at + 9);
   let pos = 13;
   need(size, streamOffset, pos, 4, 'remark length');
-  const remarkLength = bytes.readInt32BE(at + pos);
+  const remarkLength = readInt32At(bytes, at + pos);
   pos += 4;
   let remark: string | null = null;
   if (remarkLength < 0) {
@@ -142,7 +143,7 @@ export function decodeRocketMqHeader(
     pos += remarkLength;
   }
   need(size, streamOffset, pos, 4, 'extFields length');
-  const extLength = bytes.readInt32BE(at + pos);
+  const extLength = readInt32At(bytes, at + pos);
   pos += 4;
   let extFields: Map<string, string> | null = null;
   if (extLength < 0 || pos + extLength > size) {
@@ -156,13 +157,13 @@ export function decodeRocketMqHeader(
     const extEnd = pos + extLength;
     while (pos < extEnd) {
       if (pos + 2 > extEnd) throw overrun('key length', pos, streamOffset);
-      const keyLength = bytes.readInt16BE(at + pos);
+      const keyLength = readInt16At(bytes, at + pos);
       pos += 2;
       if (keyLength < 0 || pos + keyLength > extEnd) throw overrun('key', pos, streamOffset);
       const key = bytes.toString('utf8', at + pos, at + pos + keyLength);
       pos += keyLength;
       if (pos + 4 > extEnd) throw overrun('value length', pos, streamOffset);
-      const valueLength = bytes.readInt32BE(at + pos);
+      const valueLength = readInt32At(bytes, at + pos);
       pos += 4;
       if (valueLength < 0 || pos + valueLength > extEnd) throw overrun('value', pos, streamOffset);
       // Java reads a zero-length key or value as null and never writes one back: absent.

@@ -90,7 +90,7 @@ export class InboundDispatcher {
       this.refuse(inbound, request, ResponseCode.SYSTEM_BUSY, Remarks.rejectRequest);
       return;
     }
-    const cost = (request.body?.length ?? 0) + REQUEST_OVERHEAD_BYTES;
+    const cost = request.bodyLength + REQUEST_OVERHEAD_BYTES;
     // Held before submitting: a synchronous processor releases it within trySubmit.
     inbound.hold(cost);
     if (!pair.executor.trySubmit(new InboundRequest(inbound, pair.processor, request, cost))) {

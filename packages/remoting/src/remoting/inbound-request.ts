@@ -32,6 +32,8 @@ export interface InboundSettings {
  */
 export class InboundChannel {
   private pendingRequestBytes = 0;
+  /** Whether this channel's reading is paused for its backlog (so only then is there anything to resume). */
+  private pausedForBacklog = false;
 
   constructor(
     readonly channel: Channel,
@@ -66,13 +68,17 @@ export class InboundChannel {
   /** Counts `bytes` of a request now waiting in an executor. */
   hold(bytes: number): void {
     this.pendingRequestBytes += bytes;
-    if (this.pendingRequestBytes > this.settings.maxPendingRequestBytes) this.channel.pauseReading('backlog');
+    if (this.pendingRequestBytes > this.settings.maxPendingRequestBytes && !this.pausedForBacklog) {
+      this.pausedForBacklog = true;
+      this.channel.pauseReading('backlog');
+    }
   }
 
   /** A request held with `hold(bytes)` is done with. */
   release(bytes: number): void {
     this.pendingRequestBytes -= bytes;
-    if (this.pendingRequestBytes <= this.settings.maxPendingRequestBytes / 2) {
+    if (this.pausedForBacklog && this.pendingRequestBytes <= this.settings.maxPendingRequestBytes / 2) {
+      this.pausedForBacklog = false;
       this.channel.resumeReading('backlog');
     }
   }

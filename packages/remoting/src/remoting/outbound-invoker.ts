@@ -11,6 +11,7 @@ import {
   RemotingTimeoutError,
   RemotingTooMuchRequestError,
 } from './errors.js';
+import { neverLeft, type OnewayCallback, OnewayWrite } from './oneway-write.js';
 import { type PermitRelease, Permits } from './permits.js';
 import { type InvokeCallback, ResponseFuture } from './response-future.js';
 import { ResponseTable } from './response-table.js';
@@ -323,6 +324,97 @@ export class OutboundInvoker implements QueuedCallOwner {
     if (future.cause !== null) throw future.cause;
   }
 
+  /**
+   * invokeOneway's callback form, for a loop that sends many: no promise per
+   * request. True when the request went out at once and the channel can take
+   * more: keep sending. False when the caller should `waitWritable` before
+   * the next one: this request waits for a permit or for the channel to
+   * drain (it still goes, in order), or it took the channel past its high
+   * watermark. `callback` runs exactly once, after this returns.
+   */
+  sendOneway(
+    channel: Channel,
+    request: RemotingCommand,
+    timeoutMs: number,
+    callback: OnewayCallback,
+    startedAt: number,
+    signal: AbortSignal | undefined,
+  ): boolean {
+    request.markOneway();
+    this.telemetry.started('oneway', channel.remoteAddress, request, timeoutMs);
+    try {
+      this.beforeRequest('oneway', channel, request, timeoutMs, startedAt);
+    } catch (error) {
+      this.callBackLater(callback, error as Error, channel.remoteAddress, request);
+      return channel.isWritable();
+    }
+    if (signal?.aborted !== true && channel.isWritable() && this.onewayPermits.tryTake()) {
+      const write = new OnewayWrite(
+        this.side,
+        this.onewayPermits,
+        channel,
+        request,
+        timeoutMs,
+        startedAt,
+        callback,
+      );
+      let writable: boolean;
+      try {
+        writable = channel.write(request, write);
+      } catch (error) {
+        // It could not be encoded (RemotingEncodeError): nothing was queued.
+        this.onewayPermits.release();
+        this.telemetry.failedEarly(
+          'oneway',
+          unsentFacts(channel, request, timeoutMs, startedAt),
+          error as Error,
+        );
+        this.callBackLater(callback, error as Error, channel.remoteAddress, request);
+        return channel.isWritable();
+      }
+      this.telemetry.onewayWritten(channel.remoteAddress, request, startedAt);
+      return writable;
+    }
+    this.sendOnewayWaiting(channel, request, timeoutMs, callback, startedAt, signal);
+    return false;
+  }
+
+  /** sendOneway when it has to wait: the promise form's slow path, its outcome handed to `callback`. */
+  private sendOnewayWaiting(
+    channel: Channel,
+    request: RemotingCommand,
+    timeoutMs: number,
+    callback: OnewayCallback,
+    startedAt: number,
+    signal: AbortSignal | undefined,
+  ): void {
+    this.invokeOnewaySlowly(channel, request, timeoutMs, startedAt, signal).then(
+      () => runInvokeCallback(this.side, callback, null, null, channel.remoteAddress, request.code),
+      (error: Error) => this.callBackEarly(callback, error, channel.remoteAddress, request),
+    );
+  }
+
+  /**
+   * Resolves true once a oneway request on `channel` would go out at once:
+   * the channel below its high watermark with no call queued ahead, and a
+   * oneway permit free. False when `timeoutMs` passes or the channel closes
+   * first. What a sending loop awaits when sendOneway says false: one wait
+   * per batch, not a promise per request.
+   */
+  async waitWritable(channel: Channel, timeoutMs: number): Promise<boolean> {
+    const startedAt = performance.now();
+    if (!channel.isWritable() || this.writeQueues.waitingOn(channel) > 0) {
+      if (!(await channel.waitWritable(timeoutMs))) return false;
+    }
+    if (!this.onewayPermits.hasFreePermit) {
+      // Waits in line with the calls waiting for one, then hands it straight back.
+      const release = await this.onewayPermits.tryAcquire(timeoutMs - (performance.now() - startedAt));
+      if (release === null) return false;
+      release();
+    }
+    return !channel.isClosed;
+  }
+
   // ---- setting a call going ----
 
   /**
@@ -622,6 +714,16 @@ export class OutboundInvoker implements QueuedCallOwner {
     runInvokeCallback(this.side, callback, error, response, future.channel.remoteAddress, future.requestCode);
   }
 
+  /** A oneway call of the callback form that failed before it was sent: its callback hears it on a later tick. */
+  private callBackLater(
+    callback: OnewayCallback,
+    error: Error,
+    remoteAddress: string,
+    request: RemotingCommand,
+  ): void {
+    process.nextTick(runInvokeCallback, this.side, callback, error, null, remoteAddress, request.code);
+  }
+
   /** An async call that failed before it had a future (a hook threw, no permit): its callback hears it. */
   private callBackEarly(
     callback: InvokeCallback,
@@ -635,17 +737,6 @@ export class OutboundInvoker implements QueuedCallOwner {
 
 /** What a oneway call sent at once resolves with: shared, it costs nothing per call. */
 const WRITTEN: Promise<void> = Promise.resolve();
-
-/**
- * Whether a write's error proves none of its bytes left this process: the
- * channel was closed before the write (REMOTING_CHANNEL_CLOSED), or the
- * socket was destroyed while the bytes were still in Node's buffer
- * (ERR_STREAM_DESTROYED). Any other error may come after part was sent.
- */
-function neverLeft(error: Error): boolean {
-  const code = (error as { code?: string }).code;
-  return code === 'REMOTING_CHANNEL_CLOSED' || code === 'ERR_STREAM_DESTROYED';
-}
 
 /** The facts of a call that never got as far as a future (aborted while waiting for a permit or a connection). */
 export function unsentFacts(

@@ -37,6 +37,11 @@ export class Permits {
     return this.free;
   }
 
+  /** Whether `tryTake` would succeed now: a permit is free and nobody is queued for one. */
+  get hasFreePermit(): boolean {
+    return this.free > 0 && this.waiting === 0;
+  }
+
   /** Callers waiting for a permit right now. */
   get waiters(): number {
     return this.waiting;
@@ -53,7 +58,7 @@ export class Permits {
    * `release()`: one closure fewer per call on the invoke fast path.
    */
   tryTake(): boolean {
-    if (this.free <= 0 || this.waiting > 0) return false;
+    if (!this.hasFreePermit) return false;
     this.free -= 1;
     return true;
   }

@@ -32,7 +32,7 @@ export class QueuedCall implements WritabilityWaiter {
     /** A oneway call completes once written and holds its permit until then. */
     readonly oneway: boolean,
   ) {
-    this.bytes = (future.request.body?.length ?? 0) + FRAME_OVERHEAD_BYTES;
+    this.bytes = future.request.bodyLength + FRAME_OVERHEAD_BYTES;
   }
 
   onWritable(): void {
@@ -56,6 +56,11 @@ export class ChannelWriteQueues {
   /** Channels that have a queue (open channels some call has waited on). */
   get channels(): number {
     return this.queues.size;
+  }
+
+  /** Calls waiting for `channel` to become writable. */
+  waitingOn(channel: Channel): number {
+    return this.queues.get(channel)?.waiting ?? 0;
   }
 
   /** Calls waiting, and the bytes they hold, over every channel. */

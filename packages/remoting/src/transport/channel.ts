@@ -146,14 +146,17 @@ export class Channel extends EventEmitter<ChannelEvents> implements PartialFrame
    * tick (a body above INLINE_BODY_MAX_BYTES goes as the caller's own Buffer,
    * never copied). `callback` runs once the bytes are handed to the kernel,
    * or with an error if they never will be; a WriteListener hears the same
-   * through its `writeDone`.
+   * through its `writeDone`. Returns whether the channel is still writable
+   * after this write, as `stream.write()` does: false once the buffered
+   * bytes are above the high watermark (or the channel is closed), and a
+   * caller that can wait should then wait (`waitWritable`) before writing more.
    * @throws RemotingEncodeError when the command cannot be encoded in its serialization; nothing is queued
    */
-  write(command: RemotingCommand, callback?: WriteCallback | WriteListener): void {
+  write(command: RemotingCommand, callback?: WriteCallback | WriteListener): boolean {
     if (this.isClosed) {
       const error = new ChannelClosedError(this.remoteAddress);
       if (callback) process.nextTick(notifyWrite, callback, error);
-      return;
+      return false;
     }
     this.batch.add(command, callback);
     if (!this.flushScheduled) {
@@ -164,6 +167,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements PartialFrame
       this.writable = false;
       this.emit('writabilityChanged', false);
     }
+    return this.writable;
   }
 
   /**
