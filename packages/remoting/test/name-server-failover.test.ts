@@ -103,7 +103,12 @@ describe('calls with no address go to the chosen name server', () => {
     const client = newClient();
     const error = await client.invokeSync(null, who(), 1000).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NameServerUnavailableError);
-    expect(error).toMatchObject({ code: 'REMOTING_NAME_SERVER_UNAVAILABLE', retriable: false, attempts: [] });
+    expect(error).toMatchObject({
+      code: 'REMOTING_NAME_SERVER_UNAVAILABLE',
+      retriable: false,
+      written: false,
+      attempts: [],
+    });
     expect(() => client.updateNameServerAddressList([])).toThrow(TypeError);
     expect(() => client.updateNameServerAddressList(['no-port'])).toThrow(TypeError);
   });
@@ -171,6 +176,7 @@ describe('failover', () => {
     const failure = error as NameServerUnavailableError;
     expect(failure.code).toBe('REMOTING_NAME_SERVER_UNAVAILABLE');
     expect(failure.retriable).toBe(true);
+    expect(failure.written).toBe(false);
     expect(failure.attempts.map((a) => a.address).sort()).toEqual(servers.map((s) => s.address).sort());
     for (const attempt of failure.attempts) {
       expect(attempt.outcome).toBe('connect-failed');

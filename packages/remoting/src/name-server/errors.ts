@@ -61,7 +61,12 @@ export class NameServerUnavailableError extends RemotingError {
     super(
       'REMOTING_NAME_SERVER_UNAVAILABLE',
       `no name server reachable after ${elapsedMs} ms of a ${timeoutMs} ms timeout: ${detail}`,
-      { retriable: attempts.length > 0, cause: attempts.find((a) => a.error !== undefined)?.error },
+      // No connection was made, so the request never reached a socket: written is false, not unknown.
+      {
+        retriable: attempts.length > 0,
+        written: false,
+        cause: attempts.find((a) => a.error !== undefined)?.error,
+      },
     );
     this.attempts = attempts;
     this.elapsedMs = elapsedMs;
