@@ -8,7 +8,6 @@ import type { RequestProcessor, RPCHook } from './remoting/processor.js';
 import { controllerProcessors, type ProcessorRegistry } from './remoting/processor-registry.js';
 import { type EndpointOptions, type EndpointStats, RemotingEndpoint } from './remoting/remoting-endpoint.js';
 import type { InvokeCallback } from './remoting/response-future.js';
-import { coarseNow } from './util/coarse-clock.js';
 
 /**
  * What RemotingServer and RemotingClient have in common (RocketMQ's
@@ -68,7 +67,8 @@ export abstract class RemotingService<Target> extends EventEmitter<RemotingEvent
     callbackOrOptions?: InvokeCallback | InvokeOptions,
     maybeOptions?: InvokeOptions,
   ): Promise<RemotingCommand> | undefined {
-    const startedAt = coarseNow();
+    // A precise reading, not a cached one: a deadline counted from an earlier time would fail the call before its timeout.
+    const startedAt = performance.now();
     if (typeof callbackOrOptions === 'function') {
       this.startAsync(target, request, timeoutMs, callbackOrOptions, startedAt, maybeOptions?.signal);
       return undefined;
@@ -134,7 +134,7 @@ export abstract class RemotingService<Target> extends EventEmitter<RemotingEvent
     callbackOrOptions?: OnewayCallback | InvokeOptions,
     maybeOptions?: InvokeOptions,
   ): Promise<void> | boolean {
-    const startedAt = coarseNow();
+    const startedAt = performance.now();
     if (typeof callbackOrOptions === 'function') {
       return this.sendOneway(target, request, timeoutMs, callbackOrOptions, startedAt, maybeOptions?.signal);
     }

@@ -57,6 +57,32 @@ test('async calls fail at their own deadlines, never before, long before the def
   expect(client.stats().pendingResponses).toBe(0);
 });
 
+test("a call started late in a long synchronous run counts its deadline from its own start, not the run's", async () => {
+  const silent = await startRawServer();
+  const client = newClient();
+  await client.invokeOneway(silent.address, RemotingCommand.createRequest(1), 1000);
+  const first = client.invokeAsync(silent.address, RemotingCommand.createRequest(2), 1000).catch(() => {});
+  // The caller's own work between two calls of one synchronous run (a start time cached for the run would date the second call this much too early).
+  const spinUntil = performance.now() + 40;
+  while (performance.now() < spinUntil) {
+    // busy: no turn of the event loop
+  }
+  const timeoutMs = 60;
+  const started = performance.now();
+  const failedAfter = await client
+    .invokeAsync(silent.address, RemotingCommand.createRequest(2), timeoutMs)
+    .then(
+      () => Number.NaN,
+      (error: unknown) => {
+        expect(error).toBeInstanceOf(RemotingTimeoutError);
+        return performance.now() - started;
+      },
+    );
+  await first;
+  // A timer may fire up to 1 ms early against performance.now(); 40 ms early would be the run's start.
+  expect(failedAfter).toBeGreaterThanOrEqual(timeoutMs - 1);
+});
+
 test('a thousand pending calls, sync and async, hold a handful of timers, not one each', async () => {
   const silent = await startRawServer();
   const client = newClient({ permitsAsync: 1000 });
