@@ -83,7 +83,15 @@ export async function acksLoss(ctx: ScenarioContext, options: AcksLossOptions = 
       const first = new Map<Acks, WorkloadResult>();
       for (const acks of SETTINGS) {
         first.set(acks, await produce(client, acks, 'b', before, 5000));
-        await waitForFullIsr(client, topicOf(acks), 3);
+        // acks=0 and acks=1 are answered before the followers copy: wait until every replica has the records.
+        await waitForPartition(
+          client,
+          topicOf(acks),
+          `every replica of ${topicOf(acks)} to hold ${before} records (HW ${before})`,
+          (v) =>
+            v.replicas.length === 3 &&
+            v.replicas.every((r) => r.status?.logEndOffset === before && r.status.highWatermark === before),
+        );
       }
       ctx.say(`  ${before} records per setting, on all three replicas (HW ${before})`);
 
